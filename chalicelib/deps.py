@@ -1,0 +1,59 @@
+"""Wiring: settings, store, signer and clock, built lazily once per container.
+
+Endpoints take a Deps; tests hand in one with in-memory stores and a fake clock.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from chalicelib.clock import Clock, SystemClock
+from chalicelib.settings import Settings, load_settings
+from chalicelib.stores.repository import Store
+from chalicelib.tokens.signer import LocalSigner, Signer
+
+
+@dataclass
+class Deps:
+    settings: Settings
+    store: Store
+    signer: Signer
+    clock: Clock
+
+
+def build(settings: Settings, clock: Clock | None = None) -> Deps:
+    """Production wiring: DynamoDB through boto3 (imported here, on first request)."""
+    from chalicelib.stores.dynamodb import DynamoTable, make_client
+
+    clock = clock or SystemClock()
+    client = make_client(settings.region, settings.endpoint_url)
+    store = Store(DynamoTable(client, settings.table_name, clock))
+    return Deps(settings, store, LocalSigner(store, clock), clock)
+
+
+def in_memory(settings: Settings, clock: Clock | None = None) -> Deps:
+    from chalicelib.stores.memory import MemoryTable
+
+    clock = clock or SystemClock()
+    store = Store(MemoryTable(clock))
+    return Deps(settings, store, LocalSigner(store, clock), clock)
+
+
+_lock = threading.Lock()
+_current: Deps | None = None
+
+
+def get() -> Deps:
+    global _current
+    with _lock:
+        if _current is None:
+            _current = build(load_settings())
+        return _current
+
+
+def override(deps: Deps | None) -> None:
+    """Replace the container's wiring (tests), or clear it so the next request rebuilds."""
+    global _current
+    with _lock:
+        _current = deps

@@ -1,0 +1,129 @@
+"""OAuth errors (RFC 6749 sections 4.1.2.1 and 5.2), one class per error code.
+
+    OAuthError                      status, redirectable, public description
+    +-- InvalidRequest              400 invalid_request
+    +-- InvalidClient               401 invalid_client (never redirected)
+    +-- InvalidGrant                400 invalid_grant
+    +-- UnauthorizedClient          400 unauthorized_client
+    +-- UnsupportedGrantType        400 unsupported_grant_type
+    +-- UnsupportedResponseType     400 unsupported_response_type
+    +-- InvalidScope                400 invalid_scope
+    +-- AccessDenied                403 access_denied
+    +-- LoginRequired               400 login_required (OIDC)
+    +-- ConsentRequired             400 consent_required (OIDC)
+    +-- InteractionRequired         400 interaction_required (OIDC)
+    +-- RequestNotSupported         400 request_not_supported (OIDC)
+    +-- RequestUriNotSupported      400 request_uri_not_supported (OIDC)
+    +-- ServerError                 500 server_error
+    +-- TemporarilyUnavailable      503 temporarily_unavailable (Retry-After)
+
+    PageError                       an HTML error page that is never redirected: a bad
+                                    client_id or redirect_uri, a bad interaction
+
+The public `description` is short and generic and never holds CR, LF or TAB; `detail`
+carries the real cause for the log only.
+"""
+
+from __future__ import annotations
+
+import re
+
+_UNSAFE = re.compile(r"[^\x20-\x21\x23-\x5b\x5d-\x7e]")  # RFC 6749 error_description charset
+
+
+def clean_description(text: str) -> str:
+    return _UNSAFE.sub(" ", text)[:200]
+
+
+class OAuthError(Exception):
+    error = "invalid_request"
+    status = 400
+    redirectable = True
+
+    def __init__(self, description: str = "", detail: str = "") -> None:
+        super().__init__(detail or description or self.error)
+        self.description = clean_description(description)
+        self.detail = detail or description
+
+    def body(self) -> dict[str, str]:
+        out = {"error": self.error}
+        if self.description:
+            out["error_description"] = self.description
+        return out
+
+
+class InvalidRequest(OAuthError):
+    error = "invalid_request"
+
+
+class InvalidClient(OAuthError):
+    error = "invalid_client"
+    status = 401
+    redirectable = False
+
+
+class InvalidGrant(OAuthError):
+    error = "invalid_grant"
+
+
+class UnauthorizedClient(OAuthError):
+    error = "unauthorized_client"
+
+
+class UnsupportedGrantType(OAuthError):
+    error = "unsupported_grant_type"
+
+
+class UnsupportedResponseType(OAuthError):
+    error = "unsupported_response_type"
+
+
+class InvalidScope(OAuthError):
+    error = "invalid_scope"
+
+
+class AccessDenied(OAuthError):
+    error = "access_denied"
+    status = 403
+
+
+class LoginRequired(OAuthError):
+    error = "login_required"
+
+
+class ConsentRequired(OAuthError):
+    error = "consent_required"
+
+
+class InteractionRequired(OAuthError):
+    error = "interaction_required"
+
+
+class RequestNotSupported(OAuthError):
+    error = "request_not_supported"
+
+
+class RequestUriNotSupported(OAuthError):
+    error = "request_uri_not_supported"
+
+
+class ServerError(OAuthError):
+    error = "server_error"
+    status = 500
+
+
+class TemporarilyUnavailable(OAuthError):
+    error = "temporarily_unavailable"
+    status = 503
+    retry_after = 2
+
+
+class PageError(Exception):
+    """An error shown to the person in the browser as an HTML page, never redirected."""
+
+    def __init__(self, title: str, message: str, status: int = 400, detail: str = "") -> None:
+        super().__init__(detail or message)
+        self.title = title
+        self.message = message
+        self.status = status
+        self.detail = detail or message

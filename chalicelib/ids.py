@@ -1,0 +1,30 @@
+"""Random identifiers and secrets, and the hashes under which they are stored.
+
+Every secret carries 256 bits from `secrets` (SECURITY.md item 17 asks for at least 128).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+
+def new_secret() -> str:
+    """A bearer secret: 32 random bytes, base64url (43 characters)."""
+    return secrets.token_urlsafe(32)
+
+
+def new_id() -> str:
+    """An identifier that is not a secret but must not be guessable (16 random bytes)."""
+    return secrets.token_urlsafe(16)
+
+
+def digest(value: str) -> str:
+    """The stored form of a secret: hex SHA-256. Secrets are high-entropy, so no salt is needed."""
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+def same(a: str, b: str) -> bool:
+    """Constant-time comparison of two strings."""
+    return hmac.compare_digest(a.encode("utf-8"), b.encode("utf-8"))

@@ -1,0 +1,63 @@
+"""Redirect URI rules (RFC 6749 3.1.2, RFC 9700 4.1, RFC 8252 7.3): registration and matching."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+LOOPBACK_HOSTS = {"127.0.0.1", "[::1]", "localhost"}
+
+
+class InvalidRedirectUri(ValueError):
+    pass
+
+
+def _is_loopback(uri: str) -> bool:
+    parts = urlsplit(uri)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    host = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    return parts.scheme == "http" and host in LOOPBACK_HOSTS
+
+
+def validate_registration(uri: str) -> str:
+    """Refuse what can never be a safe redirect target (SECURITY.md item 2)."""
+    if not uri or len(uri) > 2000 or any(ord(c) < 0x21 or ord(c) == 0x7F for c in uri):
+        raise InvalidRedirectUri("a redirect URI must be a non-empty URL without spaces")
+    try:
+        parts = urlsplit(uri)
+    except ValueError:
+        raise InvalidRedirectUri(f"{uri!r} is not a valid URL") from None
+    scheme = parts.scheme.lower()
+    if "#" in uri:
+        raise InvalidRedirectUri("a redirect URI must not contain a fragment")
+    if scheme in {"javascript", "data", "vbscript", "file", "blob", "about"}:
+        raise InvalidRedirectUri(f"the {scheme}: scheme is not allowed")
+    if scheme == "http" and not _is_loopback(uri):
+        raise InvalidRedirectUri("plain http is allowed only for loopback addresses")
+    if scheme in {"http", "https"} and not parts.hostname:
+        raise InvalidRedirectUri("a redirect URI needs a host")
+    if scheme not in {"http", "https"} and ("." not in scheme or not parts.path):
+        # Private-use schemes for native apps must be reverse domain names (RFC 8252 7.1).
+        raise InvalidRedirectUri(
+            "a custom scheme must be a reverse domain name, like com.example.app:/cb"
+        )
+    if parts.username or parts.password:
+        raise InvalidRedirectUri("a redirect URI must not contain credentials")
+    return uri
+
+
+def _without_port(uri: str) -> str:
+    parts = urlsplit(uri)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    return parts._replace(netloc=host).geturl()
+
+
+def matches(registered: list[str], requested: str) -> bool:
+    """Exact string match; only a loopback URI's port may differ (RFC 8252 7.3)."""
+    if requested in registered:
+        return True
+    if not _is_loopback(requested):
+        return False
+    bare = _without_port(requested)
+    return any(_is_loopback(r) and _without_port(r) == bare for r in registered)

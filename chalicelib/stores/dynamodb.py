@@ -1,0 +1,236 @@
+"""DynamoDB item table (boto3 low-level client; imported only when first used)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.clock import Clock
+from chalicelib.stores.table import ConditionFailed, Item, ItemExists, StoreUnavailable
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+
+_UNAVAILABLE = {
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "TransactionConflictException",
+    "ResourceNotFoundException",
+}
+
+
+def make_client(region: str, endpoint_url: str | None) -> DynamoDBClient:
+    import boto3
+    from botocore.config import Config
+
+    # Standard retry mode with few attempts and short timeouts: retries must fit inside the
+    # Lambda timeout and an API Gateway request (29 s) with room to spare.
+    config = Config(
+        retries={"mode": "standard", "max_attempts": 3},
+        connect_timeout=2,
+        read_timeout=3,
+    )
+    return boto3.client("dynamodb", region_name=region, endpoint_url=endpoint_url, config=config)
+
+
+@functools.cache
+def _codec() -> tuple[Callable[[Any], Any], Callable[[Any], Any]]:
+    from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+    return TypeSerializer().serialize, TypeDeserializer().deserialize
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | set):
+        return [_plain(v) for v in value]
+    return value
+
+
+class DynamoTable:
+    def __init__(self, client: DynamoDBClient, name: str, clock: Clock) -> None:
+        self._client = client
+        self._name = name
+        self._clock = clock
+
+    # -- encoding ---------------------------------------------------------------------------
+
+    def _encode(self, item: Item) -> dict[str, Any]:
+        serialize, _ = _codec()
+        return {k: serialize(v) for k, v in item.items() if v is not None}
+
+    def _decode(self, raw: dict[str, Any] | None) -> Item | None:
+        if raw is None:
+            return None
+        _, deserialize = _codec()
+        return {k: _plain(deserialize(v)) for k, v in raw.items()}
+
+    def _live(self, item: Item | None) -> Item | None:
+        if item is None:
+            return None
+        ttl = item.get("ttl")
+        if ttl is not None and int(ttl) <= self._clock.now():
+            return None
+        return item
+
+    @staticmethod
+    def _key(pk: str, sk: str) -> dict[str, Any]:
+        return {"pk": {"S": pk}, "sk": {"S": sk}}
+
+    def _live_condition(self) -> tuple[str, dict[str, Any]]:
+        # Expired-but-undeleted items must count as absent in every conditional write.
+        return (
+            "attribute_exists(pk) AND (attribute_not_exists(#ttl) OR #ttl > :now)",
+            {":now": {"N": str(self._clock.now())}},
+        )
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            yield
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code == "ConditionalCheckFailedException":
+                raise
+            if code in _UNAVAILABLE or code.endswith("Throttling"):
+                raise StoreUnavailable(code) from exc
+            raise StoreUnavailable(f"DynamoDB error {code}") from exc
+        except BotoCoreError as exc:
+            raise StoreUnavailable(type(exc).__name__) from exc
+
+    @staticmethod
+    def _is_condition_failure(exc: Exception) -> bool:
+        from botocore.exceptions import ClientError
+
+        return (
+            isinstance(exc, ClientError)
+            and exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+        )
+
+    # -- the Table protocol -----------------------------------------------------------------
+
+    def get(self, pk: str, sk: str) -> Item | None:
+        with self._errors():
+            out = self._client.get_item(
+                TableName=self._name, Key=self._key(pk, sk), ConsistentRead=True
+            )
+        return self._live(self._decode(out.get("Item")))
+
+    def put(self, item: Item, *, if_absent: bool = False) -> None:
+        kwargs: dict[str, Any] = {"TableName": self._name, "Item": self._encode(item)}
+        if if_absent:
+            kwargs["ConditionExpression"] = "attribute_not_exists(pk) OR #ttl <= :now"
+            kwargs["ExpressionAttributeNames"] = {"#ttl": "ttl"}
+            kwargs["ExpressionAttributeValues"] = {":now": {"N": str(self._clock.now())}}
+        try:
+            with self._errors():
+                self._client.put_item(**kwargs)
+        except Exception as exc:
+            if self._is_condition_failure(exc):
+                raise ItemExists(f"{item['pk']}/{item['sk']}") from None
+            raise
+
+    def delete(self, pk: str, sk: str) -> None:
+        with self._errors():
+            self._client.delete_item(TableName=self._name, Key=self._key(pk, sk))
+
+    def query(self, pk: str, sk_prefix: str = "") -> list[Item]:
+        condition = "pk = :pk"
+        values: dict[str, Any] = {":pk": {"S": pk}}
+        if sk_prefix:
+            condition += " AND begins_with(sk, :sk)"
+            values[":sk"] = {"S": sk_prefix}
+        items: list[Item] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self._name,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeValues": values,
+            "ConsistentRead": True,
+        }
+        while True:
+            with self._errors():
+                out = self._client.query(**kwargs)
+            items.extend(i for raw in out.get("Items", []) if (i := self._live(self._decode(raw))))
+            if "LastEvaluatedKey" not in out:
+                return items
+            kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
+
+    def scan_prefix(self, pk_prefix: str) -> list[Item]:
+        items: list[Item] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self._name,
+            "FilterExpression": "begins_with(pk, :p)",
+            "ExpressionAttributeValues": {":p": {"S": pk_prefix}},
+            "ConsistentRead": True,
+        }
+        while True:
+            with self._errors():
+                out = self._client.scan(**kwargs)
+            items.extend(i for raw in out.get("Items", []) if (i := self._live(self._decode(raw))))
+            if "LastEvaluatedKey" not in out:
+                return sorted(items, key=lambda i: (str(i["pk"]), str(i["sk"])))
+            kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
+
+    def claim(self, pk: str, sk: str, field: str, value: str) -> Item:
+        live, values = self._live_condition()
+        values[":v"] = {"S": value}
+        try:
+            with self._errors():
+                out = self._client.update_item(
+                    TableName=self._name,
+                    Key=self._key(pk, sk),
+                    UpdateExpression="SET #f = :v",
+                    # Our own value passes too: a retry whose first attempt committed.
+                    ConditionExpression=f"{live} AND (attribute_not_exists(#f) OR #f = :v)",
+                    ExpressionAttributeNames={"#f": field, "#ttl": "ttl"},
+                    ExpressionAttributeValues=values,
+                    ReturnValues="ALL_NEW",
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                )
+        except Exception as exc:
+            if not self._is_condition_failure(exc):
+                raise
+            old = getattr(exc, "response", {}).get("Item")
+            raise ConditionFailed(self._live(self._decode(old))) from None
+        item = self._decode(out.get("Attributes"))
+        assert item is not None
+        return item
+
+    def update(self, pk: str, sk: str, values: Item) -> Item:
+        live, expr_values = self._live_condition()
+        names = {"#ttl": "ttl"}
+        sets = []
+        serialize, _ = _codec()
+        for i, (name, value) in enumerate(values.items()):
+            names[f"#a{i}"] = name
+            expr_values[f":a{i}"] = serialize(value)
+            sets.append(f"#a{i} = :a{i}")
+        try:
+            with self._errors():
+                out = self._client.update_item(
+                    TableName=self._name,
+                    Key=self._key(pk, sk),
+                    UpdateExpression="SET " + ", ".join(sets),
+                    ConditionExpression=live,
+                    ExpressionAttributeNames=names,
+                    ExpressionAttributeValues=expr_values,
+                    ReturnValues="ALL_NEW",
+                )
+        except Exception as exc:
+            if self._is_condition_failure(exc):
+                raise ConditionFailed(None) from None
+            raise
+        item = self._decode(out.get("Attributes"))
+        assert item is not None
+        return item

@@ -1,0 +1,124 @@
+"""The records Tollgate keeps, one dataclass per item kind of the table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+CONFIDENTIAL = "confidential"
+PUBLIC = "public"
+AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
+
+
+@dataclass
+class Client:
+    client_id: str
+    name: str
+    client_type: str  # confidential | public
+    auth_method: str  # client_secret_basic | client_secret_post | none
+    redirect_uris: list[str]
+    grant_types: list[str]
+    scopes: list[str]
+    secret_hash: str | None = None
+    created_at: int = 0
+
+    @property
+    def is_public(self) -> bool:
+        return self.client_type == PUBLIC
+
+
+@dataclass
+class User:
+    username: str
+    sub: str
+    password_hash: str
+    disabled: bool = False
+    name: str | None = None
+    email: str | None = None
+    created_at: int = 0
+
+
+@dataclass
+class Session:
+    """A browser's sign-in at Tollgate (single sign-on), keyed by the hash of its cookie."""
+
+    sid_hash: str
+    sub: str
+    username: str
+    auth_time: int
+    amr: list[str]
+    expires_at: int
+
+
+@dataclass
+class Interaction:
+    """A validated authorization request waiting for the person to sign in and consent."""
+
+    interaction_id: str
+    client_id: str
+    redirect_uri: str
+    scopes: list[str]
+    state: str | None
+    code_challenge: str
+    nonce: str | None
+    prompt: list[str]
+    max_age: int | None
+    login_hint: str | None
+    csrf: str
+    browser_hash: str
+    expires_at: int
+    created_at: int
+    sid_hash: str | None = None
+    completed_by: str | None = None
+
+
+@dataclass
+class AuthorizationCode:
+    code_hash: str
+    client_id: str
+    redirect_uri: str
+    code_challenge: str
+    scopes: list[str]
+    sub: str
+    grant_id: str
+    auth_time: int
+    expires_at: int
+    nonce: str | None = None
+    sid: str | None = None
+    amr: list[str] = field(default_factory=list)
+    consumed_by: str | None = None
+
+
+@dataclass
+class Grant:
+    """One user's authorization of one client: codes and tokens belong to it."""
+
+    grant_id: str
+    sub: str
+    client_id: str
+    scopes: list[str]
+    created_at: int
+    revoked_at: int | None = None
+    revoked_reason: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+@dataclass
+class Consent:
+    sub: str
+    client_id: str
+    scopes: list[str]
+    granted_at: int
+
+
+@dataclass
+class SigningKey:
+    kid: str
+    alg: str
+    public_jwk: dict[str, Any]
+    private_pem: str
+    state: str  # next | active | retired
+    created_at: int

@@ -1,0 +1,65 @@
+"""The item table: the one storage primitive, with a DynamoDB and an in-memory implementation.
+
+Items are flat dicts of str, int, bool, list[str] and dict values with string keys `pk` and
+`sk` and an optional numeric `ttl` (epoch seconds). Every read treats an item whose ttl has
+passed as absent, because DynamoDB deletes expired items up to days late (and moto never does).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+Item = dict[str, Any]
+
+
+class StoreError(Exception):
+    """Base of the store's own exceptions; domain code never sees botocore errors."""
+
+
+class ItemExists(StoreError):
+    """A create-only write found an item already there."""
+
+
+class ConditionFailed(StoreError):
+    """A conditional write did not apply; `item` is the current item (None when absent)."""
+
+    def __init__(self, item: Item | None) -> None:
+        super().__init__("condition failed")
+        self.item = item
+
+
+class StoreUnavailable(StoreError):
+    """The store was throttled or failed; nothing was written by this call."""
+
+
+class Table(Protocol):
+    def get(self, pk: str, sk: str) -> Item | None:
+        """The live item, or None when absent or expired (strongly consistent)."""
+        ...
+
+    def put(self, item: Item, *, if_absent: bool = False) -> None:
+        """Write an item; with if_absent, raise ItemExists when a live item is there."""
+        ...
+
+    def delete(self, pk: str, sk: str) -> None: ...
+
+    def query(self, pk: str, sk_prefix: str = "") -> list[Item]:
+        """Live items of one partition, sorted by sk."""
+        ...
+
+    def scan_prefix(self, pk_prefix: str) -> list[Item]:
+        """Live items whose pk starts with the prefix (admin listings only: a full scan)."""
+        ...
+
+    def claim(self, pk: str, sk: str, field: str, value: str) -> Item:
+        """Atomically set `field` on a live item where it is not yet set, returning the item.
+
+        Raises ConditionFailed with the current item when the field was already set, or with
+        None when the item is absent or expired. If the field already holds `value` (our own
+        earlier attempt committed but its answer was lost), the claim is ours and succeeds.
+        """
+        ...
+
+    def update(self, pk: str, sk: str, values: Item) -> Item:
+        """Set attributes on a live item; ConditionFailed(None) when absent or expired."""
+        ...

@@ -1,0 +1,43 @@
+"""JWT access tokens (RFC 9068): what they carry and how they are minted."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.ids import new_id
+from chalicelib.protocol.scope import render
+from chalicelib.tokens.signer import Signer
+
+ACCESS_TOKEN_TYP = "at+jwt"  # noqa: S105 (a media type, not a secret)
+ACCESS_TOKEN_ALG = "ES256"  # noqa: S105
+
+
+def mint(
+    signer: Signer,
+    *,
+    issuer: str,
+    audience: str,
+    sub: str,
+    client_id: str,
+    scopes: list[str],
+    now: int,
+    ttl: int,
+    grant_id: str | None = None,
+    auth_time: int | None = None,
+) -> tuple[str, dict[str, Any]]:
+    claims: dict[str, Any] = {
+        "iss": issuer,
+        "sub": sub,
+        "aud": audience,
+        "client_id": client_id,
+        "scope": render(scopes),
+        "iat": now,
+        "exp": now + ttl,
+        "jti": new_id(),
+    }
+    if grant_id is not None:
+        claims["gid"] = grant_id
+    if auth_time is not None:
+        claims["auth_time"] = auth_time
+    token = signer.sign(claims, alg=ACCESS_TOKEN_ALG, typ=ACCESS_TOKEN_TYP)
+    return token, claims
