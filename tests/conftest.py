@@ -11,4 +11,4 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.pop("AWS_PROFILE", None)
 
-import moto  # noqa: E402,F401  (import order matters: see the module docstring)
+import moto  # noqa: F401  (import order matters: see the module docstring)

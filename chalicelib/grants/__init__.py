@@ -1,0 +1,17 @@
+"""Token endpoint grants, dispatched by grant_type."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from chalicelib.deps import Deps
+from chalicelib.grants import authorization_code
+from chalicelib.protocol.params import Params
+from chalicelib.stores.models import Client
+
+Grant = Callable[[Deps, Client, Params], dict[str, Any]]
+
+GRANTS: dict[str, Grant] = {
+    "authorization_code": authorization_code.exchange,
+}

@@ -30,9 +30,10 @@ def make_client(region: str, endpoint_url: str | None) -> DynamoDBClient:
     from botocore.config import Config
 
     # Standard retry mode with few attempts and short timeouts: retries must fit inside the
-    # Lambda timeout and an API Gateway request (29 s) with room to spare.
+    # Lambda timeout and an API Gateway request (29 s) with room to spare. total_max_attempts
+    # counts the first try (botocore's max_attempts counts only retries: 3 would mean 4 tries).
     config = Config(
-        retries={"mode": "standard", "max_attempts": 3},
+        retries={"mode": "standard", "total_max_attempts": 3},
         connect_timeout=2,
         read_timeout=3,
     )

@@ -33,7 +33,8 @@ class MemoryTable:
         with self._lock:
             if if_absent and self._live(self._items.get(key)) is not None:
                 raise ItemExists(f"{key[0]}/{key[1]}")
-            self._items[key] = copy.deepcopy(item)
+            # Like DynamoTable, which cannot store None: None-valued fields are dropped.
+            self._items[key] = copy.deepcopy({k: v for k, v in item.items() if v is not None})
 
     def delete(self, pk: str, sk: str) -> None:
         with self._lock:

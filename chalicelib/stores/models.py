@@ -68,6 +68,7 @@ class Interaction:
     browser_hash: str
     expires_at: int
     created_at: int
+    redirect_uri_sent: bool = True
     sid_hash: str | None = None
     completed_by: str | None = None
 

@@ -14,6 +14,7 @@ Key layout (pk / sk):
 from __future__ import annotations
 
 import dataclasses
+import typing
 from typing import Any, TypeVar
 
 from chalicelib.stores.models import (
@@ -48,11 +49,31 @@ def _item(record: object, pk: str, sk: str, ttl: int | None = None) -> Item:
     return item
 
 
+_OPTIONAL: dict[type[Any], frozenset[str]] = {}
+
+
+def _optional_fields(cls: type[Any]) -> frozenset[str]:
+    """Fields typed `X | None` that have no default (for example Interaction.state)."""
+    if cls not in _OPTIONAL:
+        hints = typing.get_type_hints(cls)
+        _OPTIONAL[cls] = frozenset(
+            f.name
+            for f in dataclasses.fields(cls)
+            if f.default is dataclasses.MISSING
+            and f.default_factory is dataclasses.MISSING
+            and type(None) in typing.get_args(hints[f.name])
+        )
+    return _OPTIONAL[cls]
+
+
 def _record(cls: type[T], item: Item | None) -> T | None:
     if item is None:
         return None
     names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     values: dict[str, Any] = {k: v for k, v in item.items() if k in names}
+    # _item drops None-valued fields, so an optional field without a default reads back absent.
+    for name in _optional_fields(cls) - values.keys():
+        values[name] = None
     return cls(**values)
 
 

@@ -1,0 +1,40 @@
+"""Single sign-on sessions at Tollgate: a random cookie whose SHA-256 keys the stored session."""
+
+from __future__ import annotations
+
+from chalicelib.deps import Deps
+from chalicelib.ids import digest, new_secret
+from chalicelib.stores.models import Session, User
+from chalicelib.web import cookies
+from chalicelib.web.http import HttpRequest
+
+
+def current(deps: Deps, request: HttpRequest) -> tuple[Session, User] | None:
+    """The live session of this browser and its (enabled) user, or None."""
+    sid = request.cookies.get(cookies.name(deps.settings, cookies.SESSION))
+    if not sid or len(sid) > 128:
+        return None
+    session = deps.store.get_session(digest(sid))
+    if session is None or session.expires_at <= deps.clock.now():
+        return None
+    user = deps.store.get_user(session.username)
+    if user is None or user.disabled or user.sub != session.sub:
+        return None
+    return session, user
+
+
+def start(deps: Deps, user: User, amr: list[str]) -> tuple[Session, str]:
+    """A new session; returns it with the Set-Cookie header value."""
+    sid = new_secret()
+    now = deps.clock.now()
+    session = Session(
+        sid_hash=digest(sid),
+        sub=user.sub,
+        username=user.username,
+        auth_time=now,
+        amr=amr,
+        expires_at=now + deps.settings.session_ttl,
+    )
+    deps.store.put_session(session)
+    cookie = cookies.set_cookie(deps.settings, cookies.SESSION, sid, deps.settings.session_ttl)
+    return session, cookie

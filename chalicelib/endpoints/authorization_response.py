@@ -1,0 +1,65 @@
+"""Authorization responses (RFC 6749 4.1.2, RFC 9207): code or error, always with `iss`.
+
+Also where a finished authorization becomes a grant and a single-use code.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+from chalicelib.deps import Deps
+from chalicelib.errors import OAuthError
+from chalicelib.ids import digest, new_id, new_secret
+from chalicelib.stores.models import AuthorizationCode, Grant, Interaction, Session
+from chalicelib.web.http import HttpResponse
+
+
+def redirect_to_client(redirect_uri: str, params: dict[str, str]) -> HttpResponse:
+    parts = urlsplit(redirect_uri)
+    query = urlencode(params)
+    merged = f"{parts.query}&{query}" if parts.query else query
+    return HttpResponse.redirect(urlunsplit(parts._replace(query=merged, fragment="")))
+
+
+def error_redirect(
+    deps: Deps, redirect_uri: str, error: OAuthError, state: str | None
+) -> HttpResponse:
+    params = error.body()
+    if state is not None:
+        params["state"] = state
+    params["iss"] = deps.settings.issuer
+    return redirect_to_client(redirect_uri, params)
+
+
+def issue_code(deps: Deps, interaction: Interaction, session: Session) -> HttpResponse:
+    """Record the grant and a fresh code, then send the browser back to the client."""
+    now = deps.clock.now()
+    grant = Grant(
+        grant_id=new_id(),
+        sub=session.sub,
+        client_id=interaction.client_id,
+        scopes=interaction.scopes,
+        created_at=now,
+    )
+    code = new_secret()
+    record = AuthorizationCode(
+        code_hash=digest(code),
+        client_id=interaction.client_id,
+        redirect_uri=interaction.redirect_uri if interaction.redirect_uri_sent else "",
+        code_challenge=interaction.code_challenge,
+        scopes=interaction.scopes,
+        sub=session.sub,
+        grant_id=grant.grant_id,
+        auth_time=session.auth_time,
+        expires_at=now + deps.settings.code_ttl,
+        nonce=interaction.nonce,
+        sid=session.sid_hash[:32],
+        amr=session.amr,
+    )
+    deps.store.put_grant(grant)
+    deps.store.put_code(record)
+    params = {"code": code}
+    if interaction.state is not None:
+        params["state"] = interaction.state
+    params["iss"] = deps.settings.issuer
+    return redirect_to_client(interaction.redirect_uri, params)

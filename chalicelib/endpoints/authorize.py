@@ -1,0 +1,198 @@
+"""Authorization endpoint (RFC 6749 4.1.1, RFC 7636, RFC 9207, OIDC Core 3.1.2).
+
+Checks run in two phases. Until client_id and redirect_uri are proven, every error is an
+HTML page and never a redirect (RFC 6749 4.1.2.1, SECURITY.md item 3). After that, errors
+go back to the client's registered redirect URI with `state` and `iss`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chalicelib.accounts import sessions
+from chalicelib.deps import Deps
+from chalicelib.endpoints.authorization_response import error_redirect, issue_code
+from chalicelib.errors import (
+    ConsentRequired,
+    InvalidRequest,
+    LoginRequired,
+    OAuthError,
+    PageError,
+    RequestNotSupported,
+    RequestUriNotSupported,
+    UnauthorizedClient,
+    UnsupportedResponseType,
+)
+from chalicelib.ids import digest, new_id, new_secret
+from chalicelib.protocol import pkce, redirect_uri, scope
+from chalicelib.protocol.params import Params
+from chalicelib.stores.models import Client, Interaction
+from chalicelib.web import cookies
+from chalicelib.web.http import HttpRequest, HttpResponse
+
+PROMPTS = {"none", "login", "consent", "select_account"}
+MAX_STATE = 2048
+
+
+@dataclass(frozen=True)
+class Target:
+    """The proven client and where its answers go."""
+
+    client: Client
+    redirect_uri: str
+    sent: bool  # redirect_uri was in the request (then the token request must repeat it)
+
+
+def handle(deps: Deps, request: HttpRequest) -> HttpResponse:
+    raw = request.query if request.method == "GET" else _form_or_page(request)
+    params = Params(raw)
+    target = _target(deps, params)
+    state = raw.get("state", [None])[0] if len(raw.get("state", [])) == 1 else None
+    try:
+        return _authorize(deps, request, params, target)
+    except OAuthError as error:
+        return error_redirect(deps, target.redirect_uri, error, state)
+
+
+def _form_or_page(request: HttpRequest) -> dict[str, list[str]]:
+    try:
+        return request.form()
+    except OAuthError as error:
+        raise PageError("Invalid request", "This sign-in request is malformed.", 400) from error
+
+
+def _target(deps: Deps, params: Params) -> Target:
+    try:
+        client_id = params.get("client_id")
+        requested = params.get("redirect_uri")
+    except OAuthError as error:
+        raise PageError("Invalid request", "This sign-in request is malformed.") from error
+    if client_id is None:
+        raise PageError("Invalid request", "The request does not name an application.")
+    client = deps.store.get_client(client_id)
+    if client is None:
+        raise PageError(
+            "Unknown application",
+            "The application that sent you here is not registered with this server.",
+            detail=f"unknown client_id {client_id!r}",
+        )
+    if requested is None:
+        if len(client.redirect_uris) != 1:
+            raise PageError(
+                "Invalid request",
+                "The request does not say where to return to.",
+                detail="redirect_uri missing and several registered",
+            )
+        return Target(client, client.redirect_uris[0], sent=False)
+    if not redirect_uri.matches(client.redirect_uris, requested):
+        raise PageError(
+            "Invalid redirect",
+            "The application asked to return to an address it has not registered.",
+            detail=f"unregistered redirect_uri {requested!r}",
+        )
+    return Target(client, requested, sent=True)
+
+
+def _authorize(deps: Deps, request: HttpRequest, params: Params, target: Target) -> HttpResponse:
+    params.reject_duplicates()
+    if "request" in params:
+        raise RequestNotSupported("request objects are not supported")
+    if "request_uri" in params:
+        raise RequestUriNotSupported("request_uri is not supported")
+    response_type = params.require("response_type")
+    if response_type != "code":
+        raise UnsupportedResponseType("only response_type=code is supported")
+    response_mode = params.get("response_mode")
+    if response_mode not in (None, "query"):
+        raise InvalidRequest("only response_mode=query is supported")
+    client = target.client
+    if "authorization_code" not in client.grant_types:
+        raise UnauthorizedClient("this client may not use the authorization code grant")
+    scopes = scope.parse(params.get("scope"))
+    if not scopes:
+        raise InvalidRequest("scope is required")
+    scope.check_allowed(scopes, client.scopes)
+    challenge = pkce.check_challenge(
+        params.get("code_challenge"),
+        params.get("code_challenge_method"),
+        required=client.is_public,
+    )
+    prompt = _prompt(params.get("prompt"))
+    max_age = _max_age(params.get("max_age"))
+    state = params.get("state")
+    if state is not None and len(state) > MAX_STATE:
+        raise InvalidRequest("state is too long")
+
+    found = sessions.current(deps, request)
+    now = deps.clock.now()
+    logged_in = (
+        found is not None
+        and "login" not in prompt
+        and (max_age is None or now - found[0].auth_time <= max_age)
+    )
+    if not logged_in and "none" in prompt:
+        raise LoginRequired("the user is not signed in")
+
+    interaction_id = new_id()
+    csrf = new_secret()
+    browser = request.cookies.get(cookies.name(deps.settings, cookies.BROWSER))
+    set_browser = browser is None or len(browser) > 128
+    if browser is None or set_browser:
+        browser = new_secret()
+    interaction = Interaction(
+        interaction_id=interaction_id,
+        client_id=client.client_id,
+        redirect_uri=target.redirect_uri,
+        redirect_uri_sent=target.sent,
+        scopes=scopes,
+        state=state,
+        code_challenge=challenge,
+        nonce=params.get("nonce"),
+        prompt=sorted(prompt),
+        max_age=max_age,
+        login_hint=params.get("login_hint"),
+        csrf=csrf,
+        browser_hash=digest(browser),
+        expires_at=now + deps.settings.interaction_ttl,
+        created_at=now,
+        sid_hash=found[0].sid_hash if logged_in and found else None,
+    )
+    if logged_in and found is not None:
+        session, user = found
+        if "consent" not in prompt and _consented(deps, user.sub, client.client_id, scopes):
+            return issue_code(deps, interaction, session)
+        if "none" in prompt:
+            raise ConsentRequired("the user has not consented to these scopes")
+    deps.store.put_interaction(interaction)
+    step = "consent" if interaction.sid_hash else "login"
+    location = deps.settings.endpoint(f"/interaction/{interaction_id}/{step}")
+    response = HttpResponse.redirect(location)
+    if set_browser:
+        # Binds the pending authorization to this browser: a leaked interaction URL is useless.
+        response.cookies.append(
+            cookies.set_cookie(deps.settings, cookies.BROWSER, browser, deps.settings.session_ttl)
+        )
+    return response
+
+
+def _consented(deps: Deps, sub: str, client_id: str, scopes: list[str]) -> bool:
+    consent = deps.store.get_consent(sub, client_id)
+    return consent is not None and set(scopes) <= set(consent.scopes)
+
+
+def _prompt(raw: str | None) -> set[str]:
+    values = set((raw or "").split())
+    unknown = values - PROMPTS
+    if unknown:
+        raise InvalidRequest("unsupported prompt value", f"prompt {sorted(unknown)}")
+    if "none" in values and len(values) > 1:
+        raise InvalidRequest("prompt=none cannot be combined with other values")
+    return values
+
+
+def _max_age(raw: str | None) -> int | None:
+    if raw is None:
+        return None
+    if not raw.isdigit() or len(raw) > 10:
+        raise InvalidRequest("max_age must be a non-negative integer")
+    return int(raw)

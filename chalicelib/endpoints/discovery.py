@@ -1,0 +1,46 @@
+"""Authorization server metadata (RFC 8414) and OpenID Provider metadata (OIDC Discovery 1.0).
+
+Only what exists is advertised; the issuer comes from settings and matches exactly.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.deps import Deps
+from chalicelib.stores.models import AUTH_METHODS
+from chalicelib.web.http import HttpRequest, HttpResponse
+
+CACHE = {"Cache-Control": "public, max-age=300"}
+
+
+def metadata(deps: Deps) -> dict[str, Any]:
+    s = deps.settings
+    return {
+        "issuer": s.issuer,
+        "authorization_endpoint": s.endpoint("/authorize"),
+        "token_endpoint": s.endpoint("/token"),
+        "jwks_uri": s.endpoint("/jwks.json"),
+        "scopes_supported": list(s.scopes),
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code"],
+        "token_endpoint_auth_methods_supported": list(AUTH_METHODS),
+        "code_challenge_methods_supported": ["S256"],
+        "authorization_response_iss_parameter_supported": True,
+        "request_parameter_supported": False,
+        "request_uri_parameter_supported": False,
+        "prompt_values_supported": ["none", "login", "consent"],
+    }
+
+
+def oauth_metadata(deps: Deps, request: HttpRequest) -> HttpResponse:
+    return HttpResponse.json(metadata(deps), headers=CACHE)
+
+
+def openid_configuration(deps: Deps, request: HttpRequest) -> HttpResponse:
+    doc = metadata(deps)
+    doc["subject_types_supported"] = ["public"]
+    doc["id_token_signing_alg_values_supported"] = ["RS256", "ES256"]
+    doc["claims_supported"] = ["sub", "iss", "aud", "exp", "iat", "auth_time", "name", "email"]
+    return HttpResponse.json(doc, headers=CACHE)

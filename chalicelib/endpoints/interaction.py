@@ -1,0 +1,196 @@
+"""Login and consent pages: the person's part of the authorization code flow.
+
+Each POST carries a CSRF token bound to the pending authorization, and the pending
+authorization is bound to this browser by a cookie; consent is also bound to the session
+that signed in for it (SECURITY.md item 6). A POST answers 303 (item 8); a GET never grants.
+"""
+
+from __future__ import annotations
+
+from chalicelib.accounts import sessions
+from chalicelib.accounts.passwords import dummy_hash, verify_password
+from chalicelib.deps import Deps
+from chalicelib.endpoints.authorization_response import error_redirect, issue_code
+from chalicelib.errors import AccessDenied, OAuthError, PageError
+from chalicelib.ids import digest, new_id, same
+from chalicelib.protocol.params import Params
+from chalicelib.stores.models import Client, Consent, Interaction, Session
+from chalicelib.web import cookies, headers, pages
+from chalicelib.web.http import HttpRequest, HttpResponse
+
+MAX_USERNAME = 128
+
+
+def _expired_page(detail: str) -> PageError:
+    return PageError(
+        "This sign-in has expired",
+        "Go back to the application and start signing in again.",
+        400,
+        detail=detail,
+    )
+
+
+def _load(deps: Deps, request: HttpRequest, interaction_id: str) -> tuple[Interaction, Client]:
+    if not interaction_id or len(interaction_id) > 64:
+        raise _expired_page("malformed interaction id")
+    interaction = deps.store.get_interaction(interaction_id)
+    if interaction is None or interaction.completed_by is not None:
+        raise _expired_page("unknown, expired or finished interaction")
+    browser = request.cookies.get(cookies.name(deps.settings, cookies.BROWSER), "")
+    if not browser or not same(digest(browser), interaction.browser_hash):
+        raise PageError(
+            "This sign-in belongs to another browser",
+            "Start signing in again from the application in this browser.",
+            403,
+            detail="browser binding mismatch",
+        )
+    client = deps.store.get_client(interaction.client_id)
+    if client is None:
+        raise _expired_page("client deleted during interaction")
+    return interaction, client
+
+
+def _form(request: HttpRequest, interaction: Interaction) -> Params:
+    try:
+        params = Params(request.form())
+        params.reject_duplicates()
+        csrf = params.get("csrf")
+    except OAuthError as error:
+        raise PageError("Invalid request", "The form could not be read.", 400) from error
+    if csrf is None or not same(csrf, interaction.csrf):
+        raise PageError(
+            "This form has expired",
+            "Reload the page and try again.",
+            403,
+            detail="CSRF token missing or wrong",
+        )
+    return params
+
+
+def _html(body: str, interaction: Interaction, status: int = 200) -> HttpResponse:
+    response = HttpResponse(status, {"Content-Type": "text/html; charset=utf-8"}, body)
+    # The form's answer may redirect to the client: CSP form-action must allow its origin.
+    return headers.secure(response, [interaction.redirect_uri])
+
+
+def _action(deps: Deps, interaction: Interaction, step: str) -> str:
+    return f"/interaction/{interaction.interaction_id}/{step}"
+
+
+# -- login ------------------------------------------------------------------------------------
+
+
+def login_get(deps: Deps, request: HttpRequest, interaction_id: str) -> HttpResponse:
+    interaction, client = _load(deps, request, interaction_id)
+    return _html(_login_page(deps, interaction, client), interaction)
+
+
+def _login_page(
+    deps: Deps,
+    interaction: Interaction,
+    client: Client,
+    error: str | None = None,
+    username: str | None = None,
+) -> str:
+    return pages.login_page(
+        client_name=client.name,
+        action=_action(deps, interaction, "login"),
+        csrf=interaction.csrf,
+        scopes=interaction.scopes,
+        login_hint=interaction.login_hint,
+        error=error,
+        username=username,
+    )
+
+
+def login_post(deps: Deps, request: HttpRequest, interaction_id: str) -> HttpResponse:
+    interaction, client = _load(deps, request, interaction_id)
+    params = _form(request, interaction)
+    username = (params.get("username") or "").strip()[:MAX_USERNAME]
+    password = params.get("password") or ""
+    user = deps.store.get_user(username) if username else None
+    # Verify against a dummy hash for unknown users so timing does not reveal who exists.
+    valid = verify_password(user.password_hash if user else dummy_hash(), password)
+    if user is None or user.disabled or not valid:
+        page = _login_page(deps, interaction, client, "Wrong username or password.", username)
+        return _html(page, interaction, 400)
+    old = sessions.current(deps, request)
+    session, cookie = sessions.start(deps, user, ["pwd"])
+    if old is not None:
+        # A fresh sign-in replaces the old session: no fixation, no stale auth_time.
+        deps.store.delete_session(old[0].sid_hash)
+    interaction = deps.store.update_interaction(
+        interaction.interaction_id, {"sid_hash": session.sid_hash}
+    )
+    response = _after_login(deps, interaction, session)
+    response.cookies.append(cookie)
+    return response
+
+
+def _after_login(deps: Deps, interaction: Interaction, session: Session) -> HttpResponse:
+    consent = deps.store.get_consent(session.sub, interaction.client_id)
+    if (
+        "consent" in interaction.prompt
+        or consent is None
+        or not set(interaction.scopes) <= set(consent.scopes)
+    ):
+        return HttpResponse.redirect(_action(deps, interaction, "consent"))
+    return _complete(deps, interaction, session)
+
+
+def _complete(deps: Deps, interaction: Interaction, session: Session) -> HttpResponse:
+    if deps.store.complete_interaction(interaction.interaction_id, new_id()) is None:
+        raise _expired_page("interaction completed concurrently")
+    return issue_code(deps, interaction, session)
+
+
+# -- consent ----------------------------------------------------------------------------------
+
+
+def _signed_in(deps: Deps, request: HttpRequest, interaction: Interaction) -> Session:
+    found = sessions.current(deps, request)
+    if (
+        found is None
+        or interaction.sid_hash is None
+        or not same(found[0].sid_hash, interaction.sid_hash)
+    ):
+        raise PageError(
+            "Please sign in again",
+            "Your session ended or changed. Go back to the application and start again.",
+            403,
+            detail="consent without the session that signed in",
+        )
+    return found[0]
+
+
+def consent_get(deps: Deps, request: HttpRequest, interaction_id: str) -> HttpResponse:
+    interaction, client = _load(deps, request, interaction_id)
+    if interaction.sid_hash is None:
+        return HttpResponse.redirect(_action(deps, interaction, "login"))
+    session = _signed_in(deps, request, interaction)
+    page = pages.consent_page(
+        client_name=client.name,
+        action=_action(deps, interaction, "consent"),
+        csrf=interaction.csrf,
+        username=session.username,
+        scopes=interaction.scopes,
+    )
+    return _html(page, interaction)
+
+
+def consent_post(deps: Deps, request: HttpRequest, interaction_id: str) -> HttpResponse:
+    interaction, _client = _load(deps, request, interaction_id)
+    params = _form(request, interaction)
+    session = _signed_in(deps, request, interaction)
+    decision = params.get("decision")
+    if decision == "deny":
+        if deps.store.complete_interaction(interaction.interaction_id, new_id()) is None:
+            raise _expired_page("interaction completed concurrently")
+        denied = AccessDenied("the user denied the request")
+        return error_redirect(deps, interaction.redirect_uri, denied, interaction.state)
+    if decision != "allow":
+        raise PageError("Invalid request", "Choose Allow or Deny.", 400)
+    previous = deps.store.get_consent(session.sub, interaction.client_id)
+    granted = sorted(set(interaction.scopes) | set(previous.scopes if previous else []))
+    deps.store.put_consent(Consent(session.sub, interaction.client_id, granted, deps.clock.now()))
+    return _complete(deps, interaction, session)

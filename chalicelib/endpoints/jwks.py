@@ -1,0 +1,17 @@
+"""JSON Web Key Set (RFC 7517 5): the public keys that verify Tollgate's tokens."""
+
+from __future__ import annotations
+
+from chalicelib.deps import Deps
+from chalicelib.web.http import HttpRequest, HttpResponse
+
+
+def handle(deps: Deps, request: HttpRequest) -> HttpResponse:
+    # Short cache: a key published as "next" must reach verifiers before it signs anything.
+    return HttpResponse.json(
+        deps.signer.jwks(),
+        headers={
+            "Cache-Control": "public, max-age=300",
+            "Content-Type": "application/jwk-set+json",
+        },
+    )

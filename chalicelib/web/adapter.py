@@ -1,0 +1,85 @@
+"""Chalice <-> plain request/response: the only place endpoints meet the framework."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from chalice.app import Request, Response
+
+from chalicelib import deps as wiring
+from chalicelib.deps import Deps
+from chalicelib.errors import OAuthError, PageError, TemporarilyUnavailable
+from chalicelib.stores.table import StoreUnavailable
+from chalicelib.web import headers, pages
+from chalicelib.web.http import HttpRequest, HttpResponse
+
+log = logging.getLogger("tollgate")
+
+Endpoint = Callable[[Deps, HttpRequest], HttpResponse]
+
+
+def to_request(request: Request) -> HttpRequest:
+    query: dict[str, list[str]] = {}
+    if request.query_params:
+        for name in request.query_params:
+            query[name] = list(request.query_params.getlist(name))
+    raw = request.raw_body if request.method in {"POST", "PUT", "PATCH"} else b""
+    body = raw.encode("utf-8") if isinstance(raw, str) else (raw or b"")
+    source = request.context.get("identity", {}).get("sourceIp", "") if request.context else ""
+    return HttpRequest(
+        method=request.method,
+        path=request.path,
+        query=query,
+        headers={k.lower(): v for k, v in request.headers.items()},
+        body=body,
+        source_ip=source,
+    )
+
+
+def to_response(response: HttpResponse) -> Response:
+    out: dict[str, str | list[str]] = dict(response.headers)
+    if response.cookies:
+        out["Set-Cookie"] = list(response.cookies)
+    return Response(body=response.body, headers=out, status_code=response.status)
+
+
+def page(error: PageError) -> HttpResponse:
+    body = pages.error_page(title=error.title, message=error.message)
+    return HttpResponse(error.status, {"Content-Type": "text/html; charset=utf-8"}, body)
+
+
+def unavailable(html: bool) -> HttpResponse:
+    if html:
+        body = pages.error_page(
+            title="Temporarily unavailable", message="Please try again in a moment."
+        )
+        response = HttpResponse(503, {"Content-Type": "text/html; charset=utf-8"}, body)
+    else:
+        error = TemporarilyUnavailable("try again shortly")
+        response = HttpResponse.json(error.body(), status=503)
+    response.headers["Retry-After"] = "2"
+    return response
+
+
+def run(endpoint: Endpoint, request: Request, *, html: bool) -> Response:
+    """Call an endpoint; map what escapes it to a clean answer, never a stack trace."""
+    plain = to_request(request)
+    try:
+        response = endpoint(wiring.get(), plain)
+    except PageError as error:
+        log.info("error page %s: %s", error.status, error.detail)
+        response = page(error)
+    except OAuthError as error:
+        log.info("oauth error %s: %s", error.error, error.detail)
+        response = HttpResponse.json(error.body(), status=error.status)
+    except StoreUnavailable as error:
+        log.warning("store unavailable: %s", error)
+        response = unavailable(html)
+    except Exception:
+        log.exception("unhandled error on %s %s", plain.method, plain.path)
+        if html:
+            response = page(PageError("Something went wrong", "Please try again later.", 500))
+        else:
+            response = HttpResponse.json({"error": "server_error"}, status=500)
+    return to_response(headers.secure(response))
