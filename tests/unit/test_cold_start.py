@@ -1,0 +1,57 @@
+"""Cold start: importing the app loads only the standard library, Chalice and project code.
+
+boto3, botocore, cryptography, PyJWT and argon2 load on first use (DESIGN.md, cold start).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+HEAVY = {"boto3", "botocore", "cryptography", "jwt", "argon2", "moto"}
+
+PROBE = """
+import json, sys
+import app
+{extra}
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def _modules_after(extra: str = "") -> list[str]:
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE.format(extra=extra)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    loaded: list[str] = json.loads(out.stdout)
+    return loaded
+
+
+def _third_party(loaded: list[str]) -> set[str]:
+    stdlib = set(sys.stdlib_module_names) | {"__main__", "_distutils_hack"}
+    return {m.split(".")[0] for m in loaded} - stdlib
+
+
+def test_importing_the_app_loads_no_heavy_dependency() -> None:
+    loaded = _modules_after()
+    assert _third_party(loaded) == {"app", "chalice", "chalicelib"}
+    # The probe really imported the app and its routes.
+    assert "chalicelib.web.routes" in loaded
+    assert "chalicelib.endpoints.token" in loaded
+
+
+def test_first_use_loads_them() -> None:
+    """The probe sees lazy imports once they happen: the check above can fail."""
+    loaded = _modules_after(
+        "from chalicelib.stores.dynamodb import make_client\n"
+        "make_client('us-east-1', None)\n"
+        "from chalicelib.tokens.keys import generate\n"
+        "generate('ES256', 0)\n"
+    )
+    assert {"boto3", "botocore", "cryptography"} <= _third_party(loaded) & HEAVY
