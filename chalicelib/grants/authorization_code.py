@@ -17,7 +17,7 @@ from chalicelib.protocol import pkce
 from chalicelib.protocol.params import Params
 from chalicelib.stores.models import Client
 from chalicelib.stores.repository import AlreadyUsed
-from chalicelib.tokens import access_token
+from chalicelib.tokens import access_token, id_token
 
 MAX_CODE = 128
 
@@ -56,9 +56,24 @@ def exchange(deps: Deps, client: Client, params: Params) -> dict[str, Any]:
         grant_id=record.grant_id,
         auth_time=record.auth_time,
     )
-    return {
+    response: dict[str, Any] = {
         "access_token": token,
         "token_type": "Bearer",
         "expires_in": settings.access_token_ttl,
         "scope": " ".join(record.scopes),
     }
+    if "openid" in record.scopes:
+        response["id_token"] = id_token.mint(
+            deps.signer,
+            issuer=settings.issuer,
+            client_id=client.client_id,
+            sub=record.sub,
+            now=now,
+            ttl=settings.access_token_ttl,
+            auth_time=record.auth_time,
+            nonce=record.nonce,
+            amr=record.amr,
+            sid=record.sid,
+            access_token=token,
+        )
+    return response

@@ -81,8 +81,15 @@ class LocalSigner:
     def jwks(self) -> dict[str, Any]:
         with self._lock:
             published = [k for k in self._current() if k.state in PUBLISHED_STATES]
-        if not any(k.state == "active" for k in published):
-            self._active("ES256")
+        missing = [
+            alg
+            for alg in keys.SUPPORTED_ALGS
+            if not any(k.alg == alg and k.state == "active" for k in published)
+        ]
+        if missing:
+            # First use: make the keys a verifier may meet (ES256 access, RS256 ID tokens).
+            for alg in missing:
+                self._active(alg)
             with self._lock:
                 published = [k for k in self._current() if k.state in PUBLISHED_STATES]
         return {"keys": [dict(k.public_jwk) for k in sorted(published, key=lambda k: k.kid)]}
