@@ -1,0 +1,171 @@
+"""Server-rendered HTML pages a person sees while signing in.
+
+Every page is a complete HTML5 document with no JavaScript, no inline styles and
+no third-party assets: all presentation lives in one static stylesheet, so the
+pages work under ``default-src 'none'; style-src 'self'; img-src 'self' data:``.
+Every dynamic value goes through :func:`_e` (``html.escape`` with ``quote=True``).
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+from pathlib import Path
+
+__all__ = [
+    "STYLESHEET_PATH",
+    "consent_page",
+    "describe_scope",
+    "error_page",
+    "login_page",
+    "stylesheet",
+]
+
+STYLESHEET_PATH = "/static/tollgate.css"
+PRODUCT_NAME = "Tollgate"
+
+_SCOPE_DESCRIPTIONS: dict[str, str] = {
+    "openid": "Confirm who you are (your account identifier)",
+    "profile": "See your name and basic profile",
+    "email": "See your email address",
+    "address": "See your postal address",
+    "phone": "See your phone number",
+    "offline_access": "Stay signed in to this app when you are not using it",
+    "notes:read": "Read your notes",
+    "notes:write": "Create and change your notes",
+}
+
+
+def _e(value: str) -> str:
+    """Escape text for use in element content and in quoted attribute values."""
+    return html.escape(value, quote=True)
+
+
+def describe_scope(scope: str) -> str:
+    """A plain-words description of what granting ``scope`` lets an app do."""
+    described = _SCOPE_DESCRIPTIONS.get(scope)
+    if described is not None:
+        return described
+    return f"Use the \u201c{scope}\u201d permission"
+
+
+@functools.cache
+def stylesheet() -> str:
+    """The text of the stylesheet served at :data:`STYLESHEET_PATH`."""
+    return (Path(__file__).parent / "static" / "tollgate.css").read_text(encoding="utf-8")
+
+
+def _document(*, title: str, body: str) -> str:
+    """Wrap card content (already escaped) in the shared page chrome."""
+    return f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<meta name="robots" content="noindex, nofollow">
+<meta name="color-scheme" content="light dark">
+<title>{_e(title)} \u00b7 {PRODUCT_NAME}</title>
+<link rel="stylesheet" href="{_e(STYLESHEET_PATH)}">
+</head>
+<body>
+<main class="page">
+<div class="card">
+<header class="brand"><span class="brand-mark" aria-hidden="true"></span>\
+<span class="brand-name">{PRODUCT_NAME}</span></header>
+{body.strip()}
+</div>
+</main>
+</body>
+</html>
+"""
+
+
+def _scope_list(scopes: list[str], *, css_class: str) -> str:
+    items = "\n".join(f"<li>{_e(describe_scope(scope))}</li>" for scope in scopes)
+    return f'<ul class="{css_class}">\n{items}\n</ul>'
+
+
+def login_page(
+    *,
+    client_name: str,
+    action: str,
+    csrf: str,
+    scopes: list[str],
+    login_hint: str | None = None,
+    error: str | None = None,
+    username: str | None = None,
+) -> str:
+    """The sign-in form: username, password and the CSRF token, posted to ``action``."""
+    prefill = username if username is not None else (login_hint or "")
+    invalid = ' aria-invalid="true" aria-describedby="login-error"' if error else ""
+    alert = f'<div class="alert" id="login-error" role="alert">{_e(error)}</div>\n' if error else ""
+    # Put the cursor where the person needs to type next.
+    user_focus = "" if prefill else " autofocus"
+    password_focus = " autofocus" if prefill else ""
+    details = ""
+    if scopes:
+        details = (
+            '<details class="scopes-preview">\n'
+            f"<summary>What {_e(client_name)} is asking for</summary>\n"
+            f"{_scope_list(scopes, css_class='scope-list compact')}\n"
+            "</details>\n"
+        )
+    body = f"""<h1>Sign in <span class="subtitle">to continue to \
+<span class="client">{_e(client_name)}</span></span></h1>
+{alert}<form method="post" action="{_e(action)}">
+<input type="hidden" name="csrf" value="{_e(csrf)}">
+<div class="field">
+<label for="username">Username</label>
+<input id="username" name="username" type="text" value="{_e(prefill)}" \
+autocomplete="username" autocapitalize="none" spellcheck="false" required{invalid}{user_focus}>
+</div>
+<div class="field">
+<label for="password">Password</label>
+<input id="password" name="password" type="password" autocomplete="current-password" \
+required{invalid}{password_focus}>
+</div>
+<button class="button primary block" type="submit">Sign in</button>
+</form>
+{details}"""
+    return _document(title=f"Sign in to {client_name}", body=body)
+
+
+def consent_page(
+    *,
+    client_name: str,
+    action: str,
+    csrf: str,
+    username: str,
+    scopes: list[str],
+) -> str:
+    """Ask the signed-in person whether ``client_name`` may have ``scopes``."""
+    listing = (
+        _scope_list(scopes, css_class="scope-list")
+        if scopes
+        else '<p class="muted">No additional access.</p>'
+    )
+    body = f"""<h1><span class="client">{_e(client_name)}</span> wants to access your account</h1>
+<p class="account">Signed in as <strong>{_e(username)}</strong></p>
+<section class="request" aria-labelledby="scopes-heading">
+<h2 id="scopes-heading">This will allow {_e(client_name)} to:</h2>
+{listing}
+</section>
+<p class="muted note">Only allow this if you trust {_e(client_name)}.</p>
+<form class="actions" method="post" action="{_e(action)}">
+<input type="hidden" name="csrf" value="{_e(csrf)}">
+<button class="button secondary" type="submit" name="decision" value="deny">Deny</button>
+<button class="button primary" type="submit" name="decision" value="allow">Allow</button>
+</form>
+"""
+    return _document(title=f"Allow access to {client_name}?", body=body)
+
+
+def error_page(*, title: str, message: str) -> str:
+    """A friendly error card showing only ``title`` and ``message`` (both escaped)."""
+    body = f"""<div class="error-icon" aria-hidden="true"></div>
+<h1>{_e(title)}</h1>
+<p class="message">{_e(message)}</p>
+<p class="muted">You can close this page and try again from the app you were using.</p>
+"""
+    return _document(title=title, body=body)

@@ -1,0 +1,407 @@
+"""The sign-in pages: structure, accessibility, no third-party assets, escaping."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+
+import pytest
+
+from chalicelib.web import pages
+
+EVIL = "<script>alert(1)</script>\"'&"
+EVIL_ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#x27;&amp;"
+VOID = {
+    "area", "base", "br", "col", "embed", "hr", "img", "input",
+    "link", "meta", "source", "track", "wbr",
+}  # fmt: skip
+
+
+@dataclass
+class Element:
+    tag: str
+    attrs: dict[str, str | None]
+    text: str = ""
+    parents: list[str] = field(default_factory=list)
+
+
+class Collector(HTMLParser):
+    """Collects every element with its attributes and text; checks that tags nest."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.elements: list[Element] = []
+        self.open: list[Element] = []
+        self.decls: list[str] = []
+        self.errors: list[str] = []
+
+    def handle_decl(self, decl: str) -> None:
+        self.decls.append(decl)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        names = [name for name, _ in attrs]
+        if len(names) != len(set(names)):
+            self.errors.append(f"duplicate attribute on <{tag}>")
+        element = Element(tag, dict(attrs), parents=[e.tag for e in self.open])
+        self.elements.append(element)
+        if tag not in VOID:
+            self.open.append(element)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handle_starttag(tag, attrs)
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.open or self.open[-1].tag != tag:
+            self.errors.append(f"unexpected </{tag}>")
+            return
+        self.open.pop()
+
+    def handle_data(self, data: str) -> None:
+        for element in self.open:
+            element.text += data
+
+    def find(self, tag: str, **attrs: str) -> list[Element]:
+        return [
+            e
+            for e in self.elements
+            if e.tag == tag and all(e.attrs.get(k) == v for k, v in attrs.items())
+        ]
+
+    def one(self, tag: str, **attrs: str) -> Element:
+        found = self.find(tag, **attrs)
+        assert len(found) == 1, (tag, attrs, found)
+        return found[0]
+
+
+def parse(document: str) -> Collector:
+    collector = Collector()
+    collector.feed(document)
+    collector.close()
+    assert not collector.errors, collector.errors
+    assert not collector.open, [e.tag for e in collector.open]
+    return collector
+
+
+def login(**overrides: object) -> str:
+    kwargs: dict[str, object] = {
+        "client_name": "Acme Notes",
+        "action": "/authorize/login",
+        "csrf": "csrf-login-123",
+        "scopes": ["openid", "email"],
+    }
+    kwargs.update(overrides)
+    return pages.login_page(**kwargs)  # type: ignore[arg-type]
+
+
+def consent(**overrides: object) -> str:
+    kwargs: dict[str, object] = {
+        "client_name": "Acme Notes",
+        "action": "/authorize/consent",
+        "csrf": "csrf-consent-456",
+        "username": "alice",
+        "scopes": ["openid", "profile", "notes:write", "calendar.read"],
+    }
+    kwargs.update(overrides)
+    return pages.consent_page(**kwargs)  # type: ignore[arg-type]
+
+
+def error(**overrides: object) -> str:
+    kwargs: dict[str, object] = {
+        "title": "This link has expired",
+        "message": "Go back to the app and start again.",
+    }
+    kwargs.update(overrides)
+    return pages.error_page(**kwargs)  # type: ignore[arg-type]
+
+
+ALL_PAGES: dict[str, Callable[[], str]] = {
+    "login": login,
+    "login-with-error": lambda: login(error="Wrong username or password.", username="alice"),
+    "consent": consent,
+    "error": error,
+}
+
+
+@pytest.fixture(params=sorted(ALL_PAGES))
+def document(request: pytest.FixtureRequest) -> str:
+    render: Callable[[], str] = ALL_PAGES[request.param]
+    return render()
+
+
+# --- every page -------------------------------------------------------------------------
+
+
+def test_is_a_complete_html5_document(document: str) -> None:
+    assert document.startswith("<!doctype html>")
+    doc = parse(document)
+    assert [d.lower() for d in doc.decls] == ["doctype html"]
+    html = doc.one("html")
+    assert html.attrs.get("lang") == "en"
+    doc.one("head")
+    doc.one("body")
+    doc.one("meta", charset="utf-8")
+    viewport = doc.one("meta", name="viewport")
+    assert "width=device-width" in (viewport.attrs.get("content") or "")
+    doc.one("meta", name="referrer", content="no-referrer")
+    assert doc.one("title").text.strip()
+
+
+def test_has_one_main_and_one_h1_inside_it(document: str) -> None:
+    doc = parse(document)
+    doc.one("main")
+    h1 = doc.one("h1")
+    assert "main" in h1.parents
+    assert h1.text.strip()
+
+
+def test_shows_product_name_in_card_header(document: str) -> None:
+    doc = parse(document)
+    header = doc.one("header")
+    assert "main" in header.parents
+    assert "Tollgate" in header.text
+
+
+def test_links_only_the_first_party_stylesheet(document: str) -> None:
+    doc = parse(document)
+    links = doc.find("link")
+    assert [(link.attrs.get("rel"), link.attrs.get("href")) for link in links] == [
+        ("stylesheet", pages.STYLESHEET_PATH)
+    ]
+    assert pages.STYLESHEET_PATH == "/static/tollgate.css"
+
+
+def test_has_no_script_no_inline_style_no_third_party_urls(document: str) -> None:
+    doc = parse(document)
+    tags = {e.tag for e in doc.elements}
+    assert not tags & {"script", "style", "iframe", "object", "embed", "img", "svg"}
+    for element in doc.elements:
+        assert "style" not in element.attrs, element
+        assert not any(name.startswith("on") for name in element.attrs), element
+        for value in element.attrs.values():
+            assert not (value or "").lower().startswith("javascript:"), element
+    assert not re.search(r"https?://", document, re.IGNORECASE)
+    assert "//" not in re.sub(r"<!doctype html>", "", document)
+
+
+def test_every_visible_input_has_a_label(document: str) -> None:
+    doc = parse(document)
+    label_targets = [label.attrs.get("for") for label in doc.find("label")]
+    ids = [e.attrs["id"] for e in doc.elements if e.attrs.get("id")]
+    assert len(ids) == len(set(ids)), "ids must be unique"
+    for element in doc.find("input"):
+        if element.attrs.get("type") == "hidden":
+            continue
+        assert element.attrs.get("id"), element
+        assert label_targets.count(element.attrs["id"]) == 1, element
+    for target in label_targets:
+        assert target in ids
+
+
+def test_buttons_are_real_submit_buttons(document: str) -> None:
+    doc = parse(document)
+    for button in doc.find("button"):
+        assert button.attrs.get("type") == "submit"
+        assert "form" in button.parents
+        assert button.text.strip()
+    assert not doc.find("input", type="submit")
+
+
+def test_forms_post_and_carry_the_csrf_token(document: str) -> None:
+    doc = parse(document)
+    for form in doc.find("form"):
+        assert form.attrs.get("method") == "post"
+    hidden = doc.find("input", type="hidden")
+    assert all(e.attrs.get("name") == "csrf" for e in hidden)
+    assert len(hidden) == len(doc.find("form"))
+
+
+# --- login ------------------------------------------------------------------------------
+
+
+def test_login_form_fields() -> None:
+    doc = parse(login())
+    h1 = doc.one("h1")
+    assert "Sign in" in h1.text
+    assert "to continue to" in h1.text
+    assert "Acme Notes" in h1.text
+    form = doc.one("form")
+    assert form.attrs["action"] == "/authorize/login"
+    assert doc.one("input", name="csrf", type="hidden").attrs["value"] == "csrf-login-123"
+    username = doc.one("input", name="username")
+    assert username.attrs.get("autocomplete") == "username"
+    assert username.attrs.get("type") == "text"
+    assert username.attrs.get("value") == ""
+    password = doc.one("input", name="password")
+    assert password.attrs.get("type") == "password"
+    assert password.attrs.get("autocomplete") == "current-password"
+    assert "value" not in password.attrs
+    button = doc.one("button")
+    assert button.text.strip() == "Sign in"
+    names = sorted(e.attrs.get("name") or "" for e in doc.find("input"))
+    assert names == ["csrf", "password", "username"]
+    assert not [e for e in doc.elements if e.attrs.get("role") == "alert"]
+    assert not [e for e in doc.elements if "aria-invalid" in e.attrs]
+
+
+def test_login_prefills_login_hint() -> None:
+    doc = parse(login(login_hint="bob@example.org"))
+    assert doc.one("input", name="username").attrs["value"] == "bob@example.org"
+
+
+def test_login_username_takes_precedence_over_hint() -> None:
+    doc = parse(login(login_hint="bob", username="carol"))
+    assert doc.one("input", name="username").attrs["value"] == "carol"
+
+
+def test_login_error_is_announced_and_marks_inputs_invalid() -> None:
+    doc = parse(login(error="Wrong username or password.", username="alice"))
+    alerts = [e for e in doc.elements if e.attrs.get("role") == "alert"]
+    assert len(alerts) == 1
+    assert alerts[0].text.strip() == "Wrong username or password."
+    alert_id = alerts[0].attrs.get("id")
+    assert alert_id
+    for name in ("username", "password"):
+        field_ = doc.one("input", name=name)
+        assert field_.attrs.get("aria-invalid") == "true"
+        assert alert_id in (field_.attrs.get("aria-describedby") or "").split()
+    assert doc.one("input", name="username").attrs["value"] == "alice"
+
+
+def test_login_describes_requested_scopes() -> None:
+    doc = parse(login(scopes=["openid", "notes:read"]))
+    items = [li.text.strip() for li in doc.find("li")]
+    assert items == [pages.describe_scope("openid"), pages.describe_scope("notes:read")]
+
+
+# --- consent ----------------------------------------------------------------------------
+
+
+def test_consent_page_content() -> None:
+    scopes = ["openid", "profile", "notes:write", "calendar.read"]
+    doc = parse(consent(scopes=scopes))
+    h1 = doc.one("h1")
+    assert " ".join(h1.text.split()) == "Acme Notes wants to access your account"
+    assert "Signed in as alice" in " ".join(doc.one("body").text.split())
+    items = [" ".join(li.text.split()) for li in doc.find("li")]
+    assert items == [pages.describe_scope(scope) for scope in scopes]
+    assert "Use the \u201ccalendar.read\u201d permission" in items
+
+
+def test_consent_form_has_allow_and_deny() -> None:
+    doc = parse(consent())
+    form = doc.one("form")
+    assert form.attrs["action"] == "/authorize/consent"
+    assert doc.one("input", name="csrf", type="hidden").attrs["value"] == "csrf-consent-456"
+    buttons = doc.find("button")
+    assert len(buttons) == 2
+    by_value = {b.attrs.get("value"): b for b in buttons}
+    assert set(by_value) == {"allow", "deny"}
+    assert all(b.attrs.get("name") == "decision" for b in buttons)
+    assert by_value["allow"].text.strip() == "Allow"
+    assert by_value["deny"].text.strip() == "Deny"
+    assert "primary" in (by_value["allow"].attrs.get("class") or "").split()
+    assert "secondary" in (by_value["deny"].attrs.get("class") or "").split()
+    for button in buttons:
+        assert "disabled" not in button.attrs
+        assert button.attrs.get("tabindex") in (None, "0")
+    # The visible inputs of the consent form are only the two buttons.
+    assert [e.attrs.get("type") for e in doc.find("input")] == ["hidden"]
+
+
+def test_consent_with_no_scopes_still_renders() -> None:
+    doc = parse(consent(scopes=[]))
+    assert not doc.find("li")
+    assert len(doc.find("button")) == 2
+
+
+# --- error ------------------------------------------------------------------------------
+
+
+def test_error_page_shows_title_and_message() -> None:
+    doc = parse(error(title="Request not valid", message="The link is broken."))
+    assert doc.one("h1").text.strip() == "Request not valid"
+    assert "Request not valid" in doc.one("title").text
+    assert "The link is broken." in doc.one("main").text
+    assert not doc.find("form")
+    assert not doc.find("input")
+
+
+# --- escaping ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "render",
+    [
+        pytest.param(lambda: login(client_name=EVIL), id="login-client"),
+        pytest.param(lambda: login(login_hint=EVIL), id="login-hint"),
+        pytest.param(lambda: login(username=EVIL), id="login-username"),
+        pytest.param(lambda: login(error=EVIL), id="login-error"),
+        pytest.param(lambda: login(csrf=EVIL), id="login-csrf"),
+        pytest.param(lambda: login(action=EVIL), id="login-action"),
+        pytest.param(lambda: login(scopes=[EVIL]), id="login-scope"),
+        pytest.param(lambda: consent(client_name=EVIL), id="consent-client"),
+        pytest.param(lambda: consent(username=EVIL), id="consent-username"),
+        pytest.param(lambda: consent(scopes=[EVIL]), id="consent-scope"),
+        pytest.param(lambda: consent(csrf=EVIL), id="consent-csrf"),
+        pytest.param(lambda: consent(action=EVIL), id="consent-action"),
+        pytest.param(lambda: error(title=EVIL), id="error-title"),
+        pytest.param(lambda: error(message=EVIL), id="error-message"),
+    ],
+)
+def test_dynamic_values_are_escaped(render: Callable[[], str]) -> None:
+    document = render()
+    assert "<script" not in document
+    assert EVIL not in document
+    assert "alert(1)</script>" not in document
+    assert EVIL_ESCAPED in document
+    doc = parse(document)
+    assert not doc.find("script")
+    # The value survives the round trip intact, as text or as an attribute value.
+    texts = [e.text for e in doc.elements] + [
+        v or "" for e in doc.elements for v in e.attrs.values()
+    ]
+    assert any(EVIL in text for text in texts)
+
+
+def test_escaped_constant_matches_html_escape() -> None:
+    import html
+
+    assert html.escape(EVIL, quote=True) == EVIL_ESCAPED
+
+
+# --- describe_scope ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("scope", "words"),
+    [
+        ("openid", "Confirm who you are (your account identifier)"),
+        ("profile", "See your name and basic profile"),
+        ("email", "See your email address"),
+        ("address", "See your postal address"),
+        ("phone", "See your phone number"),
+        ("offline_access", "Stay signed in to this app when you are not using it"),
+        ("notes:read", "Read your notes"),
+        ("notes:write", "Create and change your notes"),
+        ("calendar.read", "Use the \u201ccalendar.read\u201d permission"),
+        ("", "Use the \u201c\u201d permission"),
+    ],
+)
+def test_describe_scope(scope: str, words: str) -> None:
+    assert pages.describe_scope(scope) == words
+
+
+# --- stylesheet -------------------------------------------------------------------------
+
+
+def test_stylesheet_is_first_party_and_cached() -> None:
+    css = pages.stylesheet()
+    assert css is pages.stylesheet()
+    assert "prefers-color-scheme: dark" in css
+    assert ":focus-visible" in css
+    assert "@import" not in css
+    assert "url(" not in css
+    assert not re.search(r"https?://", css)
+    assert len(css.encode()) < 6.5 * 1024
