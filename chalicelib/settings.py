@@ -44,6 +44,12 @@ class Settings:
     # The audience put in access tokens when the client asks for none (RFC 8707 comes later).
     default_audience: str = ""
     scopes: tuple[str, ...] = field(default=("openid", "profile", "email"))
+    stage: str = "local"
+
+    @property
+    def demo_enabled(self) -> bool:
+        """The demo pages and API are switched on per stage: never in prod."""
+        return self.stage in {"local", "dev"}
 
     @property
     def is_loopback_http(self) -> bool:
@@ -94,4 +100,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         client_cache_ttl=_int(env, "TOLLGATE_CLIENT_CACHE_TTL", 60, 0, 3600),
         default_audience=env.get("TOLLGATE_AUDIENCE", ""),
         scopes=scopes,
+        stage=env.get("TOLLGATE_STAGE", "local"),
     )

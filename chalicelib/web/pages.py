@@ -169,3 +169,26 @@ def error_page(*, title: str, message: str) -> str:
 <p class="muted">You can close this page and try again from the app you were using.</p>
 """
     return _document(title=title, body=body)
+
+
+def demo_callback_page(*, params: dict[str, str], token_url: str) -> str:
+    """The demo clients' redirect target in local and dev stages: shows what came back."""
+    rows = "\n".join(
+        f"<dt>{_e(name)}</dt><dd><code>{_e(value)}</code></dd>" for name, value in params.items()
+    )
+    if "code" in params:
+        heading = "Authorization code received"
+        hint = (
+            "Exchange it at the token endpoint within 60 seconds with the curl command "
+            f"that make run printed (token endpoint: {token_url})."
+        )
+    else:
+        heading = "The authorization did not complete"
+        hint = "The server sent the application an error instead of a code."
+    body = f"""<h1>{_e(heading)}</h1>
+<dl class="demo-result">
+{rows}
+</dl>
+<p class="muted">{_e(hint)}</p>
+"""
+    return _document(title=heading, body=body)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chalice.app import Blueprint, Response
 
-from chalicelib.endpoints import authorize, discovery, interaction, jwks, token
+from chalicelib.endpoints import authorize, demo_callback, discovery, interaction, jwks, token
 from chalicelib.web import pages
 from chalicelib.web.adapter import run
 
@@ -52,6 +52,11 @@ def openid_configuration() -> Response:
 @routes.route("/jwks.json", methods=["GET"])
 def jwks_endpoint() -> Response:
     return run(jwks.handle, routes.current_request, html=False)
+
+
+@routes.route("/demo/callback", methods=["GET"])
+def demo_callback_page() -> Response:
+    return run(demo_callback.handle, routes.current_request, html=True)
 
 
 @routes.route("/static/tollgate.css", methods=["GET"])

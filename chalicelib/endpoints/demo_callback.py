@@ -1,0 +1,20 @@
+"""The demo clients' redirect URI (local and dev stages only): shows the code or error."""
+
+from __future__ import annotations
+
+from chalicelib.deps import Deps
+from chalicelib.errors import PageError
+from chalicelib.protocol.params import Params
+from chalicelib.web import pages
+from chalicelib.web.http import HttpRequest, HttpResponse
+
+SHOWN = ("code", "state", "iss", "error", "error_description")
+
+
+def handle(deps: Deps, request: HttpRequest) -> HttpResponse:
+    if not deps.settings.demo_enabled:
+        raise PageError("Not found", "There is no page at this address.", 404)
+    params = Params(request.query)
+    shown = {name: value for name in SHOWN if (value := params.get(name)) is not None}
+    page = pages.demo_callback_page(params=shown, token_url=deps.settings.endpoint("/token"))
+    return HttpResponse(200, {"Content-Type": "text/html; charset=utf-8"}, page)
