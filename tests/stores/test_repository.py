@@ -1,0 +1,377 @@
+"""Store (the typed repository) against both backends: every record kind round-trips, and
+the single-use and create-only rules hold on MemoryTable and on DynamoDB alike."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from chalicelib.clock import FakeClock
+from chalicelib.stores.models import (
+    AuthorizationCode,
+    Client,
+    Consent,
+    Grant,
+    Interaction,
+    Session,
+    SigningKey,
+    User,
+)
+from chalicelib.stores.repository import AlreadyUsed, Store
+from chalicelib.stores.table import ConditionFailed, ItemExists
+
+NOW = FakeClock().now()
+
+
+def make_client(client_id: str = "app", name: str = "App") -> Client:
+    return Client(
+        client_id=client_id,
+        name=name,
+        client_type="confidential",
+        auth_method="client_secret_basic",
+        redirect_uris=["https://app.example/cb", "https://app.example/cb2"],
+        grant_types=["authorization_code", "refresh_token"],
+        scopes=["openid", "profile"],
+        secret_hash="argon2-hash",
+        created_at=NOW,
+    )
+
+
+def make_code(code_hash: str = "h1", expires_at: int = NOW + 60) -> AuthorizationCode:
+    return AuthorizationCode(
+        code_hash=code_hash,
+        client_id="app",
+        redirect_uri="https://app.example/cb",
+        code_challenge="challenge",
+        scopes=["openid"],
+        sub="sub-1",
+        grant_id="g1",
+        auth_time=NOW - 5,
+        expires_at=expires_at,
+        nonce="n-1",
+        amr=["pwd"],
+    )
+
+
+def make_interaction(interaction_id: str = "i1", expires_at: int = NOW + 600) -> Interaction:
+    # state, nonce, max_age and login_hint are optional without defaults: None must round-trip.
+    return Interaction(
+        interaction_id=interaction_id,
+        client_id="app",
+        redirect_uri="https://app.example/cb",
+        scopes=["openid"],
+        state=None,
+        code_challenge="challenge",
+        nonce=None,
+        prompt=[],
+        max_age=None,
+        login_hint=None,
+        csrf="csrf-token",
+        browser_hash="browser",
+        expires_at=expires_at,
+        created_at=NOW,
+    )
+
+
+def make_session(sid_hash: str = "s1", expires_at: int = NOW + 3600) -> Session:
+    return Session(
+        sid_hash=sid_hash,
+        sub="sub-1",
+        username="alice",
+        auth_time=NOW,
+        amr=["pwd"],
+        expires_at=expires_at,
+    )
+
+
+# -- clients and users ----------------------------------------------------------------------
+
+
+def test_client_round_trip(store: Store) -> None:
+    client = make_client()
+    store.create_client(client)
+
+    assert store.get_client("app") == client
+    assert store.get_client("other") is None
+
+
+def test_create_client_twice_raises_and_keeps_the_first(store: Store) -> None:
+    store.create_client(make_client(name="First"))
+
+    with pytest.raises(ItemExists):
+        store.create_client(make_client(name="Second"))
+
+    got = store.get_client("app")
+    assert got is not None
+    assert got.name == "First"
+
+
+def test_save_client_overwrites_and_list_clients(store: Store) -> None:
+    store.create_client(make_client("b"))
+    store.create_client(make_client("a"))
+    public = dataclasses.replace(
+        make_client("a"), client_type="public", auth_method="none", secret_hash=None
+    )
+    store.save_client(public)
+    store.create_user(User(username="a", sub="sub-a", password_hash="x"))  # not a client
+
+    assert store.list_clients() == [public, make_client("b")]
+    got = store.get_client("a")
+    assert got is not None
+    assert got.is_public
+    assert got.secret_hash is None
+
+    store.delete_client("b")
+    assert [c.client_id for c in store.list_clients()] == ["a"]
+
+
+def test_user_round_trip_and_create_twice(store: Store) -> None:
+    user = User(username="alice", sub="sub-1", password_hash="hash", email="a@example.org")
+    store.create_user(user)
+
+    with pytest.raises(ItemExists):
+        store.create_user(dataclasses.replace(user, sub="sub-2"))
+
+    assert store.get_user("alice") == user
+    assert store.list_users() == [user]
+    store.save_user(dataclasses.replace(user, disabled=True))
+    got = store.get_user("alice")
+    assert got is not None
+    assert got.disabled is True
+    assert got.name is None
+
+
+# -- sessions -------------------------------------------------------------------------------
+
+
+def test_session_round_trip_and_expiry(store: Store, clock: FakeClock) -> None:
+    session = make_session(expires_at=clock.now() + 100)
+    store.put_session(session)
+
+    assert store.get_session("s1") == session
+    clock.advance(99)
+    assert store.get_session("s1") == session
+    clock.advance(1)
+    assert store.get_session("s1") is None
+
+
+def test_session_id_is_create_only_until_it_expires(store: Store, clock: FakeClock) -> None:
+    store.put_session(make_session(expires_at=clock.now() + 100))
+
+    with pytest.raises(ItemExists):
+        store.put_session(make_session(expires_at=clock.now() + 500))
+
+    clock.advance(100)
+    fresh = dataclasses.replace(make_session(expires_at=clock.now() + 100), username="bob")
+    store.put_session(fresh)
+    assert store.get_session("s1") == fresh
+
+
+def test_delete_session(store: Store) -> None:
+    store.put_session(make_session())
+
+    store.delete_session("s1")
+
+    assert store.get_session("s1") is None
+
+
+# -- interactions ---------------------------------------------------------------------------
+
+
+def test_interaction_round_trip_with_none_fields(store: Store) -> None:
+    interaction = make_interaction()
+    store.put_interaction(interaction)
+
+    assert store.get_interaction("i1") == interaction
+    assert store.get_interaction("other") is None
+
+
+def test_update_interaction(store: Store) -> None:
+    store.put_interaction(make_interaction())
+
+    got = store.update_interaction("i1", {"sid_hash": "s1", "login_hint": "alice"})
+
+    expected = dataclasses.replace(make_interaction(), sid_hash="s1", login_hint="alice")
+    assert got == expected
+    assert store.get_interaction("i1") == expected
+
+
+def test_update_interaction_when_gone_raises(store: Store, clock: FakeClock) -> None:
+    with pytest.raises(ConditionFailed):
+        store.update_interaction("missing", {"sid_hash": "s1"})
+
+    store.put_interaction(make_interaction(expires_at=clock.now() + 10))
+    clock.advance(10)
+    with pytest.raises(ConditionFailed):
+        store.update_interaction("i1", {"sid_hash": "s1"})
+
+
+def test_complete_interaction_only_once(store: Store) -> None:
+    store.put_interaction(make_interaction())
+
+    done = store.complete_interaction("i1", by="consent-1")
+
+    assert done == dataclasses.replace(make_interaction(), completed_by="consent-1")
+    assert store.complete_interaction("i1", by="consent-2") is None
+    got = store.get_interaction("i1")
+    assert got is not None
+    assert got.completed_by == "consent-1"
+    # the same completer retrying (its first answer lost) is not a second completion
+    assert store.complete_interaction("i1", by="consent-1") == done
+
+
+def test_complete_interaction_unknown_or_expired(store: Store, clock: FakeClock) -> None:
+    assert store.complete_interaction("missing", by="x") is None
+
+    store.put_interaction(make_interaction(expires_at=clock.now() + 10))
+    clock.advance(10)
+
+    assert store.complete_interaction("i1", by="x") is None
+    assert store.get_interaction("i1") is None
+
+
+# -- authorization codes --------------------------------------------------------------------
+
+
+def test_consume_code_returns_the_record(store: Store) -> None:
+    store.put_code(make_code())
+
+    got = store.consume_code("h1", "request-1")
+
+    assert got == dataclasses.replace(make_code(), consumed_by="request-1")
+
+
+def test_consume_code_a_second_consumer_gets_already_used(store: Store) -> None:
+    store.put_code(make_code())
+    store.consume_code("h1", "request-1")
+
+    with pytest.raises(AlreadyUsed) as used:
+        store.consume_code("h1", "request-2")
+
+    # the record tells the caller which grant to revoke (RFC 6749 4.1.2 code reuse)
+    assert used.value.record == dataclasses.replace(make_code(), consumed_by="request-1")
+    assert used.value.record.grant_id == "g1"
+
+
+def test_consume_code_the_same_consumer_succeeds_again(store: Store) -> None:
+    store.put_code(make_code())
+    first = store.consume_code("h1", "request-1")
+
+    assert store.consume_code("h1", "request-1") == first
+    assert first is not None
+    assert first.consumed_by == "request-1"
+
+
+def test_consume_code_unknown_is_none(store: Store) -> None:
+    store.put_code(make_code("h1"))
+
+    assert store.consume_code("h2", "request-1") is None
+
+
+@pytest.mark.parametrize("late", [0, 1, 3600])
+def test_consume_code_expired_is_none(store: Store, clock: FakeClock, late: int) -> None:
+    store.put_code(make_code(expires_at=clock.now() + 60))
+    clock.advance(60 + late)
+
+    assert store.consume_code("h1", "request-1") is None
+
+
+def test_consume_code_expired_after_use_is_none_not_already_used(
+    store: Store, clock: FakeClock
+) -> None:
+    store.put_code(make_code(expires_at=clock.now() + 60))
+    store.consume_code("h1", "request-1")
+    clock.advance(60)
+
+    assert store.consume_code("h1", "request-2") is None
+
+
+def test_put_code_twice_raises(store: Store) -> None:
+    store.put_code(make_code())
+
+    with pytest.raises(ItemExists):
+        store.put_code(make_code())
+
+
+# -- grants ---------------------------------------------------------------------------------
+
+
+def test_grant_round_trip_and_revoke(store: Store) -> None:
+    grant = Grant(grant_id="g1", sub="sub-1", client_id="app", scopes=["openid"], created_at=NOW)
+    store.put_grant(grant)
+    got = store.get_grant("g1")
+    assert got == grant
+    assert got is not None
+    assert got.active
+
+    store.revoke_grant("g1", NOW + 5, "code_reuse")
+
+    revoked = store.get_grant("g1")
+    assert revoked == dataclasses.replace(grant, revoked_at=NOW + 5, revoked_reason="code_reuse")
+    assert revoked is not None
+    assert revoked.active is False
+
+
+def test_revoke_unknown_grant_is_a_no_op(store: Store) -> None:
+    store.revoke_grant("missing", NOW, "logout")
+
+    assert store.get_grant("missing") is None
+
+
+def test_put_grant_twice_raises(store: Store) -> None:
+    grant = Grant(grant_id="g1", sub="sub-1", client_id="app", scopes=[], created_at=NOW)
+    store.put_grant(grant)
+
+    with pytest.raises(ItemExists):
+        store.put_grant(dataclasses.replace(grant, sub="sub-2"))
+
+
+# -- consents -------------------------------------------------------------------------------
+
+
+def test_consent_round_trip(store: Store) -> None:
+    assert store.get_consent("sub-1", "app") is None
+    consent = Consent(sub="sub-1", client_id="app", scopes=["openid", "email"], granted_at=NOW)
+
+    store.put_consent(consent)
+
+    assert store.get_consent("sub-1", "app") == consent
+    assert store.get_consent("sub-1", "other") is None
+    assert store.get_consent("sub-2", "app") is None
+
+    wider = dataclasses.replace(consent, scopes=["openid", "email", "profile"], granted_at=NOW + 1)
+    store.put_consent(wider)  # consent is updated in place, not create-only
+    assert store.get_consent("sub-1", "app") == wider
+
+
+# -- signing keys ---------------------------------------------------------------------------
+
+
+def make_key(kid: str, state: str = "active") -> SigningKey:
+    return SigningKey(
+        kid=kid,
+        alg="ES256",
+        public_jwk={"kty": "EC", "crv": "P-256", "x": f"x-{kid}", "y": f"y-{kid}", "kid": kid},
+        private_pem="-----BEGIN PRIVATE KEY-----\nMIG...\n-----END PRIVATE KEY-----\n",
+        state=state,
+        created_at=NOW,
+    )
+
+
+def test_list_keys(store: Store) -> None:
+    assert store.list_keys() == []
+    store.put_key(make_key("k2", "next"))
+    store.put_key(make_key("k1"))
+    store.put_key(make_key("k0", "retired"))
+
+    assert store.list_keys() == [make_key("k0", "retired"), make_key("k1"), make_key("k2", "next")]
+
+
+def test_put_key_twice_raises(store: Store) -> None:
+    store.put_key(make_key("k1"))
+
+    with pytest.raises(ItemExists):
+        store.put_key(make_key("k1", "retired"))
+
+    assert store.list_keys() == [make_key("k1")]
