@@ -47,7 +47,9 @@ def handle(deps: Deps, request: HttpRequest) -> HttpResponse:
     raw = request.query if request.method == "GET" else _form_or_page(request)
     params = Params(raw)
     target = _target(deps, params)
-    state = raw.get("state", [None])[0] if len(raw.get("state", [])) == 1 else None
+    states = raw.get("state", [])
+    # Echo state only when it is one value of acceptable length: never reflect what was refused.
+    state = states[0] if len(states) == 1 and len(states[0]) <= MAX_STATE else None
     try:
         return _authorize(deps, request, params, target)
     except OAuthError as error:
@@ -193,6 +195,6 @@ def _prompt(raw: str | None) -> set[str]:
 def _max_age(raw: str | None) -> int | None:
     if raw is None:
         return None
-    if not raw.isdigit() or len(raw) > 10:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 10:
         raise InvalidRequest("max_age must be a non-negative integer")
     return int(raw)

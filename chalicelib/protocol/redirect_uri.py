@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 LOOPBACK_HOSTS = {"127.0.0.1", "[::1]", "localhost"}
@@ -45,19 +46,23 @@ def validate_registration(uri: str) -> str:
     return uri
 
 
-def _without_port(uri: str) -> str:
-    parts = urlsplit(uri)
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    return parts._replace(netloc=host).geturl()
+# A loopback URI as registered: lower-case scheme, the bare host, an optional numeric port.
+_LOOPBACK_PREFIX = re.compile(
+    r"\Ahttp://(127\.0\.0\.1|\[::1\]|localhost)(?::[0-9]{1,5})?(?=[/?#]|\Z)"
+)
+
+
+def _without_port(uri: str) -> str | None:
+    """The loopback URI with its port removed, else None; everything else stays as written."""
+    found = _LOOPBACK_PREFIX.match(uri)
+    if found is None:
+        return None
+    return f"http://{found.group(1)}{uri[found.end() :]}"
 
 
 def matches(registered: list[str], requested: str) -> bool:
     """Exact string match; only a loopback URI's port may differ (RFC 8252 7.3)."""
     if requested in registered:
         return True
-    if not _is_loopback(requested):
-        return False
     bare = _without_port(requested)
-    return any(_is_loopback(r) and _without_port(r) == bare for r in registered)
+    return bare is not None and any(_without_port(r) == bare for r in registered)

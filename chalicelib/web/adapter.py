@@ -72,7 +72,11 @@ def run(endpoint: Endpoint, request: Request, *, html: bool) -> Response:
         response = page(error)
     except OAuthError as error:
         log.info("oauth error %s: %s", error.error, error.detail)
-        response = HttpResponse.json(error.body(), status=error.status)
+        if html:
+            # A person's page never answers JSON (an over-long form field, for example).
+            response = page(PageError("Invalid request", "This request could not be read."))
+        else:
+            response = HttpResponse.json(error.body(), status=error.status)
     except StoreUnavailable as error:
         log.warning("store unavailable: %s", error)
         response = unavailable(html)

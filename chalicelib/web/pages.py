@@ -66,6 +66,7 @@ def _document(*, title: str, body: str) -> str:
 <meta name="robots" content="noindex, nofollow">
 <meta name="color-scheme" content="light dark">
 <title>{_e(title)} \u00b7 {PRODUCT_NAME}</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="{_e(STYLESHEET_PATH)}">
 </head>
 <body>

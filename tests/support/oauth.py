@@ -143,16 +143,13 @@ class Browser:
         all_headers = dict(headers or {})
         if cookies and self.cookies:
             all_headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        raw = self.http.http.request(method, path, headers=all_headers, body=body)
+        data = body.encode("utf-8") if isinstance(body, str) else body
+        raw = self.http.http.request(method, path, headers=all_headers, body=data)
         hdrs: dict[str, str] = {}
-        set_cookies: list[str] = []
         for name, value in raw.headers.items():
             if name.lower() == "set-cookie":
                 continue
             hdrs[name.lower()] = value
-        # chalice.test keeps multi-value headers in the raw response dict.
-        multi = getattr(raw, "_multi_headers", None)
-        _ = multi
         set_cookies = _set_cookies(raw)
         for cookie in set_cookies:
             name, _, rest = cookie.partition("=")
@@ -166,7 +163,9 @@ class Browser:
     def get(self, path: str, **kw: Any) -> Answer:
         return self.request("GET", path, **kw)
 
-    def post_form(self, path: str, form: dict[str, str] | list[tuple[str, str]], **kw: Any) -> Answer:
+    def post_form(
+        self, path: str, form: dict[str, str] | list[tuple[str, str]], **kw: Any
+    ) -> Answer:
         headers = {"Content-Type": "application/x-www-form-urlencoded"}
         headers.update(kw.pop("headers", {}))
         return self.request("POST", path, body=urlencode(form), headers=headers, **kw)

@@ -19,7 +19,9 @@ def test_requirements_txt_matches_the_lock() -> None:
         check=True,
     ).stdout
     committed = (ROOT / "requirements.txt").read_text()
-    assert _pins(committed) == _pins(exported), "requirements.txt has drifted from uv.lock: run `make requirements`"
+    assert _pins(committed) == _pins(exported), (
+        "requirements.txt has drifted from uv.lock: run `make requirements`"
+    )
 
 
 def _pins(text: str) -> list[str]:
