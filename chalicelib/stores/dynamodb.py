@@ -9,7 +9,19 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.clock import Clock
-from chalicelib.stores.table import ConditionFailed, Item, ItemExists, StoreUnavailable
+from chalicelib.stores.table import (
+    Claim,
+    ConditionFailed,
+    Delete,
+    Item,
+    ItemExists,
+    Put,
+    StoreUnavailable,
+    TransactionCanceled,
+    Update,
+    Write,
+    check_transaction,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -102,8 +114,8 @@ class DynamoTable:
             yield
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
-            if code == "ConditionalCheckFailedException":
-                raise
+            if code in {"ConditionalCheckFailedException", "TransactionCanceledException"}:
+                raise  # the caller reads the condition's outcome
             if code in _UNAVAILABLE or code.endswith("Throttling"):
                 raise StoreUnavailable(code) from exc
             raise StoreUnavailable(f"DynamoDB error {code}") from exc
@@ -129,11 +141,7 @@ class DynamoTable:
         return self._live(self._decode(out.get("Item")))
 
     def put(self, item: Item, *, if_absent: bool = False) -> None:
-        kwargs: dict[str, Any] = {"TableName": self._name, "Item": self._encode(item)}
-        if if_absent:
-            kwargs["ConditionExpression"] = "attribute_not_exists(pk) OR #ttl <= :now"
-            kwargs["ExpressionAttributeNames"] = {"#ttl": "ttl"}
-            kwargs["ExpressionAttributeValues"] = {":now": {"N": str(self._clock.now())}}
+        kwargs = self._put_request(Put(item, if_absent))
         try:
             with self._errors():
                 self._client.put_item(**kwargs)
@@ -183,19 +191,12 @@ class DynamoTable:
                 return sorted(items, key=lambda i: (str(i["pk"]), str(i["sk"])))
             kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
 
-    def claim(self, pk: str, sk: str, field: str, value: str) -> Item:
-        live, values = self._live_condition()
-        values[":v"] = {"S": value}
+    def claim(self, pk: str, sk: str, field: str, value: str, also: Item | None = None) -> Item:
+        request = self._claim_request(Claim(pk, sk, field, value, also or {}))
         try:
             with self._errors():
                 out = self._client.update_item(
-                    TableName=self._name,
-                    Key=self._key(pk, sk),
-                    UpdateExpression="SET #f = :v",
-                    # Our own value passes too: a retry whose first attempt committed.
-                    ConditionExpression=f"{live} AND (attribute_not_exists(#f) OR #f = :v)",
-                    ExpressionAttributeNames={"#f": field, "#ttl": "ttl"},
-                    ExpressionAttributeValues=values,
+                    **request,
                     ReturnValues="ALL_NEW",
                     ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 )
@@ -208,26 +209,99 @@ class DynamoTable:
         assert item is not None
         return item
 
-    def update(self, pk: str, sk: str, values: Item) -> Item:
-        live, expr_values = self._live_condition()
+    def _claim_request(self, write: Claim) -> dict[str, Any]:
+        live, values = self._live_condition()
+        serialize, _ = _codec()
+        values[":v"] = {"S": write.value}
+        names = {"#f": write.field, "#ttl": "ttl"}
+        sets = ["#f = :v"]
+        for i, (name, value) in enumerate(write.also.items()):
+            names[f"#a{i}"] = name
+            values[f":a{i}"] = serialize(value)
+            sets.append(f"#a{i} = :a{i}")
+        return {
+            "TableName": self._name,
+            "Key": self._key(write.pk, write.sk),
+            "UpdateExpression": "SET " + ", ".join(sets),
+            # Our own value passes too: a retry whose first attempt committed.
+            "ConditionExpression": f"{live} AND (attribute_not_exists(#f) OR #f = :v)",
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
+
+    def _update_request(self, write: Update) -> dict[str, Any]:
+        live, values = self._live_condition()
+        serialize, _ = _codec()
         names = {"#ttl": "ttl"}
         sets = []
-        serialize, _ = _codec()
-        for i, (name, value) in enumerate(values.items()):
+        for i, (name, value) in enumerate(write.values.items()):
             names[f"#a{i}"] = name
-            expr_values[f":a{i}"] = serialize(value)
+            values[f":a{i}"] = serialize(value)
             sets.append(f"#a{i} = :a{i}")
+        return {
+            "TableName": self._name,
+            "Key": self._key(write.pk, write.sk),
+            "UpdateExpression": "SET " + ", ".join(sets),
+            "ConditionExpression": live,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
+
+    def _put_request(self, write: Put) -> dict[str, Any]:
+        request: dict[str, Any] = {"TableName": self._name, "Item": self._encode(write.item)}
+        if write.if_absent:
+            request["ConditionExpression"] = "attribute_not_exists(pk) OR #ttl <= :now"
+            request["ExpressionAttributeNames"] = {"#ttl": "ttl"}
+            request["ExpressionAttributeValues"] = {":now": {"N": str(self._clock.now())}}
+        return request
+
+    def transact(self, writes: list[Write]) -> None:
+        check_transaction(writes)
+        items: list[dict[str, Any]] = []
+        for write in writes:
+            if isinstance(write, Put):
+                items.append({"Put": self._put_request(write)})
+            elif isinstance(write, Delete):
+                key = self._key(write.pk, write.sk)
+                items.append({"Delete": {"TableName": self._name, "Key": key}})
+            elif isinstance(write, Claim):
+                items.append({"Update": self._claim_request(write)})
+            else:
+                items.append({"Update": self._update_request(write)})
+        for item in items:
+            body = next(iter(item.values()))
+            if "ConditionExpression" in body:
+                body["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        from botocore.exceptions import ClientError
+
         try:
             with self._errors():
-                out = self._client.update_item(
-                    TableName=self._name,
-                    Key=self._key(pk, sk),
-                    UpdateExpression="SET " + ", ".join(sets),
-                    ConditionExpression=live,
-                    ExpressionAttributeNames=names,
-                    ExpressionAttributeValues=expr_values,
-                    ReturnValues="ALL_NEW",
-                )
+                # botocore fills ClientRequestToken once per call, so its own retries of a
+                # transaction that committed are answered as success by DynamoDB.
+                self._client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
+        except ClientError as exc:
+            raise self._canceled(exc) from None
+
+    def _canceled(self, exc: Exception) -> Exception:
+        from botocore.exceptions import ClientError
+
+        assert isinstance(exc, ClientError)
+        reasons = exc.response.get("CancellationReasons", [])
+        failed = {
+            i: self._live(self._decode(dict(reason["Item"]) if "Item" in reason else None))
+            for i, reason in enumerate(reasons)
+            if reason.get("Code") == "ConditionalCheckFailed"
+        }
+        if failed:
+            return TransactionCanceled(failed)
+        codes = sorted({str(r.get("Code")) for r in reasons} - {"None"})
+        return StoreUnavailable(f"transaction canceled: {codes}")
+
+    def update(self, pk: str, sk: str, values: Item) -> Item:
+        request = self._update_request(Update(pk, sk, values))
+        try:
+            with self._errors():
+                out = self._client.update_item(**request, ReturnValues="ALL_NEW")
         except Exception as exc:
             if self._is_condition_failure(exc):
                 raise ConditionFailed(None) from None

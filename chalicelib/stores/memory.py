@@ -6,7 +6,18 @@ import copy
 import threading
 
 from chalicelib.clock import Clock
-from chalicelib.stores.table import ConditionFailed, Item, ItemExists
+from chalicelib.stores.table import (
+    Claim,
+    ConditionFailed,
+    Delete,
+    Item,
+    ItemExists,
+    Put,
+    TransactionCanceled,
+    Update,
+    Write,
+    check_transaction,
+)
 
 
 class MemoryTable:
@@ -58,21 +69,65 @@ class MemoryTable:
             ]
         return sorted(found, key=lambda item: (str(item["pk"]), str(item["sk"])))
 
-    def claim(self, pk: str, sk: str, field: str, value: str) -> Item:
+    def claim(self, pk: str, sk: str, field: str, value: str, also: Item | None = None) -> Item:
+        write = Claim(pk, sk, field, value, also or {})
         with self._lock:
-            item = self._live(self._items.get((pk, sk)))
-            if item is None:
-                raise ConditionFailed(None)
-            current = item.get(field)
-            if current is not None and current != value:
-                raise ConditionFailed(copy.deepcopy(item))
-            item[field] = value
-            return copy.deepcopy(item)
+            failure = self._check(write)
+            if failure is not None:
+                raise ConditionFailed(failure[1])
+            self._apply(write)
+            return copy.deepcopy(self._items[(pk, sk)])
 
     def update(self, pk: str, sk: str, values: Item) -> Item:
+        write = Update(pk, sk, values)
         with self._lock:
-            item = self._live(self._items.get((pk, sk)))
-            if item is None:
+            if self._check(write) is not None:
                 raise ConditionFailed(None)
-            item.update(copy.deepcopy(values))
-            return copy.deepcopy(item)
+            self._apply(write)
+            return copy.deepcopy(self._items[(pk, sk)])
+
+    def transact(self, writes: list[Write]) -> None:
+        check_transaction(writes)
+        with self._lock:
+            failed = {}
+            for index, write in enumerate(writes):
+                failure = self._check(write)
+                if failure is not None:
+                    failed[index] = failure[1]
+            if failed:
+                raise TransactionCanceled(failed)
+            for write in writes:
+                self._apply(write)
+
+    # -- one write: its condition, then its effect (callers hold the lock) -------------------
+
+    def _check(self, write: Write) -> tuple[bool, Item | None] | None:
+        """None when the write's condition holds, else (False, the current live item)."""
+        if isinstance(write, Put):
+            current = self._live(self._items.get((write.item["pk"], write.item["sk"])))
+            if write.if_absent and current is not None:
+                return False, copy.deepcopy(current)
+            return None
+        if isinstance(write, Delete):
+            return None
+        current = self._live(self._items.get((write.pk, write.sk)))
+        if current is None:
+            return False, None
+        if isinstance(write, Claim):
+            held = current.get(write.field)
+            if held is not None and held != write.value:
+                return False, copy.deepcopy(current)
+        return None
+
+    def _apply(self, write: Write) -> None:
+        if isinstance(write, Put):
+            item = {k: v for k, v in write.item.items() if v is not None}
+            self._items[(item["pk"], item["sk"])] = copy.deepcopy(item)
+        elif isinstance(write, Delete):
+            self._items.pop((write.pk, write.sk), None)
+        elif isinstance(write, Claim):
+            item = self._items[(write.pk, write.sk)]
+            item[write.field] = write.value
+            item.update(copy.deepcopy(write.also))
+        else:
+            self._items[(write.pk, write.sk)].update(copy.deepcopy(write.values))

@@ -7,9 +7,55 @@ passed as absent, because DynamoDB deletes expired items up to days late (and mo
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from dataclasses import field as _field
 from typing import Any, Protocol
 
 Item = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Put:
+    item: Item
+    if_absent: bool = False
+
+
+@dataclass(frozen=True)
+class Claim:
+    """Set `field` to `value` on a live item where it is unset (or already `value`)."""
+
+    pk: str
+    sk: str
+    field: str
+    value: str
+    also: Item = _field(default_factory=dict)  # further attributes set by the same write
+
+
+@dataclass(frozen=True)
+class Update:
+    """Set attributes on a live item."""
+
+    pk: str
+    sk: str
+    values: Item
+
+
+@dataclass(frozen=True)
+class Delete:
+    pk: str
+    sk: str
+
+
+Write = Put | Claim | Update | Delete
+
+
+def check_transaction(writes: list[Write]) -> None:
+    """DynamoDB's rules: 1 to 100 writes, no item written twice."""
+    if not 0 < len(writes) <= 100:
+        raise ValueError("a transaction holds 1 to 100 writes")
+    keys = [(w.item["pk"], w.item["sk"]) if isinstance(w, Put) else (w.pk, w.sk) for w in writes]
+    if len(set(keys)) != len(keys):
+        raise ValueError("a transaction may write each item only once")
 
 
 class StoreError(Exception):
@@ -26,6 +72,14 @@ class ConditionFailed(StoreError):
     def __init__(self, item: Item | None) -> None:
         super().__init__("condition failed")
         self.item = item
+
+
+class TransactionCanceled(StoreError):
+    """A transaction wrote nothing because conditions failed: op index -> current item."""
+
+    def __init__(self, failed: dict[int, Item | None]) -> None:
+        super().__init__(f"transaction canceled by writes {sorted(failed)}")
+        self.failed = failed
 
 
 class StoreUnavailable(StoreError):
@@ -51,7 +105,7 @@ class Table(Protocol):
         """Live items whose pk starts with the prefix (admin listings only: a full scan)."""
         ...
 
-    def claim(self, pk: str, sk: str, field: str, value: str) -> Item:
+    def claim(self, pk: str, sk: str, field: str, value: str, also: Item | None = None) -> Item:
         """Atomically set `field` on a live item where it is not yet set, returning the item.
 
         Raises ConditionFailed with the current item when the field was already set, or with
@@ -62,4 +116,11 @@ class Table(Protocol):
 
     def update(self, pk: str, sk: str, values: Item) -> Item:
         """Set attributes on a live item; ConditionFailed(None) when absent or expired."""
+        ...
+
+    def transact(self, writes: list[Write]) -> None:
+        """All writes or none (DynamoDB TransactWriteItems, at most 100 writes).
+
+        Raises TransactionCanceled naming the writes whose conditions failed.
+        """
         ...
