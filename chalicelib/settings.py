@@ -41,9 +41,13 @@ class Settings:
     interaction_ttl: int = 600
     session_ttl: int = 8 * 3600
     client_cache_ttl: int = 60
+    refresh_token_ttl: int = 14 * 86400
+    # A client whose token response was lost may present the old refresh token again
+    # within this many seconds and still end up with working tokens.
+    refresh_grace: int = 30
     # The audience put in access tokens when the client asks for none (RFC 8707 comes later).
     default_audience: str = ""
-    scopes: tuple[str, ...] = field(default=("openid", "profile", "email"))
+    scopes: tuple[str, ...] = field(default=("openid", "profile", "email", "offline_access"))
     stage: str = "local"
 
     @property
@@ -86,7 +90,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     signer = env.get("TOLLGATE_SIGNER", "local")
     if signer not in {"local"}:
         raise SettingsError(f"TOLLGATE_SIGNER {signer!r} is not supported")
-    scopes = tuple(env.get("TOLLGATE_SCOPES", "openid profile email").split())
+    scopes = tuple(env.get("TOLLGATE_SCOPES", "openid profile email offline_access").split())
     return Settings(
         issuer=validate_issuer(issuer),
         table_name=table,
@@ -98,6 +102,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         interaction_ttl=_int(env, "TOLLGATE_INTERACTION_TTL", 600, 60, 3600),
         session_ttl=_int(env, "TOLLGATE_SESSION_TTL", 8 * 3600, 300, 30 * 86400),
         client_cache_ttl=_int(env, "TOLLGATE_CLIENT_CACHE_TTL", 60, 0, 3600),
+        refresh_token_ttl=_int(env, "TOLLGATE_REFRESH_TOKEN_TTL", 14 * 86400, 300, 365 * 86400),
+        refresh_grace=_int(env, "TOLLGATE_REFRESH_GRACE", 30, 0, 300),
         default_audience=env.get("TOLLGATE_AUDIENCE", ""),
         scopes=scopes,
         stage=env.get("TOLLGATE_STAGE", "local"),

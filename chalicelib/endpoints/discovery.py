@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.deps import Deps
+from chalicelib.grants import GRANTS
 from chalicelib.stores.models import AUTH_METHODS
 from chalicelib.web.http import HttpRequest, HttpResponse
 
@@ -24,7 +25,7 @@ def metadata(deps: Deps) -> dict[str, Any]:
         "scopes_supported": list(s.scopes),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code"],
+        "grant_types_supported": sorted(GRANTS),
         "token_endpoint_auth_methods_supported": list(AUTH_METHODS),
         "code_challenge_methods_supported": ["S256"],
         "authorization_response_iss_parameter_supported": True,

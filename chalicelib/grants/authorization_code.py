@@ -1,8 +1,9 @@
 """Authorization code grant at the token endpoint (RFC 6749 4.1.3, RFC 7636 4.6, RFC 9700 4.2.4).
 
-The code is claimed with one conditional write before anything else is checked: a code is
-burnt by any redemption attempt. A second presentation is reuse, so the grant it created is
-revoked. The claim carries this request's own id, so a DynamoDB retry of our own committed
+The code is read, checked against the client, redirect URI and PKCE verifier, then consumed
+together with storing its refresh token in one transaction. A code presented again after it
+was consumed is reuse: the grant it created is revoked with everything issued under it.
+The consuming write carries this request's own id, so a DynamoDB retry of our own committed
 write is not mistaken for reuse.
 """
 
@@ -12,29 +13,30 @@ from typing import Any
 
 from chalicelib.deps import Deps
 from chalicelib.errors import InvalidGrant
+from chalicelib.grants import tokens
 from chalicelib.ids import digest, new_id, same
 from chalicelib.protocol import pkce
 from chalicelib.protocol.params import Params
-from chalicelib.stores.models import Client
-from chalicelib.stores.repository import AlreadyUsed
-from chalicelib.tokens import access_token, id_token
+from chalicelib.stores.models import AuthorizationCode, Client
+from chalicelib.stores.repository import AlreadyUsed, Gone
 
 MAX_CODE = 128
+
+
+def _reused(deps: Deps, code: AuthorizationCode) -> InvalidGrant:
+    deps.store.revoke_grant(code.grant_id, deps.clock.now(), "code reuse")
+    return InvalidGrant("invalid authorization code", f"code reuse; grant {code.grant_id} revoked")
 
 
 def exchange(deps: Deps, client: Client, params: Params) -> dict[str, Any]:
     code = params.require("code")
     if len(code) > MAX_CODE:
         raise InvalidGrant("invalid authorization code", "oversized code")
-    try:
-        record = deps.store.consume_code(digest(code), consumer=new_id())
-    except AlreadyUsed as reused:
-        deps.store.revoke_grant(reused.record.grant_id, deps.clock.now(), "code reuse")
-        raise InvalidGrant(
-            "invalid authorization code", f"code reuse; grant {reused.record.grant_id} revoked"
-        ) from None
+    record = deps.store.get_code(digest(code))
     if record is None:
         raise InvalidGrant("invalid authorization code", "unknown or expired code")
+    if record.consumed_by is not None:
+        raise _reused(deps, record)
     if not same(record.client_id, client.client_id):
         raise InvalidGrant("invalid authorization code", "code issued to another client")
     redirect = params.get("redirect_uri")
@@ -42,38 +44,24 @@ def exchange(deps: Deps, client: Client, params: Params) -> dict[str, Any]:
         raise InvalidGrant("redirect_uri does not match", "redirect_uri mismatch")
     pkce.verify(record.code_challenge, params.get("code_verifier"))
 
-    settings = deps.settings
-    now = deps.clock.now()
-    token, _claims = access_token.mint(
-        deps.signer,
-        issuer=settings.issuer,
-        audience=settings.audience,
+    auth = tokens.Authorization(
         sub=record.sub,
-        client_id=client.client_id,
         scopes=record.scopes,
-        now=now,
-        ttl=settings.access_token_ttl,
         grant_id=record.grant_id,
         auth_time=record.auth_time,
+        nonce=record.nonce,
+        sid=record.sid,
+        amr=record.amr,
     )
-    response: dict[str, Any] = {
-        "access_token": token,
-        "token_type": "Bearer",
-        "expires_in": settings.access_token_ttl,
-        "scope": " ".join(record.scopes),
-    }
-    if "openid" in record.scopes:
-        response["id_token"] = id_token.mint(
-            deps.signer,
-            issuer=settings.issuer,
-            client_id=client.client_id,
-            sub=record.sub,
-            now=now,
-            ttl=settings.access_token_ttl,
-            auth_time=record.auth_time,
-            nonce=record.nonce,
-            amr=record.amr,
-            sid=record.sid,
-            access_token=token,
-        )
-    return response
+    refresh_token, refresh = (
+        tokens.new_refresh(deps, client, auth)
+        if tokens.wants_refresh(client, record.scopes)
+        else (None, None)
+    )
+    try:
+        deps.store.redeem_code(record, consumer=new_id(), refresh=refresh)
+    except AlreadyUsed as used:
+        raise _reused(deps, used.record) from None
+    except Gone:
+        raise InvalidGrant("invalid authorization code", "code expired while redeeming") from None
+    return tokens.response(deps, client, auth, refresh_token=refresh_token)

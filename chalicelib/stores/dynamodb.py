@@ -238,11 +238,16 @@ class DynamoTable:
             names[f"#a{i}"] = name
             values[f":a{i}"] = serialize(value)
             sets.append(f"#a{i} = :a{i}")
+        condition = live
+        for i, (name, value) in enumerate(write.expect.items()):
+            names[f"#e{i}"] = name
+            values[f":e{i}"] = serialize(value)
+            condition += f" AND #e{i} = :e{i}"
         return {
             "TableName": self._name,
             "Key": self._key(write.pk, write.sk),
             "UpdateExpression": "SET " + ", ".join(sets),
-            "ConditionExpression": live,
+            "ConditionExpression": condition,
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": values,
         }

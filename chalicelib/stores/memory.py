@@ -117,6 +117,10 @@ class MemoryTable:
             held = current.get(write.field)
             if held is not None and held != write.value:
                 return False, copy.deepcopy(current)
+        if isinstance(write, Update) and any(
+            current.get(name) != value for name, value in write.expect.items()
+        ):
+            return False, copy.deepcopy(current)
         return None
 
     def _apply(self, write: Write) -> None:

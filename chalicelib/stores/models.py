@@ -91,6 +91,25 @@ class AuthorizationCode:
 
 
 @dataclass
+class RefreshToken:
+    """A refresh token, stored under its hash; every use rotates it (RFC 9700 4.14.2)."""
+
+    token_hash: str
+    grant_id: str
+    client_id: str
+    sub: str
+    scopes: list[str]
+    issued_at: int
+    expires_at: int
+    auth_time: int
+    sid: str | None = None
+    amr: list[str] = field(default_factory=list)
+    consumed_by: str | None = None
+    consumed_at: int | None = None
+    successor_hash: str | None = None
+
+
+@dataclass
 class Grant:
     """One user's authorization of one client: codes and tokens belong to it."""
 
@@ -120,6 +139,12 @@ class SigningKey:
     kid: str
     alg: str
     public_jwk: dict[str, Any]
-    private_pem: str
+    private_pem: str  # local mode only; empty in the envelope and kms modes
     state: str  # next | active | retired
     created_at: int
+    # envelope mode: the PKCS#8 PEM encrypted by KMS (base64 of the ciphertext blob).
+    private_ciphertext: str | None = None
+    # envelope mode: the KMS key that encrypted it; kms mode: the KMS key that signs.
+    kms_key_id: str | None = None
+    activated_at: int | None = None
+    retired_at: int | None = None

@@ -6,6 +6,7 @@ Key layout (pk / sk):
     SESSION#<sha256(sid)>      / SESSION            ttl
     INTERACTION#<id>           / INTERACTION        ttl
     CODE#<sha256(code)>        / CODE               ttl
+    RT#<sha256(token)>         / RT                 ttl
     GRANT#<grant_id>           / GRANT
     CONSENT#<sub>              / CLIENT#<client_id>
     KEYS                       / KEY#<kid>          one partition, read with one Query
@@ -23,11 +24,20 @@ from chalicelib.stores.models import (
     Consent,
     Grant,
     Interaction,
+    RefreshToken,
     Session,
     SigningKey,
     User,
 )
-from chalicelib.stores.table import ConditionFailed, Item, Table
+from chalicelib.stores.table import (
+    Claim,
+    ConditionFailed,
+    Item,
+    Put,
+    Table,
+    TransactionCanceled,
+    Update,
+)
 
 T = TypeVar("T")
 _KEY_FIELDS = {"pk", "sk", "ttl", "kind"}
@@ -38,6 +48,18 @@ class AlreadyUsed(Exception):
 
     def __init__(self, record: AuthorizationCode) -> None:
         super().__init__("already used")
+        self.record = record
+
+
+class Gone(Exception):
+    """The record expired or disappeared between reading and writing it."""
+
+
+class RefreshAlreadyUsed(Exception):
+    """A refresh token was rotated by another request; `record` is its current state."""
+
+    def __init__(self, record: RefreshToken) -> None:
+        super().__init__("refresh token already used")
         self.record = record
 
 
@@ -177,6 +199,94 @@ class Store:
             raise AlreadyUsed(previous) from None
         return _record(AuthorizationCode, item)
 
+    def get_code(self, code_hash: str) -> AuthorizationCode | None:
+        return _record(AuthorizationCode, self.table.get(f"CODE#{code_hash}", "CODE"))
+
+    def redeem_code(
+        self, code: AuthorizationCode, consumer: str, refresh: RefreshToken | None
+    ) -> None:
+        """Consume the code and store its refresh token in one transaction.
+
+        AlreadyUsed when another request consumed it first; Gone when it expired meanwhile.
+        """
+        claim = Claim(f"CODE#{code.code_hash}", "CODE", "consumed_by", consumer)
+        writes: list[Claim | Put] = [claim]
+        if refresh is not None:
+            writes.append(Put(self._refresh_item(refresh), if_absent=True))
+        try:
+            self.table.transact(list(writes))
+        except TransactionCanceled as canceled:
+            if 0 not in canceled.failed:
+                raise  # a fresh random hash collided: practically impossible, never ignored
+            current = _record(AuthorizationCode, canceled.failed[0])
+            if current is None:
+                raise Gone from None
+            raise AlreadyUsed(current) from None
+
+    # -- refresh tokens ---------------------------------------------------------------------
+
+    @staticmethod
+    def _refresh_item(token: RefreshToken) -> Item:
+        return _item(token, f"RT#{token.token_hash}", "RT", token.expires_at)
+
+    def get_refresh(self, token_hash: str) -> RefreshToken | None:
+        return _record(RefreshToken, self.table.get(f"RT#{token_hash}", "RT"))
+
+    def rotate_refresh(self, old: RefreshToken, consumer: str, now: int, new: RefreshToken) -> None:
+        """Consume `old` and store its successor `new`, atomically.
+
+        RefreshAlreadyUsed (with the current record) when another request consumed it
+        first; Gone when it expired meanwhile.
+        """
+        claim = Claim(
+            f"RT#{old.token_hash}",
+            "RT",
+            "consumed_by",
+            consumer,
+            {"consumed_at": now, "successor_hash": new.token_hash},
+        )
+        self._rotate([claim, Put(self._refresh_item(new), if_absent=True)])
+
+    def supersede_refresh(
+        self, old: RefreshToken, consumer: str, now: int, new: RefreshToken
+    ) -> None:
+        """Within the grace window: replace old's unused successor with `new`.
+
+        The lost successor is marked consumed so it can never be used; RefreshAlreadyUsed
+        (with the successor's record) when the successor was used after all.
+        """
+        assert old.successor_hash is not None
+        writes: list[Claim | Put | Update] = [
+            Update(
+                f"RT#{old.token_hash}",
+                "RT",
+                {"successor_hash": new.token_hash},
+                expect={"successor_hash": old.successor_hash},
+            ),
+            Claim(
+                f"RT#{old.successor_hash}",
+                "RT",
+                "consumed_by",
+                f"superseded:{consumer}",  # grants.refresh_token.SUPERSEDED
+                {"consumed_at": now, "successor_hash": new.token_hash},
+            ),
+            Put(self._refresh_item(new), if_absent=True),
+        ]
+        self._rotate(list(writes))
+
+    def _rotate(self, writes: list[Claim | Put | Update]) -> None:
+        try:
+            self.table.transact(list(writes))
+        except TransactionCanceled as canceled:
+            for index in sorted(canceled.failed):
+                if isinstance(writes[index], Put):
+                    continue
+                current = _record(RefreshToken, canceled.failed[index])
+                if current is None:
+                    raise Gone from None
+                raise RefreshAlreadyUsed(current) from None
+            raise
+
     # -- grants -----------------------------------------------------------------------------
 
     def put_grant(self, grant: Grant) -> None:
@@ -208,3 +318,21 @@ class Store:
 
     def list_keys(self) -> list[SigningKey]:
         return [k for i in self.table.query("KEYS", "KEY#") if (k := _record(SigningKey, i))]
+
+    def set_key_states(self, changes: list[tuple[SigningKey, str]], now: int) -> None:
+        """Move signing keys to new states (next -> active -> retired) in one transaction.
+
+        Each write expects the state the caller read, so of two rotations racing, one applies
+        and the other raises ConditionFailed with nothing written.
+        """
+        stamps = {"active": "activated_at", "retired": "retired_at"}
+        writes: list[Update] = []
+        for key, state in changes:
+            values: Item = {"state": state}
+            if state in stamps:
+                values[stamps[state]] = now
+            writes.append(Update("KEYS", f"KEY#{key.kid}", values, expect={"state": key.state}))
+        try:
+            self.table.transact(list(writes))
+        except TransactionCanceled as canceled:
+            raise ConditionFailed(next(iter(canceled.failed.values()), None)) from None

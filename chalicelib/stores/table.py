@@ -33,11 +33,12 @@ class Claim:
 
 @dataclass(frozen=True)
 class Update:
-    """Set attributes on a live item."""
+    """Set attributes on a live item whose `expect`ed attributes hold the given values."""
 
     pk: str
     sk: str
     values: Item
+    expect: Item = _field(default_factory=dict)
 
 
 @dataclass(frozen=True)

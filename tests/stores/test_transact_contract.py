@@ -94,3 +94,12 @@ def test_an_item_is_written_once_per_transaction(table: Table) -> None:
     with pytest.raises(ValueError, match="only once"):
         table.transact([Claim("A", "X", "used_by", "me"), Update("A", "X", {"n": 1})])
     assert table.get("A", "X") == _item("A")
+
+
+def test_an_update_can_expect_current_values(table: Table) -> None:
+    table.put(_item("A", successor="one"))
+    with pytest.raises(TransactionCanceled) as caught:
+        table.transact([Update("A", "X", {"successor": "three"}, expect={"successor": "two"})])
+    assert caught.value.failed == {0: _item("A", successor="one")}
+    table.transact([Update("A", "X", {"successor": "two"}, expect={"successor": "one"})])
+    assert table.get("A", "X") == _item("A", successor="two")

@@ -1,0 +1,100 @@
+"""The token response (RFC 6749 5.1): access token, ID token when `openid`, refresh token."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalicelib.deps import Deps
+from chalicelib.ids import digest, new_secret
+from chalicelib.stores.models import Client, RefreshToken
+from chalicelib.tokens import access_token, id_token
+
+
+@dataclass(frozen=True)
+class Authorization:
+    """What a grant proved: who authorized which client for what, and how they signed in."""
+
+    sub: str
+    scopes: list[str]
+    grant_id: str
+    auth_time: int
+    nonce: str | None = None
+    sid: str | None = None
+    amr: list[str] = field(default_factory=list)
+
+
+def wants_refresh(client: Client, scopes: list[str]) -> bool:
+    """Refresh tokens go to clients allowed the grant; for OpenID requests only with
+    offline_access (OIDC Core 11), which the person consented to."""
+    if "refresh_token" not in client.grant_types:
+        return False
+    return "offline_access" in scopes if "openid" in scopes else True
+
+
+def new_refresh(deps: Deps, client: Client, auth: Authorization) -> tuple[str, RefreshToken]:
+    token = new_secret()
+    now = deps.clock.now()
+    record = RefreshToken(
+        token_hash=digest(token),
+        grant_id=auth.grant_id,
+        client_id=client.client_id,
+        sub=auth.sub,
+        scopes=auth.scopes,
+        issued_at=now,
+        expires_at=now + deps.settings.refresh_token_ttl,
+        auth_time=auth.auth_time,
+        sid=auth.sid,
+        amr=auth.amr,
+    )
+    return token, record
+
+
+def response(
+    deps: Deps,
+    client: Client,
+    auth: Authorization,
+    *,
+    scopes: list[str] | None = None,
+    refresh_token: str | None = None,
+    with_id_token: bool = True,
+) -> dict[str, Any]:
+    """Mint the tokens. `scopes` narrows the access token below the grant's scopes."""
+    settings = deps.settings
+    now = deps.clock.now()
+    granted = scopes if scopes is not None else auth.scopes
+    token, _claims = access_token.mint(
+        deps.signer,
+        issuer=settings.issuer,
+        audience=settings.audience,
+        sub=auth.sub,
+        client_id=client.client_id,
+        scopes=granted,
+        now=now,
+        ttl=settings.access_token_ttl,
+        grant_id=auth.grant_id,
+        auth_time=auth.auth_time,
+    )
+    body: dict[str, Any] = {
+        "access_token": token,
+        "token_type": "Bearer",
+        "expires_in": settings.access_token_ttl,
+        "scope": " ".join(granted),
+    }
+    if with_id_token and "openid" in granted:
+        body["id_token"] = id_token.mint(
+            deps.signer,
+            issuer=settings.issuer,
+            client_id=client.client_id,
+            sub=auth.sub,
+            now=now,
+            ttl=settings.access_token_ttl,
+            auth_time=auth.auth_time,
+            nonce=auth.nonce,
+            amr=auth.amr,
+            sid=auth.sid,
+            access_token=token,
+        )
+    if refresh_token is not None:
+        body["refresh_token"] = refresh_token
+    return body
