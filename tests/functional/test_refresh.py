@@ -168,9 +168,7 @@ def test_another_client_cannot_use_it(browser: Browser, deps: Deps) -> None:
     assert _refresh(browser, rt).status == 200
 
 
-def test_expired_refresh_tokens_are_refused(
-    browser: Browser, deps: Deps, clock: FakeClock
-) -> None:
+def test_expired_refresh_tokens_are_refused(browser: Browser, deps: Deps, clock: FakeClock) -> None:
     rt = _tokens(browser, "openid offline_access")["refresh_token"]
     clock.advance(deps.settings.refresh_token_ttl)
     oauth_error(_refresh(browser, rt), "invalid_grant")
