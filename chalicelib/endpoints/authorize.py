@@ -27,6 +27,7 @@ from chalicelib.ids import digest, new_id, new_secret
 from chalicelib.protocol import pkce, redirect_uri, scope
 from chalicelib.protocol.params import Params
 from chalicelib.stores.models import Client, Interaction
+from chalicelib.tokens import id_token
 from chalicelib.web import cookies
 from chalicelib.web.http import HttpRequest, HttpResponse
 
@@ -126,11 +127,14 @@ def _authorize(deps: Deps, request: HttpRequest, params: Params, target: Target)
         raise InvalidRequest("state is too long")
 
     found = sessions.current(deps, request)
+    hinted = _hinted_sub(deps, params.get("id_token_hint"))
     now = deps.clock.now()
     logged_in = (
         found is not None
         and "login" not in prompt
         and (max_age is None or now - found[0].auth_time <= max_age)
+        # Someone else is signed in than the ID token hint names: they must sign in.
+        and (hinted is None or hinted == found[1].sub)
     )
     if not logged_in and "none" in prompt:
         raise LoginRequired("the user is not signed in")
@@ -175,6 +179,15 @@ def _authorize(deps: Deps, request: HttpRequest, params: Params, target: Target)
             cookies.set_cookie(deps.settings, cookies.BROWSER, browser, deps.settings.session_ttl)
         )
     return response
+
+
+def _hinted_sub(deps: Deps, hint: str | None) -> str | None:
+    if hint is None:
+        return None
+    claims = id_token.read_hint(deps.signer, hint, deps.settings.issuer)
+    if claims is None:
+        raise InvalidRequest("id_token_hint is not an ID token from this issuer")
+    return str(claims["sub"])
 
 
 def _consented(deps: Deps, sub: str, client_id: str, scopes: list[str]) -> bool:

@@ -9,6 +9,7 @@ from typing import Any
 
 from chalicelib.deps import Deps
 from chalicelib.grants import GRANTS
+from chalicelib.protocol import claims
 from chalicelib.stores.models import AUTH_METHODS
 from chalicelib.web.http import HttpRequest, HttpResponse
 
@@ -40,8 +41,18 @@ def oauth_metadata(deps: Deps, request: HttpRequest) -> HttpResponse:
 
 
 def openid_configuration(deps: Deps, request: HttpRequest) -> HttpResponse:
+    s = deps.settings
     doc = metadata(deps)
-    doc["subject_types_supported"] = ["public"]
-    doc["id_token_signing_alg_values_supported"] = ["RS256", "ES256"]
-    doc["claims_supported"] = ["sub", "iss", "aud", "exp", "iat", "auth_time", "name", "email"]
+    doc.update(
+        {
+            "end_session_endpoint": s.endpoint("/logout"),
+            "subject_types_supported": ["public"],
+            # RS256 first: OpenID Connect Discovery requires it to be offered.
+            "id_token_signing_alg_values_supported": ["RS256", "ES256"],
+            "claims_supported": claims.supported(),
+            "claims_parameter_supported": False,
+            "acr_values_supported": ["0"],
+            "display_values_supported": ["page", "popup", "touch", "wap"],
+        }
+    )
     return HttpResponse.json(doc, headers=CACHE)

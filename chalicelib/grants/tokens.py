@@ -94,6 +94,7 @@ def response(
             amr=auth.amr,
             sid=auth.sid,
             access_token=token,
+            alg=client.id_token_signed_response_alg,
         )
     if refresh_token is not None:
         body["refresh_token"] = refresh_token

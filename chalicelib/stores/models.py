@@ -21,6 +21,9 @@ class Client:
     scopes: list[str]
     secret_hash: str | None = None
     created_at: int = 0
+    # OIDC Dynamic Client Registration metadata names, kept as the client registered them.
+    id_token_signed_response_alg: str = "RS256"  # noqa: S105 (an algorithm name)
+    post_logout_redirect_uris: list[str] = field(default_factory=list)
 
     @property
     def is_public(self) -> bool:
@@ -36,6 +39,10 @@ class User:
     name: str | None = None
     email: str | None = None
     created_at: int = 0
+    email_verified: bool = False
+    # Further OIDC standard claims (OIDC Core 5.1): given_name, phone_number, address, ...
+    claims: dict[str, Any] = field(default_factory=dict)
+    updated_at: int = 0
 
 
 @dataclass

@@ -52,3 +52,42 @@ def mint(
     if access_token is not None:
         claims["at_hash"] = token_hash(access_token, alg)
     return signer.sign(claims, alg=alg, typ="JWT")
+
+
+def read_hint(signer: Signer, token: str, issuer: str) -> dict[str, Any] | None:
+    """The claims of an ID token this issuer signed, or None (id_token_hint, OIDC Core 3.1.2.1).
+
+    The signature and issuer must hold; expiry need not: a hint is often an old ID token.
+    """
+    import jwt
+
+    if len(token) > 8192 or token.count(".") != 2:
+        return None
+    try:
+        header = jwt.get_unverified_header(token)
+        kid, alg = header.get("kid"), header.get("alg")
+        if alg not in _HASHES or not isinstance(kid, str) or header.get("typ") == "at+jwt":
+            return None
+        keys = {k.get("kid"): k for k in signer.jwks()["keys"]}
+        jwk = keys.get(kid)
+        if jwk is None or jwk.get("alg") != alg:
+            return None
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            jwt.PyJWK.from_dict(jwk).key,
+            algorithms=[alg],
+            issuer=issuer,
+            # Time claims are not checked: a hint is often an expired ID token.
+            options={
+                "verify_exp": False,
+                "verify_iat": False,
+                "verify_nbf": False,
+                "verify_aud": False,
+                "require": ["iss", "sub", "aud"],
+            },
+        )
+    except jwt.PyJWTError:
+        return None
+    if claims.get("iss") != issuer:
+        return None
+    return claims

@@ -193,3 +193,27 @@ def demo_callback_page(*, params: dict[str, str], token_url: str) -> str:
 <p class="muted">{_e(hint)}</p>
 """
     return _document(title=heading, body=body)
+
+
+def logout_page(*, action: str, csrf: str, fields: dict[str, str]) -> str:
+    """Ask before signing out (RP-Initiated Logout 1.0, 2): a link alone must not end a session."""
+    hidden = "\n".join(
+        f'<input type="hidden" name="{_e(name)}" value="{_e(value)}">'
+        for name, value in fields.items()
+    )
+    body = f"""<h1>Sign out of Tollgate?</h1>
+<p class="message">You will need to sign in again the next time an app asks for your account.</p>
+<form class="actions" method="post" action="{_e(action)}">
+<input type="hidden" name="csrf" value="{_e(csrf)}">
+{hidden}
+<button class="button primary" type="submit" name="decision" value="logout">Sign out</button>
+</form>
+"""
+    return _document(title="Sign out?", body=body)
+
+
+def signed_out_page() -> str:
+    body = """<h1>You are signed out</h1>
+<p class="message">You can close this page.</p>
+"""
+    return _document(title="Signed out", body=body)

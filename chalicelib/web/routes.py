@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from chalice.app import Blueprint, Response
 
-from chalicelib.endpoints import authorize, demo_callback, discovery, interaction, jwks, token
+from chalicelib.endpoints import (
+    authorize,
+    demo_callback,
+    discovery,
+    interaction,
+    jwks,
+    logout,
+    token,
+)
 from chalicelib.web import pages
 from chalicelib.web.adapter import run
 
@@ -37,6 +45,11 @@ def consent(interaction_id: str) -> Response:
     method = routes.current_request.method
     handler = interaction.consent_get if method == "GET" else interaction.consent_post
     return run(lambda d, r: handler(d, r, interaction_id), routes.current_request, html=True)
+
+
+@routes.route("/logout", methods=["GET", "POST"], content_types=ANY)
+def end_session_endpoint() -> Response:
+    return run(logout.handle, routes.current_request, html=True)
 
 
 @routes.route("/.well-known/oauth-authorization-server", methods=["GET"])

@@ -1,0 +1,120 @@
+"""Routes behind Tollgate's built-in authorizer: the demo API (chalicelib/endpoints/demo_api.py).
+
+The authorizer is Chalice's built-in kind (API Gateway calls it with the Authorization
+header and the method ARN) over the shared core in chalicelib/authorizer. Its keys come
+from this app's own signer (LocalKeys): the app holds them already, while fetching its own
+/jwks.json would cost an API Gateway round trip and a second Lambda invocation on every key
+reload (and, in `chalice local`, a request to itself from inside a request).
+
+API Gateway turns a failure with the message "Unauthorized" into 401 and a policy that does
+not cover the route into 403; their WWW-Authenticate headers are gateway responses
+(infra/). `chalice local` and chalice.test.Client run the authorizer in-process but would
+let an exception escape as a crash, so there the same answers are given directly as the
+local gateway's own 401/403 errors, with their RFC 6750 challenges.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from chalice.app import AuthRequest, Blueprint, Response
+
+from chalicelib import deps as wiring
+from chalicelib.authorizer import gate
+from chalicelib.authorizer.errors import AuthorizerError, InvalidToken, Unauthorized
+from chalicelib.authorizer.keys import LocalKeys
+from chalicelib.deps import Deps
+from chalicelib.endpoints import demo_api
+from chalicelib.web.adapter import run
+from chalicelib.web.routes import ANY
+
+protected = Blueprint(__name__)
+
+# API Gateway caches an answer per token for this long, on every route (SECURITY.md 23): a
+# token stays accepted up to this long past its exp or its grant's revocation. Read when the
+# app is packaged (`chalice package`/`deploy`), as it becomes part of the API's definition.
+CACHE_TTL = int(os.environ.get("TOLLGATE_AUTHORIZER_CACHE_TTL", "60"))
+
+_keys: tuple[Deps, LocalKeys] | None = None
+
+
+def _keys_for(deps: Deps) -> LocalKeys:
+    """One LocalKeys per wiring (tests swap the wiring; a container keeps one)."""
+    global _keys
+    if _keys is None or _keys[0] is not deps:
+        _keys = (deps, LocalKeys(deps.signer.jwks, clock=deps.clock.now))
+    return _keys[1]
+
+
+def _local_gateway_error(error: AuthorizerError) -> Exception | None:
+    """The error as the local gateway's own answer, or None when running on AWS."""
+    if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+        return None
+    try:
+        from chalice.local import LocalGatewayException
+    except ImportError:  # the Lambda package holds only chalice.app
+        return None
+    headers = {
+        "Content-Type": "application/json",
+        "Cache-Control": "no-store",
+        "WWW-Authenticate": error.www_authenticate(),
+    }
+    body = json.dumps(error.body(), separators=(",", ":")).encode()
+    answer = LocalGatewayException(headers, body)
+    answer.CODE = error.status
+    return answer
+
+
+def _rejection(error: AuthorizerError) -> Exception:
+    local = _local_gateway_error(error)
+    if local is not None:
+        return local
+    if isinstance(error, InvalidToken):
+        return Unauthorized()
+    return RuntimeError("authorizer unavailable")  # API Gateway: 500, never an allow
+
+
+@protected.authorizer(ttl_seconds=CACHE_TTL)
+def tollgate_authorizer(auth_request: AuthRequest) -> dict[str, Any]:
+    deps = wiring.get()
+    settings = deps.settings
+    try:
+        decision = gate.authorize(
+            auth_request.token,
+            auth_request.method_arn,
+            keys=_keys_for(deps),
+            policy=demo_api.ROUTE_POLICY,
+            issuer=settings.issuer,
+            audience=settings.audience,
+            now=deps.clock.now(),
+            grants=deps.store if settings.revocation_check else None,
+        )
+    except AuthorizerError as error:
+        raise _rejection(error) from None
+    if not decision.allowed_here:
+        # On AWS the policy itself makes the 403 (and is cached for the other routes).
+        local = _local_gateway_error(decision.insufficient_scope())
+        if local is not None:
+            raise local
+    return decision.response
+
+
+def _demo(endpoint: demo_api.Guarded) -> Response:
+    request = protected.current_request
+    principal = demo_api.Principal.from_context((request.context or {}).get("authorizer"))
+    return run(lambda d, r: endpoint(d, r, principal), request, html=False)
+
+
+@protected.route("/api/whoami", methods=["GET"], authorizer=tollgate_authorizer)
+def whoami() -> Response:
+    return _demo(demo_api.whoami)
+
+
+@protected.route(
+    "/api/notes", methods=["GET", "POST"], authorizer=tollgate_authorizer, content_types=ANY
+)
+def notes() -> Response:
+    get = protected.current_request.method == "GET"
+    return _demo(demo_api.list_notes if get else demo_api.create_note)
