@@ -10,6 +10,7 @@ Key layout (pk / sk):
     GRANT#<grant_id>           / GRANT
     CONSENT#<sub>              / CLIENT#<client_id>
     KEYS                       / KEY#<kid>          one partition, read with one Query
+    NOTES#<sub>                / NOTE#<created_at>#<id>   the demo API's notes, one Query per user
 """
 
 from __future__ import annotations
@@ -99,6 +100,16 @@ def _record(cls: type[T], item: Item | None) -> T | None:
     return cls(**values)
 
 
+@dataclasses.dataclass
+class Note:
+    """A note of the demo API (chalicelib/endpoints/demo_api.py), owned by one subject."""
+
+    note_id: str
+    sub: str
+    text: str
+    created_at: int
+
+
 class Store:
     def __init__(self, table: Table) -> None:
         self.table = table
@@ -183,22 +194,6 @@ class Store:
         item = _item(code, f"CODE#{code.code_hash}", "CODE", code.expires_at)
         self.table.put(item, if_absent=True)
 
-    def consume_code(self, code_hash: str, consumer: str) -> AuthorizationCode | None:
-        """Claim a code with one conditional write.
-
-        Returns the code, or None when it does not exist or has expired. Raises AlreadyUsed
-        when someone else consumed it first. The same `consumer` may claim again (a retried
-        write whose first attempt committed is not reuse).
-        """
-        try:
-            item = self.table.claim(f"CODE#{code_hash}", "CODE", "consumed_by", consumer)
-        except ConditionFailed as failed:
-            previous = _record(AuthorizationCode, failed.item)
-            if previous is None:
-                return None
-            raise AlreadyUsed(previous) from None
-        return _record(AuthorizationCode, item)
-
     def get_code(self, code_hash: str) -> AuthorizationCode | None:
         return _record(AuthorizationCode, self.table.get(f"CODE#{code_hash}", "CODE"))
 
@@ -212,7 +207,9 @@ class Store:
         claim = Claim(f"CODE#{code.code_hash}", "CODE", "consumed_by", consumer)
         writes: list[Claim | Put] = [claim]
         if refresh is not None:
-            writes.append(Put(self._refresh_item(refresh), if_absent=True))
+            # No create-only condition: the key is a fresh 256-bit hash, and a retry of our
+            # own committed transaction must be able to write the very same item again.
+            writes.append(Put(self._refresh_item(refresh)))
         try:
             self.table.transact(list(writes))
         except TransactionCanceled as canceled:
@@ -228,6 +225,9 @@ class Store:
     @staticmethod
     def _refresh_item(token: RefreshToken) -> Item:
         return _item(token, f"RT#{token.token_hash}", "RT", token.expires_at)
+
+    def put_refresh(self, token: RefreshToken) -> None:
+        self.table.put(self._refresh_item(token))
 
     def get_refresh(self, token_hash: str) -> RefreshToken | None:
         return _record(RefreshToken, self.table.get(f"RT#{token_hash}", "RT"))
@@ -245,7 +245,7 @@ class Store:
             consumer,
             {"consumed_at": now, "successor_hash": new.token_hash},
         )
-        self._rotate([claim, Put(self._refresh_item(new), if_absent=True)])
+        self._rotate([claim, Put(self._refresh_item(new))])
 
     def supersede_refresh(
         self, old: RefreshToken, consumer: str, now: int, new: RefreshToken
@@ -270,7 +270,7 @@ class Store:
                 f"superseded:{consumer}",  # grants.refresh_token.SUPERSEDED
                 {"consumed_at": now, "successor_hash": new.token_hash},
             ),
-            Put(self._refresh_item(new), if_absent=True),
+            Put(self._refresh_item(new)),
         ]
         self._rotate(list(writes))
 
@@ -336,3 +336,14 @@ class Store:
             self.table.transact(list(writes))
         except TransactionCanceled as canceled:
             raise ConditionFailed(next(iter(canceled.failed.values()), None)) from None
+
+    # -- demo API notes ---------------------------------------------------------------------
+
+    def put_note(self, note: Note) -> None:
+        sk = f"NOTE#{note.created_at:012d}#{note.note_id}"  # sorts by time
+        self.table.put(_item(note, f"NOTES#{note.sub}", sk), if_absent=True)
+
+    def list_notes(self, sub: str, limit: int = 100) -> list[Note]:
+        """The subject's newest notes first (one Query)."""
+        items = self.table.query(f"NOTES#{sub}", "NOTE#")
+        return [n for i in reversed(items) if (n := _record(Note, i))][:limit]

@@ -216,23 +216,23 @@ def test_retried_claim_by_the_same_consumer_is_not_reuse(server: Server) -> None
     """SECURITY.md 14; RFC 9700 4.5: a retried write whose first answer was lost is no attack."""
     flow = server.sign_in("web")
     store = server.deps.store
-    code_hash = digest(flow.code)
-    first = store.consume_code(code_hash, "consumer-1")
-    again = store.consume_code(code_hash, "consumer-1")
-    assert first is not None and again is not None
-    assert first.grant_id == again.grant_id
-    assert again.consumed_by == "consumer-1"
+    first = store.get_code(digest(flow.code))
+    assert first is not None
+    store.redeem_code(first, "consumer-1", None)
+    store.redeem_code(first, "consumer-1", None)
+    again = store.get_code(digest(flow.code))
+    assert again is not None and again.consumed_by == "consumer-1"
     grant = store.get_grant(first.grant_id)
     assert grant is not None and grant.revoked_at is None
     with pytest.raises(AlreadyUsed) as reused:
-        store.consume_code(code_hash, "consumer-2")
+        store.redeem_code(first, "consumer-2", None)
     assert reused.value.record.grant_id == first.grant_id
 
 
 def test_unknown_code_is_not_reuse(server: Server) -> None:
     """SECURITY.md 14; RFC 6749 5.2: a code never issued is invalid_grant and revokes nothing."""
     flow = server.sign_in("web")
-    assert server.deps.store.consume_code(digest("never-issued"), "c") is None
+    assert server.deps.store.get_code(digest("never-issued")) is None
     forged = Flow("x" * 43, flow.verifier, "web", REDIRECT, "", flow.browser)
     assert_invalid_grant(server.redeem(forged))
     assert server.redeem(flow).status == 200

@@ -14,11 +14,12 @@ from chalicelib.stores.models import (
     Consent,
     Grant,
     Interaction,
+    RefreshToken,
     Session,
     SigningKey,
     User,
 )
-from chalicelib.stores.repository import AlreadyUsed, Store
+from chalicelib.stores.repository import AlreadyUsed, Gone, RefreshAlreadyUsed, Store
 from chalicelib.stores.table import ConditionFailed, ItemExists
 
 NOW = FakeClock().now()
@@ -51,6 +52,19 @@ def make_code(code_hash: str = "h1", expires_at: int = NOW + 60) -> Authorizatio
         expires_at=expires_at,
         nonce="n-1",
         amr=["pwd"],
+    )
+
+
+def make_refresh(token_hash: str = "r1", expires_at: int = NOW + 3600) -> RefreshToken:
+    return RefreshToken(
+        token_hash=token_hash,
+        grant_id="g1",
+        client_id="app",
+        sub="sub-1",
+        scopes=["openid", "offline_access"],
+        issued_at=NOW,
+        expires_at=expires_at,
+        auth_time=NOW,
     )
 
 
@@ -234,57 +248,79 @@ def test_complete_interaction_unknown_or_expired(store: Store, clock: FakeClock)
 # -- authorization codes --------------------------------------------------------------------
 
 
-def test_consume_code_returns_the_record(store: Store) -> None:
+def test_get_code_round_trip_and_expiry(store: Store, clock: FakeClock) -> None:
+    store.put_code(make_code(expires_at=clock.now() + 60))
+    assert store.get_code("h1") == make_code(expires_at=clock.now() + 60)
+    assert store.get_code("h2") is None
+    clock.advance(60)
+    assert store.get_code("h1") is None
+
+
+def test_redeem_code_consumes_it_once(store: Store) -> None:
     store.put_code(make_code())
-
-    got = store.consume_code("h1", "request-1")
-
+    store.redeem_code(make_code(), "request-1", None)
+    got = store.get_code("h1")
     assert got == dataclasses.replace(make_code(), consumed_by="request-1")
 
-
-def test_consume_code_a_second_consumer_gets_already_used(store: Store) -> None:
-    store.put_code(make_code())
-    store.consume_code("h1", "request-1")
-
     with pytest.raises(AlreadyUsed) as used:
-        store.consume_code("h1", "request-2")
-
-    # the record tells the caller which grant to revoke (RFC 6749 4.1.2 code reuse)
+        store.redeem_code(make_code(), "request-2", None)
+    # the record tells the caller which grant to revoke (RFC 9700 4.2.4 code reuse)
     assert used.value.record == dataclasses.replace(make_code(), consumed_by="request-1")
     assert used.value.record.grant_id == "g1"
 
 
-def test_consume_code_the_same_consumer_succeeds_again(store: Store) -> None:
+def test_redeem_code_the_same_consumer_succeeds_again(store: Store) -> None:
+    """A retried transaction whose first attempt committed is not reuse."""
+    refresh = make_refresh()
     store.put_code(make_code())
-    first = store.consume_code("h1", "request-1")
-
-    assert store.consume_code("h1", "request-1") == first
-    assert first is not None
-    assert first.consumed_by == "request-1"
-
-
-def test_consume_code_unknown_is_none(store: Store) -> None:
-    store.put_code(make_code("h1"))
-
-    assert store.consume_code("h2", "request-1") is None
+    store.redeem_code(make_code(), "request-1", refresh)
+    store.redeem_code(make_code(), "request-1", refresh)
+    assert store.get_refresh("r1") == refresh
+    code = store.get_code("h1")
+    assert code is not None and code.consumed_by == "request-1"
 
 
 @pytest.mark.parametrize("late", [0, 1, 3600])
-def test_consume_code_expired_is_none(store: Store, clock: FakeClock, late: int) -> None:
+def test_redeem_code_expired_or_unknown_is_gone(store: Store, clock: FakeClock, late: int) -> None:
     store.put_code(make_code(expires_at=clock.now() + 60))
     clock.advance(60 + late)
+    with pytest.raises(Gone):
+        store.redeem_code(make_code(), "request-1", make_refresh())
+    assert store.get_refresh("r1") is None  # nothing half-written
+    with pytest.raises(Gone):
+        store.redeem_code(make_code("unknown"), "request-1", None)
 
-    assert store.consume_code("h1", "request-1") is None
+
+def test_rotate_refresh_once_then_already_used(store: Store) -> None:
+    old, new, other = make_refresh("r1"), make_refresh("r2"), make_refresh("r3")
+    store.put_refresh(old)
+    store.rotate_refresh(old, "request-1", NOW, new)
+    store.rotate_refresh(old, "request-1", NOW, new)  # our own retry
+    rotated = store.get_refresh("r1")
+    assert rotated is not None
+    assert (rotated.consumed_by, rotated.successor_hash) == ("request-1", "r2")
+    assert store.get_refresh("r2") == new
+    with pytest.raises(RefreshAlreadyUsed) as used:
+        store.rotate_refresh(old, "request-2", NOW, other)
+    assert used.value.record.successor_hash == "r2"
+    assert store.get_refresh("r3") is None
 
 
-def test_consume_code_expired_after_use_is_none_not_already_used(
-    store: Store, clock: FakeClock
-) -> None:
-    store.put_code(make_code(expires_at=clock.now() + 60))
-    store.consume_code("h1", "request-1")
-    clock.advance(60)
-
-    assert store.consume_code("h1", "request-2") is None
+def test_supersede_refresh_voids_the_lost_successor(store: Store) -> None:
+    old, lost, new = make_refresh("r1"), make_refresh("r2"), make_refresh("r3")
+    store.put_refresh(old)
+    store.rotate_refresh(old, "request-1", NOW, lost)
+    current = store.get_refresh("r1")
+    assert current is not None
+    store.supersede_refresh(current, "request-2", NOW, new)
+    voided = store.get_refresh("r2")
+    assert voided is not None and (voided.consumed_by or "").startswith("superseded:")
+    after = store.get_refresh("r1")
+    assert after is not None and after.successor_hash == "r3"
+    # Superseding from a stale view fails and writes nothing.
+    with pytest.raises(RefreshAlreadyUsed):
+        store.supersede_refresh(current, "request-3", NOW, make_refresh("r4"))
+    assert store.get_refresh("r4") is None
 
 
 def test_put_code_twice_raises(store: Store) -> None:
