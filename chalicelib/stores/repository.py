@@ -3,6 +3,7 @@
 Key layout (pk / sk):
     CLIENT#<client_id>         / CLIENT
     USER#<username>            / USER
+    SUB#<sub>                  / SUB                the username of a subject (UserInfo)
     SESSION#<sha256(sid)>      / SESSION            ttl
     INTERACTION#<id>           / INTERACTION        ttl
     CODE#<sha256(code)>        / CODE               ttl
@@ -34,6 +35,7 @@ from chalicelib.stores.table import (
     Claim,
     ConditionFailed,
     Item,
+    ItemExists,
     Put,
     Table,
     TransactionCanceled,
@@ -134,7 +136,25 @@ class Store:
     # -- users ------------------------------------------------------------------------------
 
     def create_user(self, user: User) -> None:
-        self.table.put(_item(user, f"USER#{user.username}", "USER"), if_absent=True)
+        """The user and its `sub` -> username pointer, together; ItemExists if either exists."""
+        pointer = {"pk": f"SUB#{user.sub}", "sk": "SUB", "kind": "SubPointer"}
+        pointer["username"] = user.username
+        try:
+            self.table.transact(
+                [
+                    Put(_item(user, f"USER#{user.username}", "USER"), if_absent=True),
+                    Put(pointer, if_absent=True),
+                ]
+            )
+        except TransactionCanceled:
+            raise ItemExists(f"user {user.username!r} or its sub exists") from None
+
+    def get_user_by_sub(self, sub: str) -> User | None:
+        pointer = self.table.get(f"SUB#{sub}", "SUB")
+        if pointer is None:
+            return None
+        user = self.get_user(str(pointer["username"]))
+        return user if user is not None and user.sub == sub else None
 
     def save_user(self, user: User) -> None:
         self.table.put(_item(user, f"USER#{user.username}", "USER"))

@@ -156,6 +156,18 @@ def test_user_round_trip_and_create_twice(store: Store) -> None:
     assert got.name is None
 
 
+def test_users_are_found_by_sub(store: Store) -> None:
+    user = User(username="alice", sub="sub-1", password_hash="hash")
+    store.create_user(user)
+    assert store.get_user_by_sub("sub-1") == user
+    assert store.get_user_by_sub("sub-2") is None
+    # A second user may not take an existing sub; nothing of it is written.
+    with pytest.raises(ItemExists):
+        store.create_user(User(username="bob", sub="sub-1", password_hash="hash"))
+    assert store.get_user("bob") is None
+    assert store.get_user_by_sub("sub-1") == user
+
+
 # -- sessions -------------------------------------------------------------------------------
 
 
