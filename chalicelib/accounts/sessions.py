@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from chalicelib.deps import Deps
-from chalicelib.ids import digest, new_secret
+from chalicelib.ids import digest, new_id, new_secret
 from chalicelib.stores.models import Session, User
 from chalicelib.web import cookies
 from chalicelib.web.http import HttpRequest
@@ -34,6 +34,7 @@ def start(deps: Deps, user: User, amr: list[str]) -> tuple[Session, str]:
         auth_time=now,
         amr=amr,
         expires_at=now + deps.settings.session_ttl,
+        sid=new_id(),
     )
     deps.store.put_session(session)
     cookie = cookies.set_cookie(deps.settings, cookies.SESSION, sid, deps.settings.session_ttl)

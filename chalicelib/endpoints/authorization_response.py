@@ -53,7 +53,7 @@ def issue_code(deps: Deps, interaction: Interaction, session: Session) -> HttpRe
         auth_time=session.auth_time,
         expires_at=now + deps.settings.code_ttl,
         nonce=interaction.nonce,
-        sid=session.sid_hash[:32],
+        sid=session.sid or None,
         amr=session.amr,
     )
     deps.store.put_grant(grant)

@@ -55,6 +55,9 @@ class Session:
     auth_time: int
     amr: list[str]
     expires_at: int
+    # The session's public name: the ID token's `sid` claim (OIDC Front-Channel Logout 3).
+    # Random on its own, so it reveals nothing of the cookie or its hash.
+    sid: str = ""
 
 
 @dataclass
