@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from chalicelib.deps import Deps
-from chalicelib.grants import authorization_code, refresh_token
+from chalicelib.grants import authorization_code, client_credentials, refresh_token
 from chalicelib.protocol.params import Params
 from chalicelib.stores.models import Client
 
@@ -15,4 +15,5 @@ Grant = Callable[[Deps, Client, Params], dict[str, Any]]
 GRANTS: dict[str, Grant] = {
     "authorization_code": authorization_code.exchange,
     "refresh_token": refresh_token.refresh,
+    "client_credentials": client_credentials.issue,
 }
