@@ -14,6 +14,8 @@ BIN := $(VENV)/bin
 help:
 	@echo "make run    start Tollgate locally (moto + chalice local on PORT=$(PORT))"
 	@echo "make test   install what the tests need and run the whole suite (lint, types, tests)"
+	@echo "make deploy STAGE=dev    deploy a stage to AWS and print its issuer URL (README: Deploy to AWS)"
+	@echo "make destroy STAGE=dev   remove a non-prod stage; make synth STAGE=dev: template only, offline"
 
 # The environment: a venv holding uv, then exactly what uv.lock pins (dev group included).
 $(VENV)/.synced: pyproject.toml uv.lock
@@ -38,6 +40,7 @@ lint: $(VENV)/.synced
 
 typecheck: $(VENV)/.synced
 	$(BIN)/mypy
+	$(BIN)/mypy examples/protected-api  # a second app.py: checked on its own
 
 test: $(VENV)/.synced browser-deps lint typecheck
 	$(BIN)/pytest
@@ -47,3 +50,46 @@ requirements: $(VENV)/.synced
 
 bench: $(VENV)/.synced
 	$(BIN)/python -m bench
+
+# -- AWS (README.md, "Deploy to AWS") -------------------------------------------------------
+# One stage per command: STAGE=dev (default) or prod, or any name (lowercase letters, digits).
+STAGE ?= dev
+# More settings for this run, as CDK context: CONTEXT="-c domainName=auth.example.com ..."
+CONTEXT ?=
+CDK = cd infra && npx --no-install cdk
+CDK_FLAGS = -c stage=$(STAGE) $(CONTEXT) --no-notices
+# A dev deploy runs unattended; prod asks before widening any permission.
+CDK_APPROVAL = $(if $(filter prod,$(STAGE)),broadening,never)
+
+.PHONY: synth deploy destroy bootstrap infra-deps not-prod
+
+# The AWS CDK command line, exactly as infra/package-lock.json pins it.
+infra/node_modules/.package-lock.json: infra/package.json infra/package-lock.json
+	cd infra && npm ci --no-audit --no-fund --loglevel=error
+infra-deps: infra/node_modules/.package-lock.json
+
+# The stage's CloudFormation template in infra/cdk.out, checked by cfn-lint. No AWS account,
+# no network once the Lambda dependency layer is cached (.chalice/deployments).
+synth: $(VENV)/.synced
+	rm -rf infra/chalice.out infra/cdk.out
+	cd infra && ../$(BIN)/python app.py -c stage=$(STAGE) $(CONTEXT)
+	$(BIN)/cfn-lint --ignore-checks W3005 -- infra/cdk.out/$(STAGE).template.json
+	@echo "Template: infra/cdk.out/$(STAGE).template.json"
+
+# Once per AWS account and region: the bucket and roles the CDK deploys with.
+bootstrap: $(VENV)/.synced infra-deps
+	$(CDK) bootstrap $(CDK_FLAGS)
+
+deploy: $(VENV)/.synced infra-deps
+	rm -rf infra/chalice.out
+	$(CDK) deploy --all $(CDK_FLAGS) --require-approval $(CDK_APPROVAL) \
+	  --outputs-file cdk.out/outputs-$(STAGE).json
+	@$(BIN)/python -m infra.outputs infra/cdk.out/outputs-$(STAGE).json tollgate-$(STAGE)
+
+destroy: not-prod $(VENV)/.synced infra-deps
+	rm -rf infra/chalice.out
+	$(CDK) destroy --all $(CDK_FLAGS) --force
+
+not-prod:
+	@if [ "$(STAGE)" = prod ]; then \
+	  echo "make destroy refuses STAGE=prod: its table and keys are kept on purpose." >&2; exit 2; fi

@@ -29,7 +29,24 @@ def build(settings: Settings, clock: Clock | None = None) -> Deps:
     clock = clock or SystemClock()
     client = make_client(settings.region, settings.endpoint_url)
     store = Store(DynamoTable(client, settings.table_name, clock))
-    return Deps(settings, store, LocalSigner(store, clock), clock)
+    return Deps(settings, store, make_signer(settings, store, clock), clock)
+
+
+def make_signer(settings: Settings, store: Store, clock: Clock) -> Signer:
+    """The stage's signer (TOLLGATE_SIGNER); a KMS client is made on its first call."""
+    lifetime = settings.max_token_lifetime
+    if settings.signer == "local":
+        return LocalSigner(store, clock, token_lifetime=lifetime)
+    from chalicelib.tokens.kms_client import LazyClient, make_client
+
+    kms = LazyClient(lambda: make_client(settings.region, settings.endpoint_url))
+    if settings.signer == "envelope":
+        from chalicelib.tokens.envelope import EnvelopeSigner
+
+        return EnvelopeSigner(store, clock, kms, settings.kms_key_id, token_lifetime=lifetime)
+    from chalicelib.tokens.kms_signer import KmsSigner
+
+    return KmsSigner(store, clock, kms, settings.kms_signing_keys, token_lifetime=lifetime)
 
 
 def in_memory(settings: Settings, clock: Clock | None = None) -> Deps:
@@ -37,7 +54,8 @@ def in_memory(settings: Settings, clock: Clock | None = None) -> Deps:
 
     clock = clock or SystemClock()
     store = Store(MemoryTable(clock))
-    return Deps(settings, store, LocalSigner(store, clock), clock)
+    signer = LocalSigner(store, clock, token_lifetime=settings.max_token_lifetime)
+    return Deps(settings, store, signer, clock)
 
 
 _lock = threading.Lock()

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import TypedDict
 from urllib.parse import urlsplit
+
+SIGNERS = ("local", "envelope", "kms")
 
 
 class SettingsError(ValueError):
@@ -26,6 +29,20 @@ def _int(env: dict[str, str], name: str, default: int, low: int, high: int) -> i
     if not low <= value <= high:
         raise SettingsError(f"{name} must be between {low} and {high}, got {value}")
     return value
+
+
+def _bool(env: dict[str, str], name: str, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if raw == "":
+        return default
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"{name} must be true or false, got {raw!r}")
+
+
+DEFAULT_SCOPES = "openid profile email offline_access notes:read notes:write"
 
 
 @dataclass(frozen=True)
@@ -47,8 +64,15 @@ class Settings:
     refresh_grace: int = 30
     # The audience put in access tokens when the client asks for none (RFC 8707 comes later).
     default_audience: str = ""
-    scopes: tuple[str, ...] = field(default=("openid", "profile", "email", "offline_access"))
+    scopes: tuple[str, ...] = field(default=tuple(DEFAULT_SCOPES.split()))
     stage: str = "local"
+    # Authorizer: check each access token's grant in the table (README, "Revocation").
+    revocation_check: bool = False
+    # Signer modes (chalicelib/tokens/signer.py): envelope encrypts keys under kms_key_id;
+    # kms signs with the asymmetric KMS keys named per algorithm.
+    kms_key_id: str = ""
+    kms_signing_key_es256: str = ""
+    kms_signing_key_rs256: str = ""
 
     @property
     def demo_enabled(self) -> bool:
@@ -60,6 +84,17 @@ class Settings:
         """Local mode over plain http on a loopback host: cookies cannot be Secure."""
         parts = urlsplit(self.issuer)
         return parts.scheme == "http" and parts.hostname in {"127.0.0.1", "localhost", "::1"}
+
+    @property
+    def max_token_lifetime(self) -> int:
+        """The longest lifetime of any JWT Tollgate signs (a retired key stays published
+        this long): access and ID tokens both live access_token_ttl."""
+        return self.access_token_ttl
+
+    @property
+    def kms_signing_keys(self) -> dict[str, str]:
+        keys = {"ES256": self.kms_signing_key_es256, "RS256": self.kms_signing_key_rs256}
+        return {alg: key for alg, key in keys.items() if key}
 
     @property
     def audience(self) -> str:
@@ -87,16 +122,13 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     table = env.get("TOLLGATE_TABLE", "")
     if not table:
         raise SettingsError("TOLLGATE_TABLE is not set")
-    signer = env.get("TOLLGATE_SIGNER", "local")
-    if signer not in {"local"}:
-        raise SettingsError(f"TOLLGATE_SIGNER {signer!r} is not supported")
-    scopes = tuple(env.get("TOLLGATE_SCOPES", "openid profile email offline_access").split())
+    stage = env.get("TOLLGATE_STAGE", "local")
+    scopes = tuple(env.get("TOLLGATE_SCOPES", DEFAULT_SCOPES).split())
     return Settings(
         issuer=validate_issuer(issuer),
         table_name=table,
         region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
         endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
-        signer=signer,
         code_ttl=_int(env, "TOLLGATE_CODE_TTL", 60, 1, 600),
         access_token_ttl=_int(env, "TOLLGATE_ACCESS_TOKEN_TTL", 300, 30, 86400),
         interaction_ttl=_int(env, "TOLLGATE_INTERACTION_TTL", 600, 60, 3600),
@@ -106,5 +138,36 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         refresh_grace=_int(env, "TOLLGATE_REFRESH_GRACE", 30, 0, 300),
         default_audience=env.get("TOLLGATE_AUDIENCE", ""),
         scopes=scopes,
-        stage=env.get("TOLLGATE_STAGE", "local"),
+        stage=stage,
+        revocation_check=_bool(env, "TOLLGATE_REVOCATION_CHECK", False),
+        **_signer_settings(env, stage),
     )
+
+
+class _SignerSettings(TypedDict):
+    signer: str
+    kms_key_id: str
+    kms_signing_key_es256: str
+    kms_signing_key_rs256: str
+
+
+def _signer_settings(env: dict[str, str], stage: str) -> _SignerSettings:
+    """TOLLGATE_SIGNER and the KMS keys its mode needs."""
+    signer = env.get("TOLLGATE_SIGNER", "local")
+    if signer not in SIGNERS:
+        raise SettingsError(f"TOLLGATE_SIGNER must be one of {', '.join(SIGNERS)}, got {signer!r}")
+    if signer == "local" and stage == "prod":
+        raise SettingsError("TOLLGATE_SIGNER local keeps keys in the clear: not for prod")
+    values: _SignerSettings = {
+        "signer": signer,
+        "kms_key_id": env.get("TOLLGATE_KMS_KEY_ID", ""),
+        "kms_signing_key_es256": env.get("TOLLGATE_KMS_SIGNING_KEY_ES256", ""),
+        "kms_signing_key_rs256": env.get("TOLLGATE_KMS_SIGNING_KEY_RS256", ""),
+    }
+    if signer == "envelope" and not values["kms_key_id"]:
+        raise SettingsError("TOLLGATE_SIGNER envelope needs TOLLGATE_KMS_KEY_ID")
+    if signer == "kms" and not (
+        values["kms_signing_key_es256"] and values["kms_signing_key_rs256"]
+    ):
+        raise SettingsError("TOLLGATE_SIGNER kms needs TOLLGATE_KMS_SIGNING_KEY_ES256 and _RS256")
+    return values

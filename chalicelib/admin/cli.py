@@ -4,6 +4,7 @@
 
     client create|list|show|delete|rotate-secret
     user   create|set-password|set-claims|disable|enable|show|list
+    keys   rotate|list                  (chalicelib/admin/keys.py)
     local  run
 
 Exit codes: 0 done, 1 the store could not be reached, 2 bad input (a message on stderr that
@@ -578,6 +579,9 @@ def build_parser() -> argparse.ArgumentParser:
     _client_commands(groups, leaf)
     _user_commands(groups, leaf)
     _local_commands(groups)
+    from chalicelib.admin.keys import add_commands as keys_commands  # it imports this module
+
+    keys_commands(groups, leaf)
     return parser
 
 

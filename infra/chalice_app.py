@@ -1,0 +1,101 @@
+"""The Chalice app as a CDK construct: `chalice package` output, named and unlinked.
+
+chalice.cdk.Chalice runs `chalice package` and includes the SAM template it writes. Two
+edits to that template, made before it is included:
+
+1. Every function gets a fixed name, `tollgate-<stage>-<LogicalId>`, so that log groups,
+   alarms and IAM statements can name it before it exists.
+2. The API definition reaches each function by that name rather than by `${Function.Arn}`.
+   The functions need the API's URL (TOLLGATE_ISSUER is https://<api-id>.execute-api...):
+   with the API pointing at the functions' ARNs as well, CloudFormation would refuse the
+   circular dependency. API Gateway resolves an integration's function at call time, so the
+   API and the functions can be created in either order.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import CfnResource
+from chalice.cdk import Chalice
+from constructs import Construct
+
+FUNCTION = "AWS::Serverless::Function"
+API = "AWS::Serverless::Api"
+FUNCTION_ARN = "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:"
+
+
+def _replace_arns(node: Any, names: dict[str, str]) -> Any:
+    """The API definition with every `${<function>.Arn}` in an Fn::Sub spelled by name."""
+    if isinstance(node, dict):
+        if set(node) == {"Fn::Sub"} and isinstance(node["Fn::Sub"], str):
+            text = node["Fn::Sub"]
+            for logical, name in names.items():
+                text = text.replace(f"${{{logical}.Arn}}", FUNCTION_ARN + name)
+            return {"Fn::Sub": text}
+        return {key: _replace_arns(value, names) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_replace_arns(value, names) for value in node]
+    return node
+
+
+def unlink_functions(template: dict[str, Any], name_of: Callable[[str], str]) -> dict[str, str]:
+    """Name every function and make the API refer to them by name; logical id -> name."""
+    resources: dict[str, Any] = template["Resources"]
+    names = {
+        logical: name_of(logical)
+        for logical, resource in resources.items()
+        if resource["Type"] == FUNCTION
+    }
+    for logical, name in names.items():
+        resources[logical]["Properties"]["FunctionName"] = name
+    for resource in resources.values():
+        if resource["Type"] == API:
+            body = resource["Properties"]["DefinitionBody"]
+            resource["Properties"]["DefinitionBody"] = _replace_arns(body, names)
+    return names
+
+
+class ChaliceApp(Chalice):
+    """chalice.cdk.Chalice, with the template edits of the module docstring."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        source_dir: str,
+        stage_config: dict[str, Any],
+        name_of: Callable[[str], str],
+    ) -> None:
+        self._name_of = name_of
+        self.function_names: dict[str, str] = {}
+        super().__init__(scope, construct_id, source_dir=source_dir, stage_config=stage_config)
+
+    def _package_app(self) -> None:
+        # chalice loads the app to package it, and puts the stage's environment variables
+        # into os.environ first: keep them out of the process that synthesizes (tests).
+        saved = dict(os.environ)
+        try:
+            super()._package_app()
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+        path = Path(self._sam_package_dir) / "sam.json"
+        template = json.loads(path.read_text(encoding="utf-8"))
+        self.function_names = unlink_functions(template, self._name_of)
+        path.write_text(json.dumps(template, indent=2), encoding="utf-8")
+
+    def resource(self, logical_id: str) -> CfnResource:
+        """A resource of the included template, by its logical id in `chalice package`."""
+        found: CfnResource = self.sam_template.get_resource(logical_id)
+        return found
+
+    @property
+    def package_dir(self) -> Path:
+        """Where `chalice package` wrote deployment.zip, layer-deployment.zip and sam.json."""
+        return Path(self._sam_package_dir)

@@ -1,0 +1,132 @@
+"""Per-stage deployment settings: defaults here, overrides from CDK context.
+
+    cdk synth -c stage=dev                       the stage (default dev)
+    cdk synth -c stage=prod -c domainName=auth.example.com -c certificateArn=arn:...
+
+Any setting can also live in cdk.json under {"context": {"tollgate": {"<stage>": {...}}}},
+with the same camelCase names. A flat key (a `-c` flag) wins over the stage's section.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+STAGE_NAME = re.compile(r"^[a-z][a-z0-9]{0,15}$")
+SIGNERS = ("envelope", "kms")  # `local` keeps private keys in the clear: never deployed
+DEFAULT_ROUTE_POLICY = '{"ANY /{proxy+}": ["api"]}'
+# Log retentions CloudWatch offers (days -> aws_logs.RetentionDays member).
+RETENTION_DAYS = {
+    1: "ONE_DAY",
+    7: "ONE_WEEK",
+    14: "TWO_WEEKS",
+    30: "ONE_MONTH",
+    90: "THREE_MONTHS",
+    180: "SIX_MONTHS",
+    365: "ONE_YEAR",
+    731: "TWO_YEARS",
+}
+
+
+class ConfigError(ValueError):
+    """A stage setting is missing or malformed."""
+
+
+@dataclass(frozen=True)
+class StageConfig:
+    stage: str
+    signer: str = "envelope"
+    # Optional custom domain: the issuer becomes https://<domain_name>. The ACM certificate
+    # must be in the stack's region (the API is REGIONAL); point DNS at the DomainTarget output.
+    domain_name: str = ""
+    certificate_arn: str = ""
+    # API Gateway stage throttling: steady requests per second and burst, for every route.
+    throttle_rate: float = 100.0
+    throttle_burst: int = 200
+    access_token_ttl: int = 300
+    # Who gets the alarms (an SNS topic with an email subscription); none: alarms only.
+    alarm_email: str = ""
+    log_retention_days: int = 30
+    # The standalone authorizer's route -> scopes map (chalicelib/authorizer/policy.py).
+    # The default lets nothing through (no client holds "api" until you register it).
+    authorizer_route_policy: str = DEFAULT_ROUTE_POLICY
+    tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def prod(self) -> bool:
+        return self.stage == "prod"
+
+    @property
+    def table_name(self) -> str:
+        return f"tollgate-{self.stage}"
+
+    @property
+    def stack_name(self) -> str:
+        return f"tollgate-{self.stage}"
+
+    def name(self, suffix: str) -> str:
+        """A resource name unique to the stage (functions, log groups, aliases)."""
+        return f"tollgate-{self.stage}-{suffix}"
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def _coerce(name: str, value: Any, default: Any) -> Any:
+    try:
+        if isinstance(default, bool):
+            return value if isinstance(value, bool) else str(value).lower() == "true"
+        if isinstance(default, int):
+            return int(value)
+        if isinstance(default, float):
+            return float(value)
+        if isinstance(default, dict):
+            loaded = json.loads(value) if isinstance(value, str) else value
+            if not isinstance(loaded, dict):
+                raise ConfigError(f"{_camel(name)} must be a JSON object")
+            return {str(k): str(v) for k, v in loaded.items()}
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{_camel(name)}: {exc}") from None
+    if name == "authorizer_route_policy" and not isinstance(value, str):
+        return json.dumps(value)
+    return str(value)
+
+
+def stage_config(stage: str, context: dict[str, Any]) -> StageConfig:
+    """The settings of `stage`: defaults, then cdk.json's tollgate.<stage>, then `-c` flags."""
+    if not STAGE_NAME.match(stage) or stage == "local":
+        raise ConfigError(
+            f"stage {stage!r}: lowercase letters and digits, at most 16, and not local "
+            "(local is moto, see make run)"
+        )
+    defaults = StageConfig(stage=stage)
+    per_stage = (context.get("tollgate") or {}).get(stage) or {}
+    values: dict[str, Any] = {}
+    for f in fields(StageConfig):
+        if f.name == "stage":
+            continue
+        key = _camel(f.name)
+        for source in (context, per_stage):
+            if key in source and source[key] is not None:
+                values[f.name] = _coerce(f.name, source[key], getattr(defaults, f.name))
+                break
+    config = StageConfig(stage=stage, **values)
+    if config.signer not in SIGNERS:
+        raise ConfigError(f"signer must be one of {', '.join(SIGNERS)}, got {config.signer!r}")
+    if bool(config.domain_name) != bool(config.certificate_arn):
+        raise ConfigError("domainName and certificateArn go together")
+    if not 30 <= config.access_token_ttl <= 86400:
+        raise ConfigError("accessTokenTtl must be between 30 and 86400 seconds")
+    if config.throttle_rate <= 0 or config.throttle_burst <= 0:
+        raise ConfigError("throttleRate and throttleBurst must be positive")
+    if config.log_retention_days not in RETENTION_DAYS:
+        raise ConfigError(f"logRetentionDays must be one of {sorted(RETENTION_DAYS)}")
+    try:
+        json.loads(config.authorizer_route_policy)
+    except ValueError:
+        raise ConfigError("authorizerRoutePolicy must be JSON") from None
+    return config

@@ -1,0 +1,47 @@
+"""After `cdk deploy --outputs-file FILE`: print where the deployed stage answers.
+
+python -m infra.outputs FILE STACK
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+LABELS = {
+    "IssuerUrl": "Issuer",
+    "JwksUrl": "JWKS",
+    "AuthorizerArn": "Standalone authorizer",
+    "TableName": "Table",
+    "DomainTarget": "Point your domain's DNS (CNAME) at",
+}
+
+
+def render(outputs: dict[str, dict[str, str]], stack: str) -> str:
+    values = outputs.get(stack)
+    if not values or "IssuerUrl" not in values:
+        raise KeyError(f"no outputs for stack {stack!r}")
+    width = max(len(label) for label in LABELS.values()) + 1
+    lines = [f"{LABELS[key] + ':':<{width}} {values[key]}" for key in LABELS if key in values]
+    issuer = values["IssuerUrl"]
+    lines += ["", f"Discovery: curl {issuer}/.well-known/openid-configuration"]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 2:
+        print("usage: python -m infra.outputs OUTPUTS_FILE STACK", file=sys.stderr)
+        return 2
+    try:
+        outputs = json.loads(Path(args[0]).read_text(encoding="utf-8"))
+        print(render(outputs, args[1]))
+    except (OSError, ValueError, KeyError) as exc:
+        print(f"infra.outputs: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

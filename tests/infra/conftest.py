@@ -1,0 +1,76 @@
+"""One synthesis per test session: a dev stage (envelope signer, API Gateway's own URL) and
+a prod stage (kms signer, custom domain, alarm email), both from the real app.
+
+Synthesis runs `chalice package` for each stage (about 2 s each once the dependency layer
+is cached in .chalice/deployments; the first run downloads the Lambda wheels from PyPI) and
+jsii's node process: about 10 s in all, paid once.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from infra.stack import TollgateStack
+
+PROD_CONTEXT: dict[str, Any] = {
+    "signer": "kms",
+    "domainName": "auth.example.com",
+    "certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/abcd-1234",
+    "alarmEmail": "ops@example.com",
+    "throttleRate": 50,
+    "logRetentionDays": 365,
+}
+
+
+@dataclass(frozen=True)
+class Synthesized:
+    dev: dict[str, Any]
+    prod: dict[str, Any]
+    dev_path: Path
+    prod_path: Path
+    dev_stack: TollgateStack
+    prod_stack: TollgateStack
+    environ_changes: dict[str, tuple[str | None, str | None]]
+
+
+@pytest.fixture(scope="session")
+def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthesized]:
+    import aws_cdk as cdk
+
+    from infra.config import stage_config
+    from infra.stack import TollgateStack
+
+    work = tmp_path_factory.mktemp("cdk")
+    before = Path.cwd()
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    environ = dict(os.environ)
+    os.chdir(work)  # chalice.cdk writes its packages to ./chalice.out
+    try:
+        app = cdk.App(outdir=str(work / "cdk.out"))
+        dev = TollgateStack(app, stage_config("dev", {}))
+        prod = TollgateStack(app, stage_config("prod", PROD_CONTEXT))
+        assembly = app.synth()
+    finally:
+        os.chdir(before)
+    dev_artifact = assembly.get_stack_artifact(dev.artifact_id)
+    prod_artifact = assembly.get_stack_artifact(prod.artifact_id)
+    yield Synthesized(
+        dev=dev_artifact.template,
+        prod=prod_artifact.template,
+        dev_path=Path(assembly.directory) / dev_artifact.template_file,
+        prod_path=Path(assembly.directory) / prod_artifact.template_file,
+        dev_stack=dev,
+        prod_stack=prod,
+        environ_changes={
+            name: (environ.get(name), os.environ.get(name))
+            for name in set(environ) | set(os.environ)
+            if environ.get(name) != os.environ.get(name)
+        },
+    )
