@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from chalice.app import Chalice
 
+from chalicelib.web.protected import protected
 from chalicelib.web.routes import routes
 
 app = Chalice(app_name="tollgate")
 app.register_blueprint(routes)
+app.register_blueprint(protected)

@@ -46,6 +46,8 @@ DEMO_USER = "demo"
 WEB_CLIENT = "demo-web"
 SPA_CLIENT = "demo-spa"
 DEMO_SCOPES = ["openid", "profile", "email"]
+DEMO_API_SCOPES = ["notes:read", "notes:write"]  # the demo protected API at /api/...
+CLIENT_SCOPES = [*DEMO_SCOPES, *DEMO_API_SCOPES]
 MIN_PASSWORD = 12
 
 # moto accepts any credentials; boto3 refuses to sign without some.
@@ -154,6 +156,10 @@ def _seed_client(store: Store, wanted: Client, secret: str | None) -> None:
         if uri not in client.redirect_uris:
             client.redirect_uris.append(uri)
             changed = True
+    for scope in wanted.scopes:  # scopes added since the client was first seeded
+        if scope not in client.scopes:
+            client.scopes.append(scope)
+            changed = True
     if changed:
         store.save_client(client)
 
@@ -173,7 +179,7 @@ def seed(store: Store, port: int, state_dir: Path) -> DemoCredentials:
             auth_method="client_secret_basic",
             redirect_uris=[redirect_uri],
             grant_types=["authorization_code", "refresh_token"],
-            scopes=list(DEMO_SCOPES),
+            scopes=list(CLIENT_SCOPES),
             secret_hash=ids.digest(state["web_client_secret"]),
             created_at=now,
         ),
@@ -188,7 +194,7 @@ def seed(store: Store, port: int, state_dir: Path) -> DemoCredentials:
             auth_method="none",
             redirect_uris=[redirect_uri],
             grant_types=["authorization_code"],
-            scopes=list(DEMO_SCOPES),
+            scopes=list(CLIENT_SCOPES),
             created_at=now,
         ),
         None,
@@ -411,7 +417,7 @@ def discover(issuer: str) -> tuple[str, str]:
 
 
 def authorization_url(
-    authorize_endpoint: str, client_id: str, redirect_uri: str
+    authorize_endpoint: str, client_id: str, redirect_uri: str, scopes: list[str] | None = None
 ) -> tuple[str, str]:
     """A ready-to-open authorization request with PKCE, and the verifier that redeems it."""
     verifier, challenge = pkce_pair()
@@ -420,7 +426,7 @@ def authorization_url(
             "response_type": "code",
             "client_id": client_id,
             "redirect_uri": redirect_uri,
-            "scope": " ".join(DEMO_SCOPES),
+            "scope": " ".join(scopes or DEMO_SCOPES),
             "state": secrets.token_urlsafe(16),
             "code_challenge": challenge,
             "code_challenge_method": "S256",
@@ -431,8 +437,12 @@ def authorization_url(
 
 def banner(creds: DemoCredentials, issuer: str, moto_url: str, state_file: Path) -> str:
     authorize, token = discover(issuer)
-    spa_url, spa_verifier = authorization_url(authorize, creds.spa_client_id, creds.redirect_uri)
-    web_url, web_verifier = authorization_url(authorize, creds.web_client_id, creds.redirect_uri)
+    spa_url, spa_verifier = authorization_url(
+        authorize, creds.spa_client_id, creds.redirect_uri, CLIENT_SCOPES
+    )
+    web_url, web_verifier = authorization_url(
+        authorize, creds.web_client_id, creds.redirect_uri, CLIENT_SCOPES
+    )
     q = shlex.quote
 
     def exchange(auth: list[str], verifier: str) -> str:
@@ -454,6 +464,8 @@ def banner(creds: DemoCredentials, issuer: str, moto_url: str, state_file: Path)
 
     web_auth = ["-u", q(f"{creds.web_client_id}:{creds.web_client_secret}")]
     spa_auth = ["-d", q(f"client_id={creds.spa_client_id}")]
+    bearer = "curl -s -H 'Authorization: Bearer PASTE_TOKEN'"
+    note = q('{"text": "hello"}')
     return "\n".join(
         [
             "",
@@ -471,6 +483,11 @@ def banner(creds: DemoCredentials, issuer: str, moto_url: str, state_file: Path)
             f"  {web_url}",
             "then exchange the code from the callback URL:",
             f"  {exchange(web_auth, web_verifier)}",
+            "",
+            "Then call the demo protected API with the access_token:",
+            f"  {bearer} {q(issuer + '/api/whoami')}",
+            f"  {bearer} {q(issuer + '/api/notes')}",
+            f"  {bearer} -H 'Content-Type: application/json' -d {note} {q(issuer + '/api/notes')}",
             "",
             f"The demo credentials are kept in {state_file}. Ctrl-C stops everything.",
             "",

@@ -16,6 +16,7 @@ local gateway's own 401/403 errors, with their RFC 6750 challenges.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from typing import Any
 
@@ -24,28 +25,18 @@ from chalice.app import AuthRequest, Blueprint, Response
 from chalicelib import deps as wiring
 from chalicelib.authorizer import gate
 from chalicelib.authorizer.errors import AuthorizerError, InvalidToken, Unauthorized
-from chalicelib.authorizer.keys import LocalKeys
-from chalicelib.deps import Deps
+from chalicelib.authorizer.in_process import keys_for
 from chalicelib.endpoints import demo_api
 from chalicelib.web.adapter import run
 from chalicelib.web.routes import ANY
 
+log = logging.getLogger("tollgate.authorizer")
 protected = Blueprint(__name__)
 
 # API Gateway caches an answer per token for this long, on every route (SECURITY.md 23): a
 # token stays accepted up to this long past its exp or its grant's revocation. Read when the
 # app is packaged (`chalice package`/`deploy`), as it becomes part of the API's definition.
 CACHE_TTL = int(os.environ.get("TOLLGATE_AUTHORIZER_CACHE_TTL", "60"))
-
-_keys: tuple[Deps, LocalKeys] | None = None
-
-
-def _keys_for(deps: Deps) -> LocalKeys:
-    """One LocalKeys per wiring (tests swap the wiring; a container keeps one)."""
-    global _keys
-    if _keys is None or _keys[0] is not deps:
-        _keys = (deps, LocalKeys(deps.signer.jwks, clock=deps.clock.now))
-    return _keys[1]
 
 
 def _local_gateway_error(error: AuthorizerError) -> Exception | None:
@@ -84,7 +75,7 @@ def tollgate_authorizer(auth_request: AuthRequest) -> dict[str, Any]:
         decision = gate.authorize(
             auth_request.token,
             auth_request.method_arn,
-            keys=_keys_for(deps),
+            keys=keys_for(deps),
             policy=demo_api.ROUTE_POLICY,
             issuer=settings.issuer,
             audience=settings.audience,
@@ -92,8 +83,10 @@ def tollgate_authorizer(auth_request: AuthRequest) -> dict[str, Any]:
             grants=deps.store if settings.revocation_check else None,
         )
     except AuthorizerError as error:
+        log.info("authorizer: %s %s", error.status, error.detail)
         raise _rejection(error) from None
     if not decision.allowed_here:
+        log.info("authorizer: 403 %s", decision.insufficient_scope().detail)
         # On AWS the policy itself makes the 403 (and is cached for the other routes).
         local = _local_gateway_error(decision.insufficient_scope())
         if local is not None:

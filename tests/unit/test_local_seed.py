@@ -68,7 +68,7 @@ def check(store: Store, creds: DemoCredentials) -> None:
     assert spa.secret_hash is None
     for client in clients:
         assert client.redirect_uris == [f"http://127.0.0.1:{PORT}/demo/callback"]
-        assert client.scopes == ["openid", "profile", "email"]
+        assert client.scopes == ["openid", "profile", "email", "notes:read", "notes:write"]
         validate_registration(client.redirect_uris[0])
 
     (user,) = store.list_users()

@@ -1,0 +1,73 @@
+"""The standalone authorizer's configuration, from environment variables (read on first use).
+
+TOLLGATE_ISSUER               the issuer, exactly as in the tokens' `iss` (required)
+TOLLGATE_AUDIENCE             this API's audience, which `aud` must contain (default: issuer)
+TOLLGATE_ROUTE_POLICY         route patterns -> scopes: JSON, or a path to a JSON file
+                              (relative to the Lambda's task root) (required)
+TOLLGATE_JWKS_URI             skip discovery and fetch the keys here (optional)
+TOLLGATE_LEEWAY               seconds of clock skew allowed on exp/iat/nbf (default 30)
+TOLLGATE_JWKS_MAX_AGE         seconds the keys are kept before a reload (default 300)
+TOLLGATE_JWKS_MIN_REFETCH     at most one reload per this many seconds on an unknown kid
+                              (default 30)
+TOLLGATE_REVOCATION_CHECK     true: also read the token's grant from the table (default off)
+TOLLGATE_TABLE                the table holding grants (needed by the revocation check)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from chalicelib.authorizer.policy import PolicyError, RoutePolicy
+from chalicelib.authorizer.validate import DEFAULT_LEEWAY
+from chalicelib.settings import SettingsError, _bool, _int, validate_issuer
+
+
+@dataclass(frozen=True)
+class AuthorizerConfig:
+    issuer: str
+    audience: str
+    policy: RoutePolicy
+    jwks_uri: str | None = None
+    leeway: int = DEFAULT_LEEWAY
+    jwks_max_age: int = 300
+    jwks_min_refetch: int = 30
+    revocation_check: bool = False
+    table_name: str = ""
+    region: str = "us-east-1"
+    endpoint_url: str | None = None
+
+
+def from_env(env: Mapping[str, str] | None = None, base: Path | None = None) -> AuthorizerConfig:
+    values = dict(os.environ if env is None else env)
+    issuer = values.get("TOLLGATE_ISSUER", "")
+    if not issuer:
+        raise SettingsError("TOLLGATE_ISSUER is not set")
+    issuer = validate_issuer(issuer)
+    raw_policy = values.get("TOLLGATE_ROUTE_POLICY", "")
+    if not raw_policy:
+        raise SettingsError("TOLLGATE_ROUTE_POLICY is not set")
+    root = base or Path(values.get("LAMBDA_TASK_ROOT") or Path.cwd())
+    try:
+        policy = RoutePolicy.load(raw_policy, root)
+    except PolicyError as error:
+        raise SettingsError(f"TOLLGATE_ROUTE_POLICY: {error}") from None
+    revocation_check = _bool(values, "TOLLGATE_REVOCATION_CHECK", False)
+    table = values.get("TOLLGATE_TABLE", "")
+    if revocation_check and not table:
+        raise SettingsError("TOLLGATE_REVOCATION_CHECK needs TOLLGATE_TABLE")
+    return AuthorizerConfig(
+        issuer=issuer,
+        audience=values.get("TOLLGATE_AUDIENCE") or issuer,
+        policy=policy,
+        jwks_uri=values.get("TOLLGATE_JWKS_URI") or None,
+        leeway=_int(values, "TOLLGATE_LEEWAY", DEFAULT_LEEWAY, 0, 300),
+        jwks_max_age=_int(values, "TOLLGATE_JWKS_MAX_AGE", 300, 10, 86400),
+        jwks_min_refetch=_int(values, "TOLLGATE_JWKS_MIN_REFETCH", 30, 1, 3600),
+        revocation_check=revocation_check,
+        table_name=table,
+        region=values.get("AWS_REGION") or values.get("AWS_DEFAULT_REGION") or "us-east-1",
+        endpoint_url=values.get("AWS_ENDPOINT_URL") or None,
+    )

@@ -1,0 +1,106 @@
+"""From an Authorization header and a method ARN to an API Gateway authorizer answer.
+
+Both authorizers call `authorize`: the built-in one of Tollgate's own app and the standalone
+Lambda that other APIs attach by ARN. The answer is the same for every route of the API
+(SECURITY.md 23): the principal, the flat-string context, and a policy allowing every route
+the token's scopes allow. Whether the route at hand is among them only decides what the
+caller shows when it is not (403 insufficient_scope).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from chalicelib.authorizer.errors import AuthorizerUnavailable, InsufficientScope, InvalidToken
+from chalicelib.authorizer.keys import KeySource
+from chalicelib.authorizer.policy import (
+    MethodArn,
+    PolicyError,
+    RoutePolicy,
+    iam_policy,
+    policy_allows,
+)
+from chalicelib.authorizer.validate import DEFAULT_LEEWAY, Claims, bearer_token, verify
+from chalicelib.stores.models import Grant
+from chalicelib.stores.table import StoreUnavailable
+
+
+class Grants(Protocol):
+    def get_grant(self, grant_id: str) -> Grant | None: ...
+
+
+def check_grant(grants: Grants, claims: Claims) -> None:
+    """Revocation mode: the token's grant must still exist and be active (one GetItem).
+
+    A token without a grant id (a machine client's) has no grant to revoke and passes.
+    """
+    if claims.grant_id is None:
+        return
+    try:
+        grant = grants.get_grant(claims.grant_id)
+    except StoreUnavailable as error:
+        raise AuthorizerUnavailable(f"grant store: {error}") from None
+    if grant is None or not grant.active:
+        raise InvalidToken(f"grant {claims.grant_id} is revoked or gone")
+    if grant.sub != claims.sub or grant.client_id != claims.client_id:
+        raise InvalidToken(f"grant {claims.grant_id} belongs to someone else")
+
+
+def context(claims: Claims) -> dict[str, str]:
+    """The authorizer context: flat strings only (API Gateway drops anything nested)."""
+    return {"sub": claims.sub, "client_id": claims.client_id, "scope": claims.scope}
+
+
+@dataclass(frozen=True)
+class Decision:
+    claims: Claims
+    response: dict[str, Any]  # principalId, policyDocument, context
+    allowed_here: bool
+    needed: frozenset[str] | None  # what the route at hand needs; None: no route matches
+
+    def insufficient_scope(self) -> InsufficientScope:
+        needed = sorted(self.needed or ())
+        missing = sorted(set(needed) - set(self.claims.scopes))
+        return InsufficientScope(needed, f"needs {needed}, lacks {missing}")
+
+
+def authorize(
+    authorization: str | None,
+    method_arn: str,
+    *,
+    keys: KeySource,
+    policy: RoutePolicy,
+    issuer: str,
+    audience: str,
+    now: int,
+    leeway: int = DEFAULT_LEEWAY,
+    grants: Grants | None = None,
+) -> Decision:
+    """Validate the bearer token and build the answer; InvalidToken (or MissingToken) when
+    it is not valid, AuthorizerUnavailable when no decision can be made."""
+    try:
+        arn = MethodArn.parse(method_arn)
+    except PolicyError as error:
+        raise AuthorizerUnavailable(str(error)) from None
+    claims = verify(
+        bearer_token(authorization),
+        keys,
+        issuer=issuer,
+        audience=audience,
+        leeway=leeway,
+        now=now,
+    )
+    if grants is not None:
+        check_grant(grants, claims)
+    document = iam_policy(arn, policy.allowed(claims.scopes))
+    return Decision(
+        claims=claims,
+        response={
+            "principalId": claims.sub,
+            "policyDocument": document,
+            "context": context(claims),
+        },
+        allowed_here=policy_allows(document, method_arn),
+        needed=policy.needed(arn.method, arn.path),
+    )

@@ -1,0 +1,141 @@
+"""Standalone API Gateway Lambda authorizer for Tollgate's access tokens (RFC 9068, RFC 6750).
+
+Handler: `chalicelib.authorizer.lambda_handler.handler`. Attach it by ARN to:
+- a REST API, as a REQUEST authorizer with identity source
+  `method.request.header.Authorization` (or as a TOKEN authorizer: both events are read);
+- an HTTP API, with payload format 1.0 or 2.0 and simple responses OFF: only an IAM policy
+  makes the per-token cache correct across routes (SECURITY.md 23).
+
+Answers: a missing or invalid token fails with "Unauthorized" (API Gateway: 401); a valid
+one gets the policy of every route its scopes allow, and API Gateway answers 403 on the
+others; when the keys (or the grant store) cannot be read the call fails (500, never an
+allow). Configuration: chalicelib/authorizer/config.py.
+
+The import path is the standard library, PyJWT, cryptography and project code: never boto3
+(tests/authorizer/test_cold_start.py). Only the optional revocation check loads boto3, on
+its first use.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from chalicelib.authorizer import config as configuration
+from chalicelib.authorizer import validate
+from chalicelib.authorizer.errors import AuthorizerUnavailable, InvalidToken, Unauthorized
+from chalicelib.authorizer.gate import Grants, authorize
+from chalicelib.authorizer.keys import JwksFetcher, KeySource
+
+log = logging.getLogger("tollgate.authorizer")
+
+# Lambda runs the init phase at full speed before the first event: load the crypto now.
+validate.preload()
+
+
+class AuthorizerFailed(Exception):
+    """No decision could be made (API Gateway answers 500); the cause is in the log."""
+
+
+def _authorization(event: Mapping[str, Any]) -> str | None:
+    """The Authorization header of a TOKEN or REQUEST event (REST, HTTP API 1.0 and 2.0)."""
+    if event.get("type") == "TOKEN":
+        token = event.get("authorizationToken")
+        return token if isinstance(token, str) else None
+    multi = event.get("multiValueHeaders") or {}
+    for name, values in multi.items():
+        if name.lower() == "authorization" and isinstance(values, list) and len(values) > 1:
+            raise InvalidToken("more than one Authorization header")
+    headers = event.get("headers") or {}
+    found = [v for k, v in headers.items() if k.lower() == "authorization"]
+    if len(found) > 1:
+        raise InvalidToken("more than one Authorization header")
+    return found[0] if found and isinstance(found[0], str) else None
+
+
+def _method_arn(event: Mapping[str, Any]) -> str:
+    arn = event.get("methodArn") or event.get("routeArn")
+    if not isinstance(arn, str):
+        raise AuthorizerUnavailable("the event has no methodArn or routeArn")
+    return arn
+
+
+def _grant_store(cfg: configuration.AuthorizerConfig) -> Grants:
+    """The table's grants, over boto3: loaded only when the revocation check is on."""
+    from chalicelib.clock import SystemClock
+    from chalicelib.stores.dynamodb import DynamoTable, make_client
+    from chalicelib.stores.repository import Store
+
+    client = make_client(cfg.region, cfg.endpoint_url)
+    return Store(DynamoTable(client, cfg.table_name, SystemClock()))
+
+
+class Authorizer:
+    """One container's authorizer: configuration, cached keys and (optionally) the grants."""
+
+    def __init__(
+        self,
+        cfg: configuration.AuthorizerConfig,
+        keys: KeySource | None = None,
+        grants: Grants | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = cfg
+        self.keys = keys or JwksFetcher(
+            cfg.issuer,
+            cfg.jwks_uri,
+            max_age=cfg.jwks_max_age,
+            min_refetch_interval=cfg.jwks_min_refetch,
+        )
+        self._grants = grants
+        self._clock = clock
+
+    def _grant_check(self) -> Grants | None:
+        if not self.config.revocation_check:
+            return None
+        if self._grants is None:
+            self._grants = _grant_store(self.config)
+        return self._grants
+
+    def __call__(self, event: Mapping[str, Any]) -> dict[str, Any]:
+        cfg = self.config
+        try:
+            decision = authorize(
+                _authorization(event),
+                _method_arn(event),
+                keys=self.keys,
+                policy=cfg.policy,
+                issuer=cfg.issuer,
+                audience=cfg.audience,
+                now=int(self._clock()),
+                leeway=cfg.leeway,
+                grants=self._grant_check(),
+            )
+        except AuthorizerUnavailable as error:
+            log.error("authorizer unavailable: %s", error.detail)
+            raise AuthorizerFailed("authorizer unavailable") from None
+        except InvalidToken as error:
+            log.info("unauthorized: %s", error.detail)
+            raise Unauthorized from None
+        if not decision.allowed_here:
+            log.info("forbidden: %s", decision.insufficient_scope().detail)
+        return decision.response
+
+
+_current: Authorizer | None = None
+
+
+def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
+    """The Lambda entry point."""
+    global _current
+    if _current is None:
+        _current = Authorizer(configuration.from_env())
+    return _current(event)
+
+
+def reset(authorizer: Authorizer | None = None) -> None:
+    """Replace the container's authorizer (tests), or clear it so the next call rebuilds."""
+    global _current
+    _current = authorizer

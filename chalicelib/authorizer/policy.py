@@ -1,0 +1,230 @@
+"""Routes to scopes, and the IAM policy an API Gateway authorizer returns (SECURITY.md 23).
+
+A route policy maps route patterns to the scopes they need, all of them:
+
+    {"GET /api/whoami": [], "GET /api/notes": ["notes:read"], "POST /api/notes/{id}": [...]}
+
+A pattern is a method (or `*`/`ANY`) and a path in which `*` and `{param}` match any
+characters, `/` included (IAM's own wildcard). An empty list means any valid token.
+
+API Gateway caches an authorizer's answer per token and uses it for every route of the
+API, so the policy returned must not depend on the route at hand: it allows every route
+the token's scopes allow, and nothing else. For that to mean what the document says, two
+patterns that can match the same request must need the same scopes; IAM takes the union of
+Allow statements, so the laxer of two overlapping patterns would silently win. Such a
+document is refused when it is loaded.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from chalicelib.errors import InvalidScope
+from chalicelib.protocol import scope as scope_syntax
+
+METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "*"})
+MAX_ROUTES = 100
+MAX_PATH = 256
+ACTION = "execute-api:Invoke"
+_PARAM = re.compile(r"\{[A-Za-z0-9_]+\+?\}")
+_PATH = re.compile(r"^/[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*$")
+
+
+class PolicyError(ValueError):
+    """The route policy document (or a method ARN) is malformed."""
+
+
+@functools.lru_cache(maxsize=1024)
+def _regex(glob: str) -> re.Pattern[str]:
+    return re.compile("^" + ".*".join(re.escape(part) for part in glob.split("*")) + "$", re.S)
+
+
+def glob_match(glob: str, text: str) -> bool:
+    """IAM resource matching: `*` is any run of characters (including none and `/`)."""
+    return _regex(glob).match(text) is not None
+
+
+def globs_intersect(a: str, b: str) -> bool:
+    """Whether some string matches both globs (each `*` matches any run of characters)."""
+    head_a, head_b = a.split("*", 1)[0], b.split("*", 1)[0]
+    tail_a, tail_b = a.rsplit("*", 1)[-1], b.rsplit("*", 1)[-1]
+    if not (head_a.startswith(head_b) or head_b.startswith(head_a)):
+        return False  # the literal beginnings already differ (the common, cheap case)
+    if not (tail_a.endswith(tail_b) or tail_b.endswith(tail_a)):
+        return False
+    n, m = len(a), len(b)
+    # meet[i][j]: some string matches both a[i:] and b[j:]
+    meet = [[False] * (m + 1) for _ in range(n + 1)]
+    meet[n][m] = True
+    for i in range(n, -1, -1):
+        for j in range(m, -1, -1):
+            if i == n and j == m:
+                continue
+            if i < n and a[i] == "*":
+                meet[i][j] = meet[i + 1][j] or (j < m and meet[i][j + 1])
+            elif j < m and b[j] == "*":
+                meet[i][j] = meet[i][j + 1] or (i < n and meet[i + 1][j])
+            else:
+                meet[i][j] = i < n and j < m and a[i] == b[j] and meet[i + 1][j + 1]
+    return meet[0][0]
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str  # an HTTP method or "*"
+    path: str  # a glob over the request path
+    scopes: frozenset[str]
+    source: str  # the pattern as written, for messages
+
+    def matches(self, method: str, path: str) -> bool:
+        return self.method in {"*", method} and glob_match(self.path, path)
+
+    def overlaps(self, other: Route) -> bool:
+        methods = self.method == other.method or "*" in {self.method, other.method}
+        return methods and globs_intersect(self.path, other.path)
+
+
+def parse_route(pattern: str, scopes: object) -> Route:
+    method, _, path = pattern.strip().partition(" ")
+    method = "*" if method.upper() == "ANY" else method.upper()
+    path = path.strip()
+    if method not in METHODS:
+        raise PolicyError(f"{pattern!r}: unknown method {method!r}")
+    glob = _PARAM.sub("*", path)
+    if "{" in glob or "}" in glob:
+        raise PolicyError(f"{pattern!r}: a path parameter is written {{name}} or {{name+}}")
+    if len(path) > MAX_PATH or not _PATH.match(glob):
+        raise PolicyError(f"{pattern!r}: a path starts with / and has no spaces, ? or #")
+    if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
+        raise PolicyError(f"{pattern!r}: scopes must be a list of strings")
+    for name in scopes:
+        try:
+            if scope_syntax.parse(name) != [name]:
+                raise InvalidScope("not one scope token")
+        except InvalidScope:
+            raise PolicyError(f"{pattern!r}: {name!r} is not a scope") from None
+    return Route(method=method, path=glob, scopes=frozenset(scopes), source=pattern.strip())
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, value in pairs:
+        if name in out:
+            raise PolicyError(f"route {name!r} appears twice")
+        out[name] = value
+    return out
+
+
+class RoutePolicy:
+    def __init__(self, routes: Iterable[Route]) -> None:
+        self.routes = tuple(routes)
+        if len(self.routes) > MAX_ROUTES:
+            raise PolicyError(f"{len(self.routes)} routes (at most {MAX_ROUTES})")
+        for n, first in enumerate(self.routes):
+            for second in self.routes[n + 1 :]:
+                if first.scopes != second.scopes and first.overlaps(second):
+                    raise PolicyError(
+                        f"{first.source!r} and {second.source!r} can match the same request "
+                        "but need different scopes; IAM would allow it with the laxer set"
+                    )
+
+    @classmethod
+    def from_mapping(cls, doc: object) -> RoutePolicy:
+        if not isinstance(doc, Mapping) or not doc:
+            raise PolicyError("a route policy is a non-empty JSON object")
+        return cls(parse_route(str(pattern), scopes) for pattern, scopes in doc.items())
+
+    @classmethod
+    def load(cls, value: str, base: Path | None = None) -> RoutePolicy:
+        """From JSON text, or from a JSON file at a path (relative to `base`)."""
+        text = value.strip()
+        if not text.startswith("{"):
+            path = Path(text)
+            if not path.is_absolute() and base is not None:
+                path = base / path
+            try:
+                text = path.read_text(encoding="utf-8")
+            except OSError as error:
+                raise PolicyError(f"cannot read the route policy {str(path)!r}: {error}") from None
+        try:
+            doc = json.loads(text, object_pairs_hook=_no_duplicates)
+        except ValueError as error:
+            if isinstance(error, PolicyError):
+                raise
+            raise PolicyError(f"the route policy is not JSON: {error}") from None
+        return cls.from_mapping(doc)
+
+    def needed(self, method: str, path: str) -> frozenset[str] | None:
+        """The scopes a request needs, or None when no route allows it to anyone."""
+        for route in self.routes:
+            if route.matches(method, path):
+                return route.scopes
+        return None
+
+    def allowed(self, scopes: Iterable[str]) -> list[Route]:
+        held = set(scopes)
+        return [route for route in self.routes if route.scopes <= held]
+
+
+@dataclass(frozen=True)
+class MethodArn:
+    """arn:<partition>:execute-api:<region>:<account>:<api-id>/<stage>/<METHOD>/<path>"""
+
+    prefix: str  # up to and including the account
+    api_id: str
+    stage: str
+    method: str
+    path: str  # with its leading /
+
+    @classmethod
+    def parse(cls, arn: str) -> MethodArn:
+        head = arn.split(":", 5)
+        if len(head) != 6 or head[0] != "arn" or head[2] != "execute-api":
+            raise PolicyError(f"not an execute-api ARN: {arn[:200]!r}")
+        resource = head[5].split("/", 3)
+        if len(resource) != 4 or not all(resource[:3]):
+            raise PolicyError(f"not a method ARN: {arn[:200]!r}")
+        api_id, stage, method, rest = resource
+        return cls(":".join(head[:5]), api_id, stage, method, "/" + rest)
+
+    @property
+    def base(self) -> str:
+        return f"{self.prefix}:{self.api_id}/{self.stage}"
+
+    def resource(self, method: str, path: str) -> str:
+        return f"{self.base}/{method}/{path[1:]}"
+
+    def __str__(self) -> str:
+        return self.resource(self.method, self.path)
+
+
+def iam_policy(arn: MethodArn, routes: Iterable[Route]) -> dict[str, Any]:
+    """Allow exactly these routes on this API and stage; with none, deny everything."""
+    resources = sorted({arn.resource(route.method, route.path) for route in routes})
+    statement: dict[str, Any] = (
+        {"Action": ACTION, "Effect": "Allow", "Resource": resources}
+        if resources
+        else {"Action": ACTION, "Effect": "Deny", "Resource": [f"{arn.base}/*"]}
+    )
+    return {"Version": "2012-10-17", "Statement": [statement]}
+
+
+def policy_allows(document: Mapping[str, Any], arn: str) -> bool:
+    """How API Gateway judges a request ARN against a policy: a Deny wins, else any Allow."""
+    allowed = False
+    for statement in document.get("Statement", []):
+        resources = statement.get("Resource", [])
+        if isinstance(resources, str):
+            resources = [resources]
+        if not any(glob_match(resource, arn) for resource in resources):
+            continue
+        if statement.get("Effect") == "Deny":
+            return False
+        allowed = allowed or statement.get("Effect") == "Allow"
+    return allowed

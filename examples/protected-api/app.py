@@ -1,0 +1,100 @@
+"""An API of your own, protected by Tollgate's standalone authorizer attached by ARN.
+
+The authorizer validates the access token and decides by scope, with the route policy in
+routes.json (it is the authorizer's TOLLGATE_ROUTE_POLICY). This app only reads who called
+from the authorizer's context: it never sees or checks a token itself.
+
+    TOLLGATE_AUTHORIZER_ARN=arn:aws:lambda:eu-west-1:123456789012:function:tollgate-authorizer \
+        chalice deploy --stage dev
+
+(README.md, "Protect your API Gateway routes").
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from typing import Any
+
+from chalice.app import BadRequestError, Chalice, CustomAuthorizer, NotFoundError, Request
+
+app = Chalice(app_name="protected-api")
+
+# Read when `chalice deploy` or `chalice package` imports the app: both values become part of
+# the API's definition. API Gateway caches the authorizer's answer per token for
+# TOLLGATE_AUTHORIZER_CACHE_TTL seconds, on every route (the policy covers them all).
+AUTHORIZER_ARN = os.environ.get(
+    "TOLLGATE_AUTHORIZER_ARN",
+    "arn:aws:lambda:eu-west-1:123456789012:function:tollgate-authorizer",
+)
+CACHE_TTL = int(os.environ.get("TOLLGATE_AUTHORIZER_CACHE_TTL", "60"))
+
+
+def invocation_uri(function_arn: str) -> str:
+    region = function_arn.split(":")[3]
+    return (
+        f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{function_arn}/invocations"
+    )
+
+
+tollgate = CustomAuthorizer(
+    "tollgate",
+    authorizer_uri=invocation_uri(AUTHORIZER_ARN),
+    ttl_seconds=CACHE_TTL,
+    header="Authorization",
+)
+
+# A stand-in for your data: reports per user, in memory.
+REPORTS: dict[str, dict[str, dict[str, Any]]] = {}
+
+
+def request() -> Request:
+    current = app.current_request
+    assert current is not None  # set by Chalice for every route call
+    return current
+
+
+def caller() -> dict[str, str]:
+    """sub, client_id and scope, as the authorizer's context carries them (flat strings)."""
+    context = request().context.get("authorizer") or {}
+    return {name: str(context.get(name, "")) for name in ("sub", "client_id", "scope")}
+
+
+@app.route("/health", methods=["GET"])
+def health() -> dict[str, Any]:
+    """Public: no authorizer."""
+    return {"ok": True}
+
+
+@app.route("/profile", methods=["GET"], authorizer=tollgate)
+def profile() -> dict[str, Any]:
+    """Any valid token."""
+    who = caller()
+    return {"sub": who["sub"], "client_id": who["client_id"], "scopes": who["scope"].split()}
+
+
+@app.route("/reports", methods=["GET"], authorizer=tollgate)
+def list_reports() -> dict[str, Any]:
+    """reports:read"""
+    mine = REPORTS.get(caller()["sub"], {})
+    return {"reports": sorted(mine.values(), key=lambda r: str(r["id"]))}
+
+
+@app.route("/reports/{report_id}", methods=["GET"], authorizer=tollgate)
+def get_report(report_id: str) -> dict[str, Any]:
+    """reports:read"""
+    report = REPORTS.get(caller()["sub"], {}).get(report_id)
+    if report is None:
+        raise NotFoundError("no such report")
+    return report
+
+
+@app.route("/reports", methods=["POST"], authorizer=tollgate)
+def create_report() -> dict[str, Any]:
+    """reports:write"""
+    body = request().json_body
+    if not isinstance(body, dict) or not isinstance(body.get("title"), str):
+        raise BadRequestError('send {"title": "..."}')
+    report = {"id": secrets.token_hex(4), "title": body["title"][:200]}
+    REPORTS.setdefault(caller()["sub"], {})[str(report["id"])] = report
+    return report

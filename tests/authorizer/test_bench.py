@@ -1,0 +1,57 @@
+"""The benchmark runs and reports both ratios (no timing is asserted: numbers are the machine's)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import bench.__main__ as runner
+from bench import authorizer as bench_authorizer
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_authorizer_benchmark_prints_both_ratios() -> None:
+    argv = ["--iterations", "20", "--batches", "1", "--imports", "1"]
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.authorizer", *argv],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "ratio validation / raw verify" in out
+    assert "ratio authorizer / hello world" in out
+
+
+def test_numbers_are_measured_in_one_run() -> None:
+    numbers = bench_authorizer.main(["--iterations", "20", "--batches", "1", "--imports", "1"])
+    for name in ("cpu_verify", "cpu_authorize", "cpu_raw_verify", "import_authorizer"):
+        assert numbers[name] > 0, name
+    assert numbers["verify_ratio"] == numbers["cpu_verify"] / numbers["cpu_raw_verify"]
+    assert numbers["import_ratio"] == numbers["import_authorizer"] / numbers["import_hello"]
+
+
+def test_make_bench_runs_every_benchmark_module(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib
+    import pkgutil
+
+    names = sorted(
+        m.name for m in pkgutil.iter_modules([str(ROOT / "bench")]) if m.name != "__main__"
+    )
+    assert "authorizer" in names
+    ran: list[tuple[str, list[str]]] = []
+    for name in names:
+        module = importlib.import_module(f"bench.{name}")
+        if callable(getattr(module, "main", None)):
+
+            def fake(argv: list[str], name: str = name) -> None:
+                ran.append((name, argv))
+
+            monkeypatch.setattr(module, "main", fake)
+    assert runner.main() == 0
+    assert ("authorizer", []) in ran
+    assert [name for name, _ in ran] == sorted(name for name, _ in ran)

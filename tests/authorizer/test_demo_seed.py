@@ -1,0 +1,51 @@
+"""`make run`'s demo clients may ask for the demo API's scopes, also when seeded before."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from chalicelib.admin import local
+from chalicelib.clock import SystemClock
+from chalicelib.settings import Settings, load_settings
+from chalicelib.stores.memory import MemoryTable
+from chalicelib.stores.models import Client
+from chalicelib.stores.repository import Store
+
+NOTES = ["notes:read", "notes:write"]
+
+
+def test_existing_demo_clients_get_the_new_scopes(tmp_path: Path) -> None:
+    store = Store(MemoryTable(SystemClock()))
+    for client_id in (local.WEB_CLIENT, local.SPA_CLIENT):
+        store.create_client(
+            Client(
+                client_id=client_id,
+                name="seeded by an older Tollgate",
+                client_type="public",
+                auth_method="none",
+                redirect_uris=["http://127.0.0.1:8000/demo/callback"],
+                grant_types=["authorization_code"],
+                scopes=["openid", "profile", "email"],
+            )
+        )
+    local.seed(store, 8000, tmp_path)
+    local.seed(store, 8000, tmp_path)  # idempotent: nothing added twice
+    for client_id in (local.WEB_CLIENT, local.SPA_CLIENT):
+        client = store.get_client(client_id)
+        assert client is not None
+        assert client.scopes == ["openid", "profile", "email", *NOTES]
+        assert client.name == "seeded by an older Tollgate"  # the rest is left alone
+
+
+def test_the_banner_asks_for_the_demo_api_scopes_and_shows_the_calls() -> None:
+    creds = local.DemoCredentials("demo", "p" * 16, "demo-web", "s" * 43, "demo-spa", "x")
+    text = local.banner(creds, "http://127.0.0.1:9", "http://127.0.0.1:5055", Path("x.json"))
+    assert text.count("scope=openid+profile+email+notes%3Aread+notes%3Awrite") == 2
+    assert "http://127.0.0.1:9/api/whoami" in text
+    assert '-d \'{"text": "hello"}\' http://127.0.0.1:9/api/notes' in text
+
+
+def test_the_demo_api_scopes_are_supported_by_default() -> None:
+    settings = load_settings({"TOLLGATE_ISSUER": "https://a.example", "TOLLGATE_TABLE": "t"})
+    assert set(NOTES) <= set(settings.scopes)
+    assert set(NOTES) <= set(Settings(issuer="https://a.example", table_name="t").scopes)

@@ -1,0 +1,326 @@
+"""The demo protected API behind Tollgate's built-in authorizer, through chalice.test.Client:
+tokens from the real code flow, scopes per route, notes per user, and every attack of
+SECURITY.md 21 answered 401 with WWW-Authenticate."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from app import app
+from chalicelib import deps as wiring
+from chalicelib.authorizer.errors import Unauthorized
+from chalicelib.clock import FakeClock
+from chalicelib.deps import Deps
+from chalicelib.endpoints import demo_api
+from chalicelib.stores.table import StoreUnavailable
+from chalicelib.tokens import access_token
+from chalicelib.web.protected import tollgate_authorizer
+from tests.authorizer.tokens import KeyPair, access_claims, attacks
+from tests.functional.flows import redeem, sign_in, token
+from tests.support.oauth import REDIRECT, Answer, Browser, basic, tollgate
+
+NOTES_SCOPES = "openid notes:read notes:write"
+
+
+def mint(deps: Deps, scopes: list[str], sub: str = "sub-alice", **extra: Any) -> str:
+    s = deps.settings
+    issued, _ = access_token.mint(
+        deps.signer,
+        issuer=s.issuer,
+        audience=s.audience,
+        sub=sub,
+        client_id="web",
+        scopes=scopes,
+        now=deps.clock.now(),
+        ttl=s.access_token_ttl,
+        **extra,
+    )
+    return issued
+
+
+def call(
+    browser: Browser, method: str, path: str, bearer: str | None, body: object = None
+) -> Answer:
+    headers = {"Authorization": f"Bearer {bearer}"} if bearer is not None else {}
+    data = b""
+    if body is not None:
+        headers["Content-Type"] = "application/json"
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return browser.request(method, path, body=data, headers=headers, cookies=False)
+
+
+def invalid_token(answer: Answer) -> None:
+    assert answer.status == 401, (answer.status, answer.text)
+    assert answer.headers["www-authenticate"] == 'Bearer error="invalid_token"'
+    assert answer.json() == {"error": "invalid_token"}
+
+
+def allow_notes(deps: Deps) -> None:
+    client = deps.store.get_client("web")
+    assert client is not None
+    client.scopes += ["notes:read", "notes:write"]
+    deps.store.save_client(client)
+
+
+def flow_token(browser: Browser, deps: Deps, scope: str = NOTES_SCOPES) -> dict[str, Any]:
+    allow_notes(deps)
+    answer = redeem(sign_in(browser, scope=scope))
+    assert answer.status == 200, answer.text
+    body: dict[str, Any] = answer.json()
+    return body
+
+
+def test_whoami_with_a_token_from_the_code_flow(browser: Browser, deps: Deps) -> None:
+    tokens = flow_token(browser, deps)
+    answer = call(browser, "GET", "/api/whoami", tokens["access_token"])
+    assert answer.status == 200, answer.text
+    assert answer.headers["cache-control"] == "no-store"
+    assert answer.json() == {
+        "sub": "sub-alice",
+        "client_id": "web",
+        "scopes": ["openid", "notes:read", "notes:write"],
+    }
+
+
+def test_notes_are_kept_per_user(browser: Browser, deps: Deps, clock: FakeClock) -> None:
+    alice = flow_token(browser, deps)["access_token"]
+    bob = mint(deps, ["notes:read", "notes:write"], sub="sub-bob")
+    assert call(browser, "GET", "/api/notes", alice).json() == {"notes": []}
+
+    first = call(browser, "POST", "/api/notes", alice, {"text": "first"})
+    assert first.status == 201, first.text
+    clock.advance(5)
+    second = call(browser, "POST", "/api/notes", alice, {"text": "second ✓"})
+    assert second.status == 201
+    assert second.json()["created_at"] == first.json()["created_at"] + 5
+    call(browser, "POST", "/api/notes", bob, {"text": "bob's"})
+
+    listed = call(browser, "GET", "/api/notes", alice)
+    assert listed.status == 200
+    assert [n["text"] for n in listed.json()["notes"]] == ["second ✓", "first"]
+    assert listed.json()["notes"][1] == first.json()
+    assert [n["text"] for n in call(browser, "GET", "/api/notes", bob).json()["notes"]] == ["bob's"]
+    stored = deps.store.table.query("NOTES#sub-alice", "NOTE#")
+    assert len(stored) == 2 and all(i["sk"].startswith("NOTE#0018") for i in stored)
+
+
+def test_each_route_needs_its_scope(browser: Browser, deps: Deps) -> None:
+    reader, writer, neither = (
+        mint(deps, ["notes:read"]),
+        mint(deps, ["notes:write"]),
+        mint(deps, ["openid"]),
+    )
+    assert call(browser, "GET", "/api/notes", reader).status == 200
+    assert call(browser, "POST", "/api/notes", writer, {"text": "x"}).status == 201
+    for bearer in (reader, writer, neither):
+        assert call(browser, "GET", "/api/whoami", bearer).status == 200
+
+    refused = call(browser, "POST", "/api/notes", reader, {"text": "x"})
+    assert refused.status == 403
+    assert refused.headers["www-authenticate"] == (
+        'Bearer error="insufficient_scope", scope="notes:write"'
+    )
+    assert refused.json() == {"error": "insufficient_scope"}
+    assert call(browser, "GET", "/api/notes", writer).status == 403
+    assert call(browser, "GET", "/api/notes", neither).status == 403
+    assert deps.store.list_notes("sub-alice") != []  # only the writer's note
+
+
+def test_no_token_or_a_bad_one_is_401(browser: Browser, deps: Deps, clock: FakeClock) -> None:
+    assert call(browser, "GET", "/api/whoami", None).status == 401  # the gateway's own answer
+    basic_auth = browser.request(
+        "GET", "/api/whoami", headers={"Authorization": basic("web", "x")}, cookies=False
+    )
+    assert basic_auth.status == 401
+    assert basic_auth.headers["www-authenticate"] == "Bearer"
+    invalid_token(call(browser, "GET", "/api/whoami", "not-a-jwt"))
+    bearer = mint(deps, ["notes:read"])
+    clock.advance(deps.settings.access_token_ttl + 30)
+    invalid_token(call(browser, "GET", "/api/notes", bearer))
+
+
+class StaticSigner:
+    """The issuer's keys are the test's own, so attacks can use the real private key."""
+
+    def __init__(self, ec_key: KeyPair, rsa_key: KeyPair) -> None:
+        self.ec_key, self.rsa_key = ec_key, rsa_key
+
+    def sign(self, claims: dict[str, Any], *, alg: str, typ: str) -> str:
+        key = self.ec_key if alg == "ES256" else self.rsa_key
+        return key.token(claims, typ=typ)
+
+    def jwks(self) -> dict[str, Any]:
+        return self.ec_key.jwks(self.rsa_key)
+
+
+@pytest.fixture
+def test_keys(deps: Deps) -> Iterator[tuple[KeyPair, KeyPair]]:
+    ec_key, rsa_key = KeyPair.ec("func-ec"), KeyPair.rsa("func-rsa")
+    wiring.override(dataclasses.replace(deps, signer=StaticSigner(ec_key, rsa_key)))
+    yield ec_key, rsa_key
+
+
+def test_every_attack_is_a_401_with_invalid_token(
+    browser: Browser, deps: Deps, test_keys: tuple[KeyPair, KeyPair]
+) -> None:
+    """SECURITY.md 21, through the app: 401 and WWW-Authenticate: Bearer error="invalid_token"."""
+    ec_key, rsa_key = test_keys
+    s, now = deps.settings, deps.clock.now()
+    good = ec_key.token(access_claims(iss=s.issuer, aud=s.audience, iat=now, exp=now + 300))
+    assert call(browser, "GET", "/api/whoami", good).status == 200
+    tokens = attacks(ec_key, rsa_key, issuer=s.issuer, audience=s.audience, now=now)
+    for name, bearer in tokens.items():
+        answer = call(browser, "GET", "/api/whoami", bearer)
+        assert answer.status == 401, name
+        assert answer.headers["www-authenticate"] == 'Bearer error="invalid_token"', name
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b'{"text": "x"}', "text/plain"),
+        (b'{"text": "x"', "application/json"),
+        (b"\xff\xfe", "application/json"),
+        (b'["x"]', "application/json"),
+        (b'{"text": "x", "pinned": true}', "application/json"),
+        (b"{}", "application/json"),
+        (b'{"text": 42}', "application/json"),
+        (b'{"text": "   "}', "application/json"),
+        (json.dumps({"text": "x" * 2001}).encode(), "application/json"),
+        (b'{"text": "' + b"x" * 20000 + b'"}', "application/json"),
+    ],
+)
+def test_note_bodies_are_validated(
+    browser: Browser, deps: Deps, body: bytes, content_type: str
+) -> None:
+    bearer = mint(deps, ["notes:write"])
+    headers = {"Authorization": f"Bearer {bearer}", "Content-Type": content_type}
+    answer = browser.request("POST", "/api/notes", body=body, headers=headers, cookies=False)
+    assert answer.status == 400, answer.text
+    assert answer.json()["error"] == "invalid_request"
+    assert deps.store.list_notes("sub-alice") == []
+
+
+def test_a_note_of_2000_characters_is_fine(browser: Browser, deps: Deps) -> None:
+    bearer = mint(deps, ["notes:write"])
+    text = "é" * demo_api.MAX_TEXT
+    assert call(browser, "POST", "/api/notes", bearer, {"text": text}).status == 201
+    assert deps.store.list_notes("sub-alice")[0].text == text
+
+
+def test_the_demo_api_is_off_in_prod() -> None:
+    with tollgate(stage="prod") as (deps, _clock, http):
+        browser = Browser(http)
+        for method, path in (("GET", "/api/whoami"), ("GET", "/api/notes")):
+            answer = call(browser, method, path, mint(deps, ["notes:read"]))
+            assert answer.status == 404
+            assert answer.json() == {"error": "not_found"}
+        posted = call(browser, "POST", "/api/notes", mint(deps, ["notes:write"]), {"text": "x"})
+        assert posted.status == 404
+        assert deps.store.list_notes("sub-alice") == []
+
+
+def test_revocation_check_refuses_a_revoked_grants_tokens() -> None:
+    """README "Revocation": with the check on, revoking the grant ends its access tokens now."""
+    with tollgate(revocation_check=True) as (deps, clock, http):
+        browser = Browser(http)
+        tokens = flow_token(browser, deps)
+        assert call(browser, "GET", "/api/whoami", tokens["access_token"]).status == 200
+        grant_id = json.loads(_payload(tokens["access_token"]))["gid"]
+        deps.store.revoke_grant(grant_id, clock.now(), "user signed out everywhere")
+        invalid_token(call(browser, "GET", "/api/whoami", tokens["access_token"]))
+
+
+def test_code_reuse_ends_the_access_tokens_too() -> None:
+    """SECURITY.md 14 with the revocation check: a replayed code revokes the grant, and the
+    access token already issued for it stops working at once."""
+    with tollgate(revocation_check=True) as (deps, _clock, http):
+        browser = Browser(http)
+        allow_notes(deps)
+        done = sign_in(browser, scope=NOTES_SCOPES)
+        issued = redeem(done).json()["access_token"]
+        assert call(browser, "GET", "/api/notes", issued).status == 200
+        form = {
+            "grant_type": "authorization_code",
+            "code": done.code,
+            "redirect_uri": REDIRECT,
+            "code_verifier": done.verifier or "",
+        }
+        from tests.support.oauth import SECRET
+
+        assert token(browser, form, basic("web", SECRET)).status == 400
+        invalid_token(call(browser, "GET", "/api/notes", issued))
+
+
+def test_without_the_check_a_revoked_grants_token_lives_until_exp(
+    browser: Browser, deps: Deps
+) -> None:
+    tokens = flow_token(browser, deps)
+    grant_id = json.loads(_payload(tokens["access_token"]))["gid"]
+    deps.store.revoke_grant(grant_id, deps.clock.now(), "test")
+    assert call(browser, "GET", "/api/whoami", tokens["access_token"]).status == 200
+
+
+def test_every_api_route_is_behind_the_authorizer_and_in_the_policy() -> None:
+    api_routes = {
+        (method, path): entry
+        for path, methods in app.routes.items()
+        if path.startswith("/api/")
+        for method, entry in methods.items()
+    }
+    assert set(api_routes) == {
+        ("GET", "/api/whoami"),
+        ("GET", "/api/notes"),
+        ("POST", "/api/notes"),
+    }
+    for (method, path), entry in api_routes.items():
+        assert entry.authorizer is not None and entry.authorizer.name == "tollgate_authorizer"
+        assert demo_api.ROUTE_POLICY.needed(method, path) is not None, (method, path)
+
+
+def _payload(jwt_text: str) -> str:
+    import base64
+
+    body = jwt_text.split(".")[1]
+    return base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)).decode()
+
+
+class KeysDown(StaticSigner):
+    def jwks(self) -> dict[str, Any]:
+        raise StoreUnavailable("throttled")
+
+
+def test_unreadable_keys_are_never_an_allow(browser: Browser, deps: Deps) -> None:
+    """No decision locally is a 503 (on AWS the authorizer fails: API Gateway's 500/503)."""
+    signer = KeysDown(KeyPair.ec("k"), KeyPair.rsa("r"))
+    wiring.override(dataclasses.replace(deps, signer=signer))
+    answer = call(browser, "GET", "/api/whoami", signer.ec_key.token(access_claims()))
+    assert answer.status == 503
+    assert "sub" not in answer.text
+
+
+def test_on_aws_the_built_in_authorizer_speaks_api_gateway(
+    deps: Deps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In Lambda: "Unauthorized" for a bad token (401), the policy itself for a token lacking
+    the route's scopes (API Gateway's 403, cached for the routes it does allow)."""
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "tollgate-dev-tollgate_authorizer")
+    arn = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3/dev/POST/api/notes"
+
+    def event(token: str) -> dict[str, str]:
+        return {"type": "TOKEN", "authorizationToken": f"Bearer {token}", "methodArn": arn}
+
+    with pytest.raises(Unauthorized, match=r"^Unauthorized$"):
+        tollgate_authorizer(event("x.y.z"), {})
+    answer = tollgate_authorizer(event(mint(deps, ["notes:read"])), {})
+    assert answer["principalId"] == "sub-alice"
+    assert answer["context"] == {"sub": "sub-alice", "client_id": "web", "scope": "notes:read"}
+    assert answer["policyDocument"]["Statement"][0]["Resource"] == [
+        "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3/dev/GET/api/notes",
+        "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3/dev/GET/api/whoami",
+    ]
