@@ -45,6 +45,7 @@ def openid_configuration(deps: Deps, request: HttpRequest) -> HttpResponse:
     doc = metadata(deps)
     doc.update(
         {
+            "userinfo_endpoint": s.endpoint("/userinfo"),
             "end_session_endpoint": s.endpoint("/logout"),
             "subject_types_supported": ["public"],
             # RS256 first: OpenID Connect Discovery requires it to be offered.

@@ -58,10 +58,12 @@ def exchange(deps: Deps, client: Client, params: Params) -> dict[str, Any]:
         if tokens.wants_refresh(client, record.scopes)
         else (None, None)
     )
+    # Sign first: a signer outage (KMS throttled) must leave the code unused for a retry.
+    body = tokens.response(deps, client, auth, refresh_token=refresh_token)
     try:
         deps.store.redeem_code(record, consumer=new_id(), refresh=refresh)
     except AlreadyUsed as used:
         raise _reused(deps, used.record) from None
     except Gone:
         raise InvalidGrant("invalid authorization code", "code expired while redeeming") from None
-    return tokens.response(deps, client, auth, refresh_token=refresh_token)
+    return body

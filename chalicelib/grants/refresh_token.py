@@ -70,6 +70,10 @@ def refresh(deps: Deps, client: Client, params: Params) -> dict[str, Any]:
     token, successor = tokens.new_refresh(deps, client, auth)
     now = deps.clock.now()
     consumer = new_id()
+    # Sign first: a signer outage must leave the presented token unused for a retry.
+    body = tokens.response(
+        deps, client, auth, scopes=requested or record.scopes, refresh_token=token
+    )
     try:
         if record.consumed_by is None:
             deps.store.rotate_refresh(record, consumer, now, successor)
@@ -90,6 +94,4 @@ def refresh(deps: Deps, client: Client, params: Params) -> dict[str, Any]:
             raise _reuse(deps, current) from None
     except Gone:
         raise InvalidGrant("invalid refresh token", "expired while rotating") from None
-    return tokens.response(
-        deps, client, auth, scopes=requested or record.scopes, refresh_token=token
-    )
+    return body

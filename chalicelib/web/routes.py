@@ -12,6 +12,7 @@ from chalicelib.endpoints import (
     jwks,
     logout,
     token,
+    userinfo,
 )
 from chalicelib.web import pages
 from chalicelib.web.adapter import run
@@ -45,6 +46,11 @@ def consent(interaction_id: str) -> Response:
     method = routes.current_request.method
     handler = interaction.consent_get if method == "GET" else interaction.consent_post
     return run(lambda d, r: handler(d, r, interaction_id), routes.current_request, html=True)
+
+
+@routes.route("/userinfo", methods=["GET", "POST"], content_types=ANY)
+def userinfo_endpoint() -> Response:
+    return run(userinfo.handle, routes.current_request, html=False)
 
 
 @routes.route("/logout", methods=["GET", "POST"], content_types=ANY)

@@ -1,0 +1,58 @@
+"""UserInfo endpoint (OpenID Connect Core 5.3): claims about the signed-in user, by scope.
+
+GET or POST, with the access token in the Authorization header (RFC 6750 2.1) or, for
+POST, as the form parameter access_token (RFC 6750 2.2). A token is accepted only while its
+grant is active, so revoking consent takes effect here at once.
+"""
+
+from __future__ import annotations
+
+from chalicelib.authorizer.errors import AuthorizerError, InsufficientScope, InvalidToken
+from chalicelib.authorizer.gate import check_grant
+from chalicelib.authorizer.in_process import keys_for
+from chalicelib.authorizer.validate import bearer_token, verify
+from chalicelib.deps import Deps
+from chalicelib.errors import OAuthError
+from chalicelib.protocol import claims
+from chalicelib.protocol.params import Params
+from chalicelib.web.http import FORM, HttpRequest, HttpResponse
+
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def _token(request: HttpRequest) -> str:
+    header = request.header("authorization")
+    if request.method == "POST" and request.content_type == FORM:
+        try:
+            form = Params(request.form())
+            in_body = form.get("access_token")
+        except OAuthError:
+            raise InvalidToken("unreadable form") from None
+        if in_body is not None:
+            if header is not None:
+                raise InvalidToken("token in both the header and the body")
+            return in_body
+    return bearer_token(header)
+
+
+def handle(deps: Deps, request: HttpRequest) -> HttpResponse:
+    try:
+        token = _token(request)
+        found = verify(
+            token,
+            keys_for(deps),
+            issuer=deps.settings.issuer,
+            audience=deps.settings.audience,
+            now=deps.clock.now(),
+        )
+        if "openid" not in found.scopes:
+            raise InsufficientScope(["openid"], "token without the openid scope")
+        check_grant(deps.store, found)
+        user = deps.store.get_user_by_sub(found.sub)
+        if user is None or user.disabled:
+            raise InvalidToken("the token's user is gone or disabled")
+    except AuthorizerError as error:
+        headers = dict(NO_STORE)
+        headers["WWW-Authenticate"] = error.www_authenticate()
+        return HttpResponse.json(error.body(), status=error.status, headers=headers)
+    return HttpResponse.json(claims.released(user, list(found.scopes)), headers=NO_STORE)
