@@ -29,8 +29,9 @@ class Stack:
     creds: local.DemoCredentials
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """A fresh stack per test module: each module's flows start with no consent stored."""
     state = tmp_path_factory.mktemp("local")
     moto_port, port = _free_port(), _free_port()
     moto_url = f"http://127.0.0.1:{moto_port}"
