@@ -194,6 +194,13 @@ def aws_calls(requests: int) -> tuple[Counter[str], Counter[str]]:
         dynamodb.meta.events.register(
             "before-parameter-build.dynamodb.TransactWriteItems", transaction
         )
+
+        def batch_read(params: Any, **_: Any) -> None:
+            if counting[0]:
+                keys = sum(len(t["Keys"]) for t in params["RequestItems"].values())
+                counts["dynamodb"]["items read in batches"] += keys
+
+        dynamodb.meta.events.register("before-parameter-build.dynamodb.BatchGetItem", batch_read)
         clock = SystemClock()
         store = Store(DynamoTable(dynamodb, "bench", clock))
         signer = EnvelopeSigner(store, clock, lambda: kms, key)
@@ -215,6 +222,7 @@ def cost_per_million(duration_ms: float, dynamodb: Counter[str], requests: int) 
     writes = per.get("PutItem", 0) + per.get("UpdateItem", 0) + per.get("DeleteItem", 0)
     writes += 2 * per.get("items written in transactions", 0)
     reads = per.get("GetItem", 0) + per.get("Query", 0)  # strongly consistent, < 4 KB
+    reads += per.get("items read in batches", 0)  # BatchGetItem bills each item it reads
     million = 1e6
     return {
         "API Gateway (REST)": PRICES["api_gateway_rest_request"] * million,

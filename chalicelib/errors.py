@@ -3,11 +3,13 @@
     OAuthError                      status, redirectable, public description
     +-- InvalidRequest              400 invalid_request
     +-- InvalidClient               401 invalid_client (never redirected)
+    |   +-- TooManyAttempts         429 invalid_client (Retry-After): SECURITY.md item 18
     +-- InvalidGrant                400 invalid_grant
     +-- UnauthorizedClient          400 unauthorized_client
     +-- UnsupportedGrantType        400 unsupported_grant_type
     +-- UnsupportedResponseType     400 unsupported_response_type
     +-- InvalidScope                400 invalid_scope
+    +-- InvalidTarget               400 invalid_target (RFC 8707)
     +-- AccessDenied                403 access_denied
     +-- LoginRequired               400 login_required (OIDC)
     +-- ConsentRequired             400 consent_required (OIDC)
@@ -62,6 +64,18 @@ class InvalidClient(OAuthError):
     redirectable = False
 
 
+class TooManyAttempts(InvalidClient):
+    """Client authentication refused unchecked: too many recent failures for this client or
+    source address (chalicelib/accounts/rate_limit.py). RFC 6749 has no error code for
+    this: the code stays invalid_client, the status is 429 with Retry-After (RFC 6585)."""
+
+    status = 429
+
+    def __init__(self, retry_after: int, detail: str = "") -> None:
+        super().__init__("too many failed attempts", detail)
+        self.retry_after = retry_after
+
+
 class InvalidGrant(OAuthError):
     error = "invalid_grant"
 
@@ -80,6 +94,10 @@ class UnsupportedResponseType(OAuthError):
 
 class InvalidScope(OAuthError):
     error = "invalid_scope"
+
+
+class InvalidTarget(OAuthError):
+    error = "invalid_target"
 
 
 class AccessDenied(OAuthError):

@@ -73,6 +73,15 @@ class Settings:
     kms_key_id: str = ""
     kms_signing_key_es256: str = ""
     kms_signing_key_rs256: str = ""
+    # Brute-force limits (chalicelib/accounts/rate_limit.py): failures per fixed window.
+    login_window: int = 15 * 60
+    login_limit_account_ip: int = 10  # one account from one source address
+    login_limit_account: int = 100  # one account from anywhere
+    login_limit_ip: int = 50  # any accounts from one source address
+    client_auth_window: int = 5 * 60
+    client_auth_limit_client_ip: int = 20  # one client_id from one source address
+    client_auth_limit_client: int = 200  # one client_id from anywhere
+    client_auth_limit_ip: int = 100  # any client_ids from one source address
 
     @property
     def demo_enabled(self) -> bool:
@@ -140,8 +149,37 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         scopes=scopes,
         stage=stage,
         revocation_check=_bool(env, "TOLLGATE_REVOCATION_CHECK", False),
+        **_rate_limit_settings(env),
         **_signer_settings(env, stage),
     )
+
+
+class _RateLimitSettings(TypedDict):
+    login_window: int
+    login_limit_account_ip: int
+    login_limit_account: int
+    login_limit_ip: int
+    client_auth_window: int
+    client_auth_limit_client_ip: int
+    client_auth_limit_client: int
+    client_auth_limit_ip: int
+
+
+def _rate_limit_settings(env: dict[str, str]) -> _RateLimitSettings:
+    """TOLLGATE_LOGIN_* and TOLLGATE_CLIENT_AUTH_*: windows in seconds, limits in failures."""
+    most = 1_000_000
+    return {
+        "login_window": _int(env, "TOLLGATE_LOGIN_WINDOW", 15 * 60, 60, 86400),
+        "login_limit_account_ip": _int(env, "TOLLGATE_LOGIN_LIMIT_ACCOUNT_IP", 10, 1, most),
+        "login_limit_account": _int(env, "TOLLGATE_LOGIN_LIMIT_ACCOUNT", 100, 1, most),
+        "login_limit_ip": _int(env, "TOLLGATE_LOGIN_LIMIT_IP", 50, 1, most),
+        "client_auth_window": _int(env, "TOLLGATE_CLIENT_AUTH_WINDOW", 5 * 60, 60, 86400),
+        "client_auth_limit_client_ip": _int(
+            env, "TOLLGATE_CLIENT_AUTH_LIMIT_CLIENT_IP", 20, 1, most
+        ),
+        "client_auth_limit_client": _int(env, "TOLLGATE_CLIENT_AUTH_LIMIT_CLIENT", 200, 1, most),
+        "client_auth_limit_ip": _int(env, "TOLLGATE_CLIENT_AUTH_LIMIT_IP", 100, 1, most),
+    }
 
 
 class _SignerSettings(TypedDict):

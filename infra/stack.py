@@ -41,6 +41,7 @@ REST_API = "RestAPI"
 # authorized item by item with these same actions. Scan is for `tollgate` listings only.
 TABLE_ACTIONS = [
     "dynamodb:GetItem",
+    "dynamodb:BatchGetItem",  # the brute-force counters of one attempt, in one read
     "dynamodb:PutItem",
     "dynamodb:UpdateItem",
     "dynamodb:DeleteItem",

@@ -2,7 +2,7 @@
 
     tollgate [--stage S] [--table T] [--endpoint-url U] [--region R] [--json] COMMAND ...
 
-    client create|list|show|delete|rotate-secret
+    client create|list|show|delete|rotate-secret|set-jwks
     user   create|set-password|set-claims|disable|enable|show|list
     keys   rotate|list                  (chalicelib/admin/keys.py)
     local  run
@@ -45,6 +45,8 @@ _CLIENT_ID = re.compile(r"^[\x21-\x7e]{1,255}$")
 _USERNAME = re.compile(r"^[^\s\x00-\x1f\x7f]{1,128}$")
 _EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+PRIVATE_KEY_JWT = "private_key_jwt"
+MAX_JWKS_TEXT = 64 * 1024
 
 
 class UsageError(Exception):
@@ -135,6 +137,36 @@ def _redirect_uris(raw: list[str] | None) -> list[str]:
     return uris
 
 
+def _read_jwks(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The JWK Set of --jwks-file (- for stdin) or --jwks, checked; None when neither."""
+    from chalicelib.protocol.client_assertion import JwksError, check_jwks
+
+    if args.jwks_file is not None:
+        where = f"--jwks-file {args.jwks_file}"
+        try:
+            if args.jwks_file == "-":
+                raw: str = sys.stdin.read()
+            else:
+                with open(args.jwks_file, encoding="utf-8") as file:
+                    raw = file.read(MAX_JWKS_TEXT + 1)
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read {where}: {exc}") from None
+    elif args.jwks is not None:
+        where, raw = "--jwks", args.jwks
+    else:
+        return None
+    if len(raw) > MAX_JWKS_TEXT:
+        raise UsageError(f"{where} is larger than {MAX_JWKS_TEXT} bytes")
+    try:
+        doc = json.loads(raw)
+    except ValueError as exc:
+        raise UsageError(f"{where} is not JSON: {exc}") from None
+    try:
+        return check_jwks(doc)
+    except JwksError as exc:
+        raise UsageError(f"{where} refused: {exc}") from None
+
+
 def _read_password(args: argparse.Namespace) -> str:
     if args.password is not None:
         password: str = args.password
@@ -180,6 +212,8 @@ def client_view(client: Client) -> dict[str, Any]:
         "grant_types": list(client.grant_types),
         "scopes": list(client.scopes),
         "has_secret": client.secret_hash is not None,
+        "may_introspect": client.may_introspect,
+        "jwks": client.jwks,  # public keys only (private_key_jwt)
         "created_at": client.created_at,
     }
 
@@ -227,9 +261,17 @@ def _client_text(client: Client) -> str:
             ("grant_types", " ".join(client.grant_types)),
             ("scopes", " ".join(client.scopes)),
             ("secret", "set (only its hash is stored)" if client.secret_hash else "none"),
+            ("introspects", "every token" if client.may_introspect else "its own tokens"),
+            ("keys", _kids(client)),
             ("created", _when(client.created_at)),
         ]
     )
+
+
+def _kids(client: Client) -> str:
+    if not client.jwks:
+        return "-"
+    return ", ".join(str(jwk.get("kid")) for jwk in client.jwks.get("keys", []))
 
 
 def _user_text(user: User) -> str:
@@ -270,9 +312,18 @@ def client_create(args: argparse.Namespace, store: Store) -> Result:
         )
     if not public and auth_method == "none":
         raise UsageError(
-            "a confidential client authenticates with client_secret_basic or "
-            "client_secret_post (use --type public for --auth-method none)"
+            "a confidential client authenticates with client_secret_basic, "
+            "client_secret_post or private_key_jwt (use --type public for --auth-method none)"
         )
+    jwks = _read_jwks(args)
+    if auth_method == PRIVATE_KEY_JWT and jwks is None:
+        raise UsageError(
+            "private_key_jwt needs the client's public keys: --jwks-file PATH or --jwks JSON"
+        )
+    if auth_method != PRIVATE_KEY_JWT and jwks is not None:
+        raise UsageError("--jwks and --jwks-file are only for --auth-method private_key_jwt")
+    if public and args.introspect:
+        raise UsageError("--introspect is only for confidential clients (resource servers)")
     grant_types = _unique(args.grant_type or DEFAULT_GRANT_TYPES)
     if public and "client_credentials" in grant_types:
         raise UsageError("client_credentials is only for confidential clients")
@@ -284,7 +335,7 @@ def client_create(args: argparse.Namespace, store: Store) -> Result:
     scopes = _scopes(args.scope)
     client_id = _client_id(args.client_id) if args.client_id is not None else ids.new_id()
 
-    secret = None if public else ids.new_secret()
+    secret = None if public or auth_method == PRIVATE_KEY_JWT else ids.new_secret()
     client = Client(
         client_id=client_id,
         name=name,
@@ -295,6 +346,8 @@ def client_create(args: argparse.Namespace, store: Store) -> Result:
         scopes=scopes,
         secret_hash=ids.digest(secret) if secret else None,
         created_at=SystemClock().now(),
+        jwks=jwks,
+        may_introspect=args.introspect,
     )
     try:
         store.create_client(client)
@@ -337,6 +390,11 @@ def client_rotate_secret(args: argparse.Namespace, store: Store) -> Result:
     client = _require_client(store, args.client_id)
     if client.client_type != CONFIDENTIAL:
         raise UsageError(f"client {client.client_id!r} is public: it has no secret to rotate")
+    if client.auth_method == PRIVATE_KEY_JWT:
+        raise UsageError(
+            f"client {client.client_id!r} uses private_key_jwt: it has no secret "
+            "(change its keys with set-jwks)"
+        )
     secret = ids.new_secret()
     client.secret_hash = ids.digest(secret)
     store.save_client(client)
@@ -344,6 +402,25 @@ def client_rotate_secret(args: argparse.Namespace, store: Store) -> Result:
         {"client_id": client.client_id, "client_secret": secret},
         f"New secret for client {client.client_id!r}; the old one no longer works.\n\n"
         f"client_secret: {secret}\n{_SHOWN_ONCE}",
+    )
+
+
+def client_set_jwks(args: argparse.Namespace, store: Store) -> Result:
+    client = _require_client(store, args.client_id)
+    if client.auth_method != PRIVATE_KEY_JWT:
+        raise UsageError(
+            f"client {client.client_id!r} uses {client.auth_method}, not private_key_jwt"
+        )
+    jwks = _read_jwks(args)
+    if jwks is None:
+        raise UsageError("give the new keys with --jwks-file PATH or --jwks JSON")
+    client.jwks = jwks
+    store.save_client(client)
+    return Result(
+        client_view(client),
+        f"New keys for client {client.client_id!r}: {_kids(client)}. Assertions signed with "
+        "any other key are refused from now on (by running servers within the client cache "
+        "lifetime).",
     )
 
 
@@ -444,6 +521,16 @@ def _port(value: str) -> int:
     return port
 
 
+def _jwks_options(sub: argparse.ArgumentParser) -> None:
+    way = sub.add_mutually_exclusive_group()
+    way.add_argument(
+        "--jwks-file",
+        metavar="PATH",
+        help="private_key_jwt: a JSON file (- for stdin) with the client's public JWK Set",
+    )
+    way.add_argument("--jwks", metavar="JSON", help="private_key_jwt: the public JWK Set itself")
+
+
 def _password_options(sub: argparse.ArgumentParser) -> None:
     way = sub.add_mutually_exclusive_group()
     way.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
@@ -482,6 +569,12 @@ def _client_commands(groups: _Groups, leaf: _Parser) -> None:
         help=f"allowed scopes, space-separated (repeatable; default {DEFAULT_SCOPES!r})",
     )
     create.add_argument("--client-id", help="the client id (default: a random one)")
+    create.add_argument(
+        "--introspect",
+        action="store_true",
+        help="a resource server: may introspect every token at /introspect (RFC 7662)",
+    )
+    _jwks_options(create)
     create.set_defaults(handler=client_create)
 
     cmds.add_parser("list", parents=[leaf], help="list clients").set_defaults(handler=client_list)
@@ -493,6 +586,13 @@ def _client_commands(groups: _Groups, leaf: _Parser) -> None:
         sub = cmds.add_parser(name, parents=[leaf], help=text)
         sub.add_argument("client_id", metavar="CLIENT_ID")
         sub.set_defaults(handler=handler)
+
+    sub = cmds.add_parser(
+        "set-jwks", parents=[leaf], help="replace a private_key_jwt client's public keys"
+    )
+    sub.add_argument("client_id", metavar="CLIENT_ID")
+    _jwks_options(sub)
+    sub.set_defaults(handler=client_set_jwks)
 
 
 def _user_commands(groups: _Groups, leaf: _Parser) -> None:

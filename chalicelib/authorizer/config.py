@@ -9,7 +9,8 @@ TOLLGATE_LEEWAY               seconds of clock skew allowed on exp/iat/nbf (defa
 TOLLGATE_JWKS_MAX_AGE         seconds the keys are kept before a reload (default 300)
 TOLLGATE_JWKS_MIN_REFETCH     at most one reload per this many seconds on an unknown kid
                               (default 30)
-TOLLGATE_REVOCATION_CHECK     true: also read the token's grant from the table (default off)
+TOLLGATE_REVOCATION_CHECK     true: also read the token's grant and revocation (its jti)
+                              from the table (default off)
 TOLLGATE_TABLE                the table holding grants (needed by the revocation check)
 """
 

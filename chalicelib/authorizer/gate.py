@@ -29,22 +29,27 @@ from chalicelib.stores.table import StoreUnavailable
 class Grants(Protocol):
     def get_grant(self, grant_id: str) -> Grant | None: ...
 
+    def is_jti_revoked(self, jti: str) -> bool: ...
+
 
 def check_grant(grants: Grants, claims: Claims) -> None:
-    """Revocation mode: the token's grant must still exist and be active (one GetItem).
+    """Revocation mode: the token's grant must still exist and be active (one GetItem), and
+    the token itself must not have been revoked at /revoke (RFC 7009; one more GetItem).
 
-    A token without a grant id (a machine client's) has no grant to revoke and passes.
+    A token without a grant id (a machine client's) has no grant to revoke: only its own
+    revocation is read. Nothing is read when the check is off (the caller skips this).
     """
-    if claims.grant_id is None:
-        return
     try:
-        grant = grants.get_grant(claims.grant_id)
+        if claims.grant_id is not None:
+            grant = grants.get_grant(claims.grant_id)
+            if grant is None or not grant.active:
+                raise InvalidToken(f"grant {claims.grant_id} is revoked or gone")
+            if grant.sub != claims.sub or grant.client_id != claims.client_id:
+                raise InvalidToken(f"grant {claims.grant_id} belongs to someone else")
+        if grants.is_jti_revoked(claims.jti):
+            raise InvalidToken(f"token {claims.jti} was revoked")
     except StoreUnavailable as error:
         raise AuthorizerUnavailable(f"grant store: {error}") from None
-    if grant is None or not grant.active:
-        raise InvalidToken(f"grant {claims.grant_id} is revoked or gone")
-    if grant.sub != claims.sub or grant.client_id != claims.client_id:
-        raise InvalidToken(f"grant {claims.grant_id} belongs to someone else")
 
 
 def context(claims: Claims) -> dict[str, str]:

@@ -55,6 +55,7 @@ def issue_code(deps: Deps, interaction: Interaction, session: Session) -> HttpRe
         nonce=interaction.nonce,
         sid=session.sid or None,
         amr=session.amr,
+        resources=interaction.resources,
     )
     deps.store.put_grant(grant)
     deps.store.put_code(record)

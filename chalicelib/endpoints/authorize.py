@@ -24,7 +24,7 @@ from chalicelib.errors import (
     UnsupportedResponseType,
 )
 from chalicelib.ids import digest, new_id, new_secret
-from chalicelib.protocol import pkce, redirect_uri, scope
+from chalicelib.protocol import pkce, redirect_uri, resource, scope
 from chalicelib.protocol.params import Params
 from chalicelib.stores.models import Client, Interaction
 from chalicelib.tokens import id_token
@@ -115,6 +115,10 @@ def _authorize(deps: Deps, request: HttpRequest, params: Params, target: Target)
     if not scopes:
         raise InvalidRequest("scope is required")
     scope.check_allowed(scopes, client.scopes)
+    resources = resource.check(
+        resource.parse(params.get_all("resource")),
+        resource.allowed(client, deps.settings.audience),
+    )
     challenge = pkce.check_challenge(
         params.get("code_challenge"),
         params.get("code_challenge_method"),
@@ -162,6 +166,7 @@ def _authorize(deps: Deps, request: HttpRequest, params: Params, target: Target)
         expires_at=now + deps.settings.interaction_ttl,
         created_at=now,
         sid_hash=found[0].sid_hash if logged_in and found else None,
+        resources=resources,
     )
     if logged_in and found is not None:
         session, user = found

@@ -9,7 +9,7 @@ from typing import Any
 
 from chalicelib.deps import Deps
 from chalicelib.grants import GRANTS
-from chalicelib.protocol import claims
+from chalicelib.protocol import claims, client_assertion
 from chalicelib.stores.models import AUTH_METHODS
 from chalicelib.web.http import HttpRequest, HttpResponse
 
@@ -28,6 +28,18 @@ def metadata(deps: Deps) -> dict[str, Any]:
         "response_modes_supported": ["query"],
         "grant_types_supported": sorted(GRANTS),
         "token_endpoint_auth_methods_supported": list(AUTH_METHODS),
+        # RFC 8414 2: the same client authentication as at the token endpoint; introspection
+        # needs a confidential client (chalicelib/endpoints/introspection.py).
+        "revocation_endpoint": s.endpoint("/revoke"),
+        "revocation_endpoint_auth_methods_supported": list(AUTH_METHODS),
+        "introspection_endpoint": s.endpoint("/introspect"),
+        "introspection_endpoint_auth_methods_supported": [m for m in AUTH_METHODS if m != "none"],
+        "revocation_endpoint_auth_signing_alg_values_supported": list(client_assertion.ALGORITHMS),
+        "introspection_endpoint_auth_signing_alg_values_supported": list(
+            client_assertion.ALGORITHMS
+        ),
+        # private_key_jwt assertions (chalicelib/protocol/client_assertion.py).
+        "token_endpoint_auth_signing_alg_values_supported": list(client_assertion.ALGORITHMS),
         "code_challenge_methods_supported": ["S256"],
         "authorization_response_iss_parameter_supported": True,
         "request_parameter_supported": False,

@@ -7,7 +7,7 @@ that signed in for it (SECURITY.md item 6). A POST answers 303 (item 8); a GET n
 
 from __future__ import annotations
 
-from chalicelib.accounts import sessions
+from chalicelib.accounts import rate_limit, sessions
 from chalicelib.accounts.passwords import dummy_hash, verify_password
 from chalicelib.deps import Deps
 from chalicelib.endpoints.authorization_response import error_redirect, issue_code
@@ -108,10 +108,21 @@ def login_post(deps: Deps, request: HttpRequest, interaction_id: str) -> HttpRes
     params = _form(request, interaction)
     username = (params.get("username") or "").strip()[:MAX_USERNAME]
     password = params.get("password") or ""
+    # SECURITY.md item 18: refused before the user is read or any password is hashed.
+    limiter = rate_limit.for_login(deps, username, request.source_ip)
+    wait = limiter.blocked()
+    if wait is not None:
+        message = f"Too many attempts. Try again in {rate_limit.minutes(wait)}."
+        response = _html(
+            _login_page(deps, interaction, client, message, username), interaction, 429
+        )
+        response.headers["Retry-After"] = str(wait)
+        return response
     user = deps.store.get_user(username) if username else None
     # Verify against a dummy hash for unknown users so timing does not reveal who exists.
     valid = verify_password(user.password_hash if user else dummy_hash(), password)
     if user is None or user.disabled or not valid:
+        limiter.failed()
         page = _login_page(deps, interaction, client, "Wrong username or password.", username)
         return _html(page, interaction, 400)
     old = sessions.current(deps, request)

@@ -2,7 +2,8 @@
 
 GET or POST, with the access token in the Authorization header (RFC 6750 2.1) or, for
 POST, as the form parameter access_token (RFC 6750 2.2). A token is accepted only while its
-grant is active, so revoking consent takes effect here at once.
+grant is active and the token itself is not revoked (RFC 7009, `check_grant`), so revoking
+consent, a refresh token or the access token at /revoke takes effect here at once.
 """
 
 from __future__ import annotations

@@ -52,6 +52,7 @@ def exchange(deps: Deps, client: Client, params: Params) -> dict[str, Any]:
         nonce=record.nonce,
         sid=record.sid,
         amr=record.amr,
+        resources=record.resources,
     )
     refresh_token, refresh = (
         tokens.new_refresh(deps, client, auth)
@@ -59,7 +60,8 @@ def exchange(deps: Deps, client: Client, params: Params) -> dict[str, Any]:
         else (None, None)
     )
     # Sign first: a signer outage (KMS throttled) must leave the code unused for a retry.
-    body = tokens.response(deps, client, auth, refresh_token=refresh_token)
+    resources = tokens.target(params, record.resources, deps.settings.audience)
+    body = tokens.response(deps, client, auth, resources=resources, refresh_token=refresh_token)
     try:
         deps.store.redeem_code(record, consumer=new_id(), refresh=refresh)
     except AlreadyUsed as used:

@@ -10,7 +10,7 @@ from typing import Any
 
 from chalicelib.deps import Deps
 from chalicelib.errors import InvalidScope, UnauthorizedClient
-from chalicelib.protocol import scope
+from chalicelib.protocol import resource, scope
 from chalicelib.protocol.params import Params
 from chalicelib.stores.models import Client
 from chalicelib.tokens import access_token
@@ -29,10 +29,12 @@ def issue(deps: Deps, client: Client, params: Params) -> dict[str, Any]:
             raise InvalidScope("requested scope is not allowed for this client", f"{refused}")
     granted = requested or machine
     settings = deps.settings
+    asked = resource.parse(params.get_all("resource"))
+    audiences = resource.check(asked, resource.allowed(client, settings.audience))
     token, _claims = access_token.mint(
         deps.signer,
         issuer=settings.issuer,
-        audience=settings.audience,
+        audience=resource.audience(audiences, settings.audience),
         sub=client.client_id,
         client_id=client.client_id,
         scopes=granted,

@@ -65,14 +65,21 @@ def refresh(deps: Deps, client: Client, params: Params) -> dict[str, Any]:
         auth_time=record.auth_time,
         sid=record.sid,
         amr=record.amr,
+        resources=record.resources,
     )
     # The successor keeps the original scopes (RFC 6749 6): narrowing is per access token.
     token, successor = tokens.new_refresh(deps, client, auth)
     now = deps.clock.now()
     consumer = new_id()
     # Sign first: a signer outage must leave the presented token unused for a retry.
+    resources = tokens.target(params, record.resources, deps.settings.audience)
     body = tokens.response(
-        deps, client, auth, scopes=requested or record.scopes, refresh_token=token
+        deps,
+        client,
+        auth,
+        scopes=requested or record.scopes,
+        resources=resources,
+        refresh_token=token,
     )
     try:
         if record.consumed_by is None:

@@ -7,6 +7,8 @@ from typing import Any
 
 from chalicelib.deps import Deps
 from chalicelib.ids import digest, new_secret
+from chalicelib.protocol import resource
+from chalicelib.protocol.params import Params
 from chalicelib.stores.models import Client, RefreshToken
 from chalicelib.tokens import access_token, id_token
 
@@ -22,6 +24,7 @@ class Authorization:
     nonce: str | None = None
     sid: str | None = None
     amr: list[str] = field(default_factory=list)
+    resources: list[str] = field(default_factory=list)  # RFC 8707: what was authorized
 
 
 def wants_refresh(client: Client, scopes: list[str]) -> bool:
@@ -46,8 +49,15 @@ def new_refresh(deps: Deps, client: Client, auth: Authorization) -> tuple[str, R
         auth_time=auth.auth_time,
         sid=auth.sid,
         amr=auth.amr,
+        resources=auth.resources,
     )
     return token, record
+
+
+def target(params: Params, authorized: list[str], default_audience: str) -> list[str]:
+    """The token request's `resource`s: within what was authorized (RFC 8707 2.2)."""
+    asked = resource.parse(params.get_all("resource"))
+    return resource.check(asked, authorized or [default_audience]) if asked else authorized
 
 
 def response(
@@ -56,17 +66,20 @@ def response(
     auth: Authorization,
     *,
     scopes: list[str] | None = None,
+    resources: list[str] | None = None,
     refresh_token: str | None = None,
     with_id_token: bool = True,
 ) -> dict[str, Any]:
-    """Mint the tokens. `scopes` narrows the access token below the grant's scopes."""
+    """Mint the tokens. `scopes` and `resources` narrow the access token below the grant."""
     settings = deps.settings
     now = deps.clock.now()
     granted = scopes if scopes is not None else auth.scopes
     token, _claims = access_token.mint(
         deps.signer,
         issuer=settings.issuer,
-        audience=settings.audience,
+        audience=resource.audience(
+            resources if resources is not None else auth.resources, settings.audience
+        ),
         sub=auth.sub,
         client_id=client.client_id,
         scopes=granted,

@@ -5,6 +5,8 @@ from __future__ import annotations
 from chalicelib.errors import InvalidRequest
 
 MAX_VALUE = 4096
+# RFC 8707 2: `resource` may appear more than once; every other parameter at most once.
+REPEATABLE = frozenset({"resource"})
 
 
 class Params:
@@ -12,7 +14,9 @@ class Params:
         self._raw = raw
 
     def duplicates(self) -> list[str]:
-        return sorted(name for name, values in self._raw.items() if len(values) > 1)
+        return sorted(
+            name for name, values in self._raw.items() if len(values) > 1 and name not in REPEATABLE
+        )
 
     def reject_duplicates(self) -> None:
         dupes = self.duplicates()
@@ -30,6 +34,13 @@ class Params:
         if len(value) > MAX_VALUE:
             raise InvalidRequest(f"parameter {name} is too long")
         return value or None
+
+    def get_all(self, name: str) -> list[str]:
+        """Every non-empty value of a repeatable parameter."""
+        values = [v for v in self._raw.get(name, []) if v]
+        if any(len(v) > MAX_VALUE for v in values):
+            raise InvalidRequest(f"parameter {name} is too long")
+        return values
 
     def require(self, name: str) -> str:
         value = self.get(name)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import functools
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
@@ -35,6 +37,9 @@ _UNAVAILABLE = {
     "TransactionConflictException",
     "ResourceNotFoundException",
 }
+
+_BATCH_GET = 100  # BatchGetItem's limit of keys per call
+_ATTEMPTS = 3  # of a BatchGetItem with unprocessed keys; of an expired counter's restart
 
 
 def make_client(region: str, endpoint_url: str | None) -> DynamoDBClient:
@@ -139,6 +144,77 @@ class DynamoTable:
                 TableName=self._name, Key=self._key(pk, sk), ConsistentRead=True
             )
         return self._live(self._decode(out.get("Item")))
+
+    def get_many(self, keys: list[tuple[str, str]]) -> list[Item | None]:
+        distinct = list(dict.fromkeys(keys))  # BatchGetItem refuses a key asked twice
+        found: dict[tuple[str, str], Item] = {}
+        for start in range(0, len(distinct), _BATCH_GET):
+            chunk = distinct[start : start + _BATCH_GET]
+            pending: dict[str, Any] = {
+                self._name: {"Keys": [self._key(*k) for k in chunk], "ConsistentRead": True}
+            }
+            for attempt in range(_ATTEMPTS):
+                if attempt:
+                    time.sleep(0.05 * 2**attempt)  # unprocessed keys: DynamoDB is throttling
+                with self._errors():
+                    out = self._client.batch_get_item(RequestItems=pending)
+                for raw in out.get("Responses", {}).get(self._name, []):
+                    item = self._decode(dict(raw))
+                    assert item is not None
+                    found[(str(item["pk"]), str(item["sk"]))] = item
+                pending = dict(out.get("UnprocessedKeys") or {})
+                if not pending:
+                    break
+            else:
+                raise StoreUnavailable("BatchGetItem left keys unprocessed")
+        return [copy.deepcopy(self._live(found.get(key))) for key in keys]
+
+    def increment(self, pk: str, sk: str, ttl: int) -> int:
+        names = {"#n": "count", "#ttl": "ttl"}
+        now = {":now": {"N": str(self._clock.now())}}
+        for _ in range(_ATTEMPTS):
+            try:
+                with self._errors():
+                    out = self._client.update_item(
+                        TableName=self._name,
+                        Key=self._key(pk, sk),
+                        UpdateExpression="ADD #n :one SET #ttl = if_not_exists(#ttl, :ttl)",
+                        # Only a live (or absent) counter counts on: see the restart below.
+                        ConditionExpression="attribute_not_exists(pk) OR "
+                        "attribute_not_exists(#ttl) OR #ttl > :now",
+                        ExpressionAttributeNames=names,
+                        ExpressionAttributeValues={
+                            ":one": {"N": "1"},
+                            ":ttl": {"N": str(ttl)},
+                            **now,
+                        },
+                        ReturnValues="UPDATED_NEW",
+                    )
+                return int(out["Attributes"]["count"]["N"])
+            except Exception as exc:
+                if not self._is_condition_failure(exc):
+                    raise
+            # Expired but not yet deleted by DynamoDB's TTL: start again at 1, unless another
+            # request restarted it first (then count on from its value).
+            try:
+                with self._errors():
+                    self._client.update_item(
+                        TableName=self._name,
+                        Key=self._key(pk, sk),
+                        UpdateExpression="SET #n = :one, #ttl = :ttl",
+                        ConditionExpression="#ttl <= :now",
+                        ExpressionAttributeNames=names,
+                        ExpressionAttributeValues={
+                            ":one": {"N": "1"},
+                            ":ttl": {"N": str(ttl)},
+                            **now,
+                        },
+                    )
+                return 1
+            except Exception as exc:
+                if not self._is_condition_failure(exc):
+                    raise
+        raise StoreUnavailable("counter kept changing between expiry and restart")
 
     def put(self, item: Item, *, if_absent: bool = False) -> None:
         kwargs = self._put_request(Put(item, if_absent))

@@ -39,6 +39,22 @@ class MemoryTable:
             item = self._live(self._items.get((pk, sk)))
             return copy.deepcopy(item)
 
+    def get_many(self, keys: list[tuple[str, str]]) -> list[Item | None]:
+        with self._lock:
+            return [copy.deepcopy(self._live(self._items.get(key))) for key in keys]
+
+    def increment(self, pk: str, sk: str, ttl: int) -> int:
+        with self._lock:
+            item = self._items.get((pk, sk))
+            if item is None:
+                item = self._items[(pk, sk)] = {"pk": pk, "sk": sk}
+            if self._live(item) is None:
+                # Expired but not yet deleted: the counter starts again (as DynamoTable does).
+                item.update({"count": 0, "ttl": ttl})
+            item["count"] = int(item.get("count", 0)) + 1
+            item.setdefault("ttl", ttl)
+            return int(item["count"])
+
     def put(self, item: Item, *, if_absent: bool = False) -> None:
         key = (item["pk"], item["sk"])
         with self._lock:

@@ -7,7 +7,7 @@ from typing import Any
 
 CONFIDENTIAL = "confidential"
 PUBLIC = "public"
-AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
+AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
 
 
 @dataclass
@@ -15,7 +15,7 @@ class Client:
     client_id: str
     name: str
     client_type: str  # confidential | public
-    auth_method: str  # client_secret_basic | client_secret_post | none
+    auth_method: str  # client_secret_basic | client_secret_post | private_key_jwt | none
     redirect_uris: list[str]
     grant_types: list[str]
     scopes: list[str]
@@ -24,6 +24,12 @@ class Client:
     # OIDC Dynamic Client Registration metadata names, kept as the client registered them.
     id_token_signed_response_alg: str = "RS256"  # noqa: S105 (an algorithm name)
     post_logout_redirect_uris: list[str] = field(default_factory=list)
+    # A resource server that may introspect every token (RFC 7662 2.1), not only its own.
+    may_introspect: bool = False
+    # Audiences (RFC 8707 resource indicators) beyond the deployment's default audience.
+    resources: list[str] = field(default_factory=list)
+    # private_key_jwt: the client's public keys, a JWK Set (RFC 7517 5; RFC 7591 `jwks`).
+    jwks: dict[str, Any] | None = None
 
     @property
     def is_public(self) -> bool:
@@ -81,6 +87,7 @@ class Interaction:
     redirect_uri_sent: bool = True
     sid_hash: str | None = None
     completed_by: str | None = None
+    resources: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -98,6 +105,7 @@ class AuthorizationCode:
     sid: str | None = None
     amr: list[str] = field(default_factory=list)
     consumed_by: str | None = None
+    resources: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -117,6 +125,7 @@ class RefreshToken:
     consumed_by: str | None = None
     consumed_at: int | None = None
     successor_hash: str | None = None
+    resources: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -9,9 +9,12 @@ Key layout (pk / sk):
     CODE#<sha256(code)>        / CODE               ttl
     RT#<sha256(token)>         / RT                 ttl
     GRANT#<grant_id>           / GRANT
+    JTI#<jti>                  / REVOKED            a revoked access token (RFC 7009), ttl
     CONSENT#<sub>              / CLIENT#<client_id>
     KEYS                       / KEY#<kid>          one partition, read with one Query
     NOTES#<sub>                / NOTE#<created_at>#<id>   the demo API's notes, one Query per user
+    JTI#<sha256(client, jti)>  / ASSERTION          a used client assertion (RFC 7523 3), ttl
+    RATE#<scope>#<sha256(key)> / W#<window start>   failure counter of one window, ttl
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import dataclasses
 import typing
 from typing import Any, TypeVar
 
+from chalicelib.ids import digest
 from chalicelib.stores.models import (
     AuthorizationCode,
     Client,
@@ -52,6 +56,10 @@ class AlreadyUsed(Exception):
     def __init__(self, record: AuthorizationCode) -> None:
         super().__init__("already used")
         self.record = record
+
+
+class AssertionReplayed(Exception):
+    """A client assertion's jti was used before (RFC 7523 3, SECURITY.md 19)."""
 
 
 class Gone(Exception):
@@ -323,6 +331,19 @@ class Store:
         except ConditionFailed:
             return  # no such grant: nothing to revoke
 
+    # -- revoked access tokens (RFC 7009) ---------------------------------------------------
+
+    def revoke_jti(self, jti: str, expires_at: int) -> None:
+        """Record the access token `jti` as revoked until `expires_at`, by when no validator
+        accepts it anyway. Idempotent; StoreUnavailable when it could not be recorded."""
+        item: Item = {"pk": f"JTI#{jti}", "sk": "REVOKED", "kind": "RevokedToken"}
+        item["ttl"] = expires_at
+        self.table.put(item)
+
+    def is_jti_revoked(self, jti: str) -> bool:
+        """Whether the access token `jti` was revoked (one GetItem)."""
+        return self.table.get(f"JTI#{jti}", "REVOKED") is not None
+
     # -- consents ---------------------------------------------------------------------------
 
     def get_consent(self, sub: str, client_id: str) -> Consent | None:
@@ -356,6 +377,39 @@ class Store:
             self.table.transact(list(writes))
         except TransactionCanceled as canceled:
             raise ConditionFailed(next(iter(canceled.failed.values()), None)) from None
+
+    # -- brute-force counters (chalicelib/accounts/rate_limit.py) ---------------------------
+
+    def failure_counts(self, windows: list[tuple[str, int]]) -> list[int]:
+        """The failures counted in each (subject, window start), in order; 0 where none.
+        One read for all of them (BatchGetItem)."""
+        items = self.table.get_many(
+            [(f"RATE#{subject}", f"W#{start}") for subject, start in windows]
+        )
+        return [int(item.get("count", 0)) if item else 0 for item in items]
+
+    def count_failure(self, subject: str, window_start: int, expires: int) -> int:
+        """One more failure in this window (one atomic write); the count so far."""
+        return self.table.increment(f"RATE#{subject}", f"W#{window_start}", expires)
+
+    # -- client assertions (private_key_jwt) -------------------------------------------------
+
+    def use_assertion(self, client_id: str, jti: str, until: int, consumer: str) -> None:
+        """Record a client assertion's jti as used, once (one create-only write).
+
+        AssertionReplayed when it was used before, unless by this same `consumer`: then our
+        own write committed and only its answer was lost (botocore retried the put).
+        """
+        # Length-prefixed, so that no other (client_id, jti) pair hashes the same text.
+        pk = f"JTI#{digest(f'{len(client_id)}:{client_id}:{jti}')}"
+        item: Item = {"pk": pk, "sk": "ASSERTION", "kind": "AssertionUse"}
+        item.update({"client_id": client_id, "used_by": consumer, "ttl": until})
+        try:
+            self.table.put(item, if_absent=True)
+        except ItemExists:
+            current = self.table.get(pk, "ASSERTION")
+            if current is None or current.get("used_by") != consumer:
+                raise AssertionReplayed(client_id) from None
 
     # -- demo API notes ---------------------------------------------------------------------
 

@@ -92,6 +92,19 @@ class Table(Protocol):
         """The live item, or None when absent or expired (strongly consistent)."""
         ...
 
+    def get_many(self, keys: list[tuple[str, str]]) -> list[Item | None]:
+        """The live items at these (pk, sk) keys, in the same order, None where absent or
+        expired; strongly consistent, one BatchGetItem per 100 distinct keys."""
+        ...
+
+    def increment(self, pk: str, sk: str, ttl: int) -> int:
+        """Atomically add 1 to the item's `count` and return the new count.
+
+        An absent or expired item starts again at 1 with this `ttl`; a live item keeps the
+        ttl it has, so a counter lives exactly as long as it was first given.
+        """
+        ...
+
     def put(self, item: Item, *, if_absent: bool = False) -> None:
         """Write an item; with if_absent, raise ItemExists when a live item is there."""
         ...

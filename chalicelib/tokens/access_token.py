@@ -16,7 +16,7 @@ def mint(
     signer: Signer,
     *,
     issuer: str,
-    audience: str,
+    audience: str | list[str],
     sub: str,
     client_id: str,
     scopes: list[str],

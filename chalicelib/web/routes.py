@@ -9,8 +9,10 @@ from chalicelib.endpoints import (
     demo_callback,
     discovery,
     interaction,
+    introspection,
     jwks,
     logout,
+    revocation,
     token,
     userinfo,
 )
@@ -32,6 +34,16 @@ def authorization_endpoint() -> Response:
 @routes.route("/token", methods=["POST"], content_types=ANY)
 def token_endpoint() -> Response:
     return run(token.handle, routes.current_request, html=False)
+
+
+@routes.route("/revoke", methods=["POST"], content_types=ANY)
+def revocation_endpoint() -> Response:
+    return run(revocation.handle, routes.current_request, html=False)
+
+
+@routes.route("/introspect", methods=["POST"], content_types=ANY)
+def introspection_endpoint() -> Response:
+    return run(introspection.handle, routes.current_request, html=False)
 
 
 @routes.route("/interaction/{interaction_id}/login", methods=["GET", "POST"], content_types=ANY)

@@ -273,6 +273,9 @@ def test_revocation_check_fails_closed(keys: LocalKeys, ec_key: KeyPair) -> None
         def get_grant(self, grant_id: str) -> Grant | None:
             raise StoreUnavailable("throttled")
 
+        def is_jti_revoked(self, jti: str) -> bool:
+            raise StoreUnavailable("throttled")
+
     authorizer = Authorizer(
         make_config(revocation_check=True), keys=keys, grants=Down(), clock=lambda: NOW
     )

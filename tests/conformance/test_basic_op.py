@@ -254,6 +254,7 @@ def test_oidcc_prompt_login(browser: Browser, clock: FakeClock) -> None:
 
 
 def test_oidcc_prompt_none_not_logged_in(browser: Browser) -> None:
+    """SECURITY.md 10; OIDC Core 3.1.2.6: prompt=none without a session -> login_required."""
     answer = browser.get(authorize_path(client_id="oidcc", scope="openid", prompt="none"))
     assert to_client(answer)["error"] == "login_required"
 
@@ -269,6 +270,7 @@ def test_oidcc_prompt_none_logged_in(browser: Browser) -> None:
 
 
 def test_oidcc_max_age_1(browser: Browser, clock: FakeClock) -> None:
+    """SECURITY.md 10; OIDC Core 3.1.2.1: max_age forces a fresh login; auth_time present."""
     first = _id_token(browser, _tokens(browser))
     clock.advance(2)
     again = _id_token(browser, _tokens(browser, max_age="1"))  # _tokens logs in again

@@ -34,9 +34,10 @@ def test_metadata_describes_this_server(browser: Browser, path: str) -> None:
     assert doc["response_types_supported"] == ["code"]
     assert doc["authorization_response_iss_parameter_supported"] is True
     assert sorted(doc["token_endpoint_auth_methods_supported"]) == sorted(
-        ["client_secret_basic", "client_secret_post", "none"]
+        ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
     )
-    assert len(doc["token_endpoint_auth_methods_supported"]) == 3
+    assert len(doc["token_endpoint_auth_methods_supported"]) == 4
+    assert doc["token_endpoint_auth_signing_alg_values_supported"] == ["ES256", "RS256"]
     assert "authorization_code" in doc["grant_types_supported"]
     assert "implicit" not in doc["grant_types_supported"]
     assert "password" not in doc["grant_types_supported"]

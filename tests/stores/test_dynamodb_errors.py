@@ -36,6 +36,8 @@ CALLS: dict[str, tuple[str, Callable[[DynamoTable], object]]] = {
     "scan_prefix": ("scan", lambda t: t.scan_prefix("A#")),
     "claim": ("update_item", lambda t: t.claim("A#1", "X", "f", "v")),
     "update": ("update_item", lambda t: t.update("A#1", "X", {"f": "v"})),
+    "get_many": ("batch_get_item", lambda t: t.get_many([("A#1", "X")])),
+    "increment": ("update_item", lambda t: t.increment("A#1", "X", 1_900_000_000)),
 }
 
 THROTTLED = ["ProvisionedThroughputExceededException", "ThrottlingException"]
