@@ -6,10 +6,11 @@ Endpoints take a Deps; tests hand in one with in-memory stores and a fake clock.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from chalicelib.clock import Clock, SystemClock
 from chalicelib.settings import Settings, load_settings
+from chalicelib.stores.client_cache import ClientCache
 from chalicelib.stores.repository import Store
 from chalicelib.tokens.signer import LocalSigner, Signer
 
@@ -20,6 +21,10 @@ class Deps:
     store: Store
     signer: Signer
     clock: Clock
+    clients: ClientCache = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.clients = ClientCache(self.store, self.clock, self.settings.client_cache_ttl)
 
 
 def build(settings: Settings, clock: Clock | None = None) -> Deps:

@@ -109,8 +109,10 @@ class Limiter:
         log.info("attempt refused: limit reached for %s", [c.rule.scope for c in reached])
         return max(1, max(c.window_end for c in reached) - self._deps.clock.now())
 
-    def failed(self) -> None:
-        """Count one failure on every counter. Raises StoreUnavailable when it cannot."""
+    def failed(self) -> int | None:
+        """Count one failure on every counter; the seconds until the limits this failure went
+        past reset, or None while none is exceeded. Raises StoreUnavailable when it cannot."""
+        over: list[_Counter] = []
         for counter in self._counters:
             # The ttl ends with the window: the counter is never read after it anyway.
             count = self._deps.store.count_failure(
@@ -124,6 +126,11 @@ class Limiter:
                     count,
                     counter.rule.window,
                 )
+            if count > counter.rule.limit:
+                over.append(counter)
+        if not over:
+            return None
+        return max(1, max(c.window_end for c in over) - self._deps.clock.now())
 
 
 def source(address: str) -> str:

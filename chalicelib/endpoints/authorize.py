@@ -72,7 +72,7 @@ def _target(deps: Deps, params: Params) -> Target:
         raise PageError("Invalid request", "This sign-in request is malformed.") from error
     if client_id is None:
         raise PageError("Invalid request", "The request does not name an application.")
-    client = deps.store.get_client(client_id)
+    client = deps.clients.get(client_id)
     if client is None:
         raise PageError(
             "Unknown application",

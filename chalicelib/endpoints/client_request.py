@@ -44,18 +44,23 @@ def form(request: HttpRequest) -> Params:
 
 
 def authenticate(deps: Deps, request: HttpRequest, params: Params, path: str) -> Client:
-    """The client the request's credentials prove, as at the token endpoint. A client
-    assertion may name the issuer, the token endpoint or this endpoint (`path`) as `aud`."""
+    """The client the request's credentials prove (the token endpoint's rules). A client
+    assertion may name the issuer, the token endpoint or this endpoint (`path`) as `aud`.
+
+    Brute force (SECURITY.md 18): only failures are counted, after the credentials were
+    checked. Client credentials are 256-bit secrets or signed assertions, so guessing them
+    is hopeless; what the limit must not do is let a stranger lock a client out by failing
+    in its name. So correct credentials always pass, at no extra cost, and a failure past
+    the limit is answered 429 (with Retry-After) instead of 401.
+    """
     presented = client_auth.presented(request, params)
-    limiter = rate_limit.for_client(deps, presented.client_id, request.source_ip)
-    wait = limiter.blocked()
-    if wait is not None:
-        raise TooManyAttempts(wait, f"client {presented.client_id!r} rate-limited")
-    found = deps.store.get_client(presented.client_id)
+    found = deps.clients.get(presented.client_id)
     try:
         return client_auth.authenticate(found, presented, client_auth.AssertionCheck.at(deps, path))
     except InvalidClient:
-        limiter.failed()
+        wait = rate_limit.for_client(deps, presented.client_id, request.source_ip).failed()
+        if wait is not None:
+            raise TooManyAttempts(wait, f"client {presented.client_id!r} rate-limited") from None
         raise
 
 

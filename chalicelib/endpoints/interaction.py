@@ -44,7 +44,7 @@ def _load(deps: Deps, request: HttpRequest, interaction_id: str) -> tuple[Intera
             403,
             detail="browser binding mismatch",
         )
-    client = deps.store.get_client(interaction.client_id)
+    client = deps.clients.get(interaction.client_id)
     if client is None:
         raise _expired_page("client deleted during interaction")
     return interaction, client

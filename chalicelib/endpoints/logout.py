@@ -49,7 +49,7 @@ def _redirect_target(deps: Deps, params: Params, hint: dict[str, object] | None)
     client_id = params.get("client_id") or (audience if isinstance(audience, str) else None)
     if hint is not None and params.get("client_id") and params.get("client_id") != audience:
         raise PageError("Invalid request", "The sign-out request names two different apps.")
-    client = deps.store.get_client(client_id) if client_id else None
+    client = deps.clients.get(client_id) if client_id else None
     if client is None or uri not in client.post_logout_redirect_uris:
         raise PageError(
             "Invalid sign-out redirect",

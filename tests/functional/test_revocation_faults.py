@@ -176,13 +176,13 @@ def test_a_throttled_lookup_is_503_not_unknown(running: Running) -> None:
 
 @pytest.mark.parametrize(
     ("operation", "touching"),
-    [("GetItem", '"JTI#'), ("GetItem", '"CLIENT#'), ("BatchGetItem", '"RATE#')],
+    [("GetItem", '"JTI#'), ("GetItem", '"CLIENT#')],
 )
 def test_a_throttled_introspection_is_503_not_inactive(
     running: Running, operation: str, touching: str
 ) -> None:
     """SECURITY.md 25; RFC 7662 2.3: a store outage (the token's revocation record, the
-    caller's registration, its brute-force counters) is an error, never `active: false`
+    caller's registration) is an error, never `active: false`
     (which a resource server would take for a verdict) nor `active: true`."""
     issued = minted(running.deps)
     hook = running.throttle(operation, touching=touching)

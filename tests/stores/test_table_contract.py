@@ -13,6 +13,7 @@ import pytest
 
 from chalicelib.clock import FakeClock
 from chalicelib.stores.table import ConditionFailed, Item, ItemExists, Table
+from tests.stores.races import only_atomic_backends
 
 # -- get / put / delete ---------------------------------------------------------------------
 
@@ -338,6 +339,7 @@ THREADS = 20
 def test_concurrent_claims_have_exactly_one_winner(table: Table) -> None:
     """20 threads race to claim one item with different values; moto serves them from the
     same mock, so this runs threaded against both backends."""
+    only_atomic_backends(table)
     table.put({"pk": "CODE#race", "sk": "CODE", "client_id": "c1"})
     start = threading.Barrier(THREADS)
     winners: list[str] = []

@@ -1,0 +1,44 @@
+"""Client registrations cached per Lambda container for a short while.
+
+A warm container then authenticates a client with no DynamoDB read: client_credentials
+costs no AWS call at all. The price is staleness: a change to a client (a deleted redirect
+URI, a rotated secret or JWKS) reaches a warm container within `ttl` seconds
+(TOLLGATE_CLIENT_CACHE_TTL, default 60; 0 turns the cache off). Unknown client ids are not
+cached, so probing ids cannot fill the cache, and a new client works at once.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from chalicelib.clock import Clock
+from chalicelib.stores.models import Client
+from chalicelib.stores.repository import Store
+
+MAX_ENTRIES = 1024
+
+
+class ClientCache:
+    def __init__(self, store: Store, clock: Clock, ttl: int) -> None:
+        self._store = store
+        self._clock = clock
+        self._ttl = ttl
+        self._entries: dict[str, tuple[int, Client]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, client_id: str) -> Client | None:
+        now = self._clock.now()
+        with self._lock:
+            entry = self._entries.get(client_id)
+            if entry is not None and entry[0] > now:
+                return entry[1]
+        client = self._store.get_client(client_id)
+        if client is None or self._ttl <= 0:
+            return client
+        with self._lock:
+            if len(self._entries) >= MAX_ENTRIES:
+                # Drop the entry that expires first (dicts keep insertion order: the oldest).
+                self._entries.pop(next(iter(self._entries)))
+            self._entries.pop(client_id, None)
+            self._entries[client_id] = (now + self._ttl, client)
+        return client
