@@ -44,16 +44,7 @@ def exchange(deps: Deps, client: Client, params: Params) -> dict[str, Any]:
         raise InvalidGrant("redirect_uri does not match", "redirect_uri mismatch")
     pkce.verify(record.code_challenge, params.get("code_verifier"))
 
-    auth = tokens.Authorization(
-        sub=record.sub,
-        scopes=record.scopes,
-        grant_id=record.grant_id,
-        auth_time=record.auth_time,
-        nonce=record.nonce,
-        sid=record.sid,
-        amr=record.amr,
-        resources=record.resources,
-    )
+    auth = tokens.Authorization.of(record, nonce=record.nonce)
     refresh_token, refresh = (
         tokens.new_refresh(deps, client, auth)
         if tokens.wants_refresh(client, record.scopes)

@@ -58,15 +58,7 @@ def refresh(deps: Deps, client: Client, params: Params) -> dict[str, Any]:
     if requested and not set(requested) <= set(record.scopes):
         raise InvalidScope("scope may narrow but never widen", f"asked {requested}")
 
-    auth = tokens.Authorization(
-        sub=record.sub,
-        scopes=record.scopes,
-        grant_id=record.grant_id,
-        auth_time=record.auth_time,
-        sid=record.sid,
-        amr=record.amr,
-        resources=record.resources,
-    )
+    auth = tokens.Authorization.of(record)  # no nonce: OIDC Core 12.2
     # The successor keeps the original scopes (RFC 6749 6): narrowing is per access token.
     token, successor = tokens.new_refresh(deps, client, auth)
     now = deps.clock.now()

@@ -9,7 +9,7 @@ from chalicelib.deps import Deps
 from chalicelib.ids import digest, new_secret
 from chalicelib.protocol import resource
 from chalicelib.protocol.params import Params
-from chalicelib.stores.models import Client, RefreshToken
+from chalicelib.stores.models import AuthorizationCode, Client, RefreshToken
 from chalicelib.tokens import access_token, id_token
 
 
@@ -25,6 +25,22 @@ class Authorization:
     sid: str | None = None
     amr: list[str] = field(default_factory=list)
     resources: list[str] = field(default_factory=list)  # RFC 8707: what was authorized
+
+    @classmethod
+    def of(
+        cls, record: AuthorizationCode | RefreshToken, nonce: str | None = None
+    ) -> Authorization:
+        """What a code or a refresh token carries of the authorization it stands for."""
+        return cls(
+            sub=record.sub,
+            scopes=record.scopes,
+            grant_id=record.grant_id,
+            auth_time=record.auth_time,
+            nonce=nonce,
+            sid=record.sid,
+            amr=record.amr,
+            resources=record.resources,
+        )
 
 
 def wants_refresh(client: Client, scopes: list[str]) -> bool:
