@@ -5,6 +5,7 @@
     client create|list|show|delete|rotate-secret|set-jwks
     user   create|set-password|set-claims|disable|enable|show|list
     keys   rotate|list                  (chalicelib/admin/keys.py)
+    grant  list|revoke                  (chalicelib/admin/grants.py)
     local  run
 
 Exit codes: 0 done, 1 the store could not be reached, 2 bad input (a message on stderr that
@@ -682,6 +683,9 @@ def build_parser() -> argparse.ArgumentParser:
     from chalicelib.admin.keys import add_commands as keys_commands  # it imports this module
 
     keys_commands(groups, leaf)
+    from chalicelib.admin.grants import add_commands as grant_commands  # it imports this one
+
+    grant_commands(groups, leaf)
     return parser
 
 

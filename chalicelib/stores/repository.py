@@ -9,6 +9,7 @@ Key layout (pk / sk):
     CODE#<sha256(code)>        / CODE               ttl
     RT#<sha256(token)>         / RT                 ttl
     GRANT#<grant_id>           / GRANT
+    GRANTS#<sub>               / GRANT#<created_at>#<grant_id>   index: a user's grants, one Query
     JTI#<jti>                  / REVOKED            a revoked access token (RFC 7009), ttl
     CONSENT#<sub>              / CLIENT#<client_id>
     KEYS                       / KEY#<kid>          one partition, read with one Query
@@ -118,6 +119,10 @@ class Note:
     sub: str
     text: str
     created_at: int
+
+
+def _grant_index_sk(grant: Grant) -> str:
+    return f"GRANT#{grant.created_at:012d}#{grant.grant_id}"  # sorts by time
 
 
 class Store:
@@ -318,7 +323,33 @@ class Store:
     # -- grants -----------------------------------------------------------------------------
 
     def put_grant(self, grant: Grant) -> None:
-        self.table.put(_item(grant, f"GRANT#{grant.grant_id}", "GRANT"), if_absent=True)
+        """The grant and its index item in the user's partition, in one create-only
+        transaction; ItemExists if either exists."""
+        index: Item = {"pk": f"GRANTS#{grant.sub}", "sk": _grant_index_sk(grant)}
+        index.update(
+            kind="GrantIndex",
+            grant_id=grant.grant_id,
+            client_id=grant.client_id,
+            scopes=list(grant.scopes),
+            created_at=grant.created_at,
+        )
+        try:
+            self.table.transact(
+                [
+                    Put(_item(grant, f"GRANT#{grant.grant_id}", "GRANT"), if_absent=True),
+                    Put(index, if_absent=True),
+                ]
+            )
+        except TransactionCanceled:
+            raise ItemExists(f"grant {grant.grant_id!r} exists") from None
+
+    def list_grants(self, sub: str) -> list[Grant]:
+        """The subject's grants, oldest first, revoked ones included (admin only): one Query
+        of the index, then one BatchGetItem per 100 grants for their current state."""
+        index = self.table.query(f"GRANTS#{sub}", "GRANT#")
+        keys = [(f"GRANT#{i['grant_id']}", "GRANT") for i in index]
+        items = self.table.get_many(keys) if keys else []
+        return [g for i in items if (g := _record(Grant, i)) is not None and g.sub == sub]
 
     def get_grant(self, grant_id: str) -> Grant | None:
         return _record(Grant, self.table.get(f"GRANT#{grant_id}", "GRANT"))
@@ -351,6 +382,23 @@ class Store:
 
     def put_consent(self, consent: Consent) -> None:
         self.table.put(_item(consent, f"CONSENT#{consent.sub}", f"CLIENT#{consent.client_id}"))
+
+    def revoke_consent(self, sub: str, client_id: str, when: int, reason: str) -> list[str]:
+        """End the subject's authorization of the client: revoke each of its active grants
+        for that client, then delete the consent. The ids of the grants revoked now.
+
+        Grants go first and the consent last: if a write fails part-way, the consent is
+        still there and the admin's retry lists and revokes what is left, so no consent is
+        ever gone while an older grant of it lives on. Not atomic against an authorization
+        already past its consent check: a grant it creates meanwhile is not revoked.
+        """
+        revoked: list[str] = []
+        for grant in self.list_grants(sub):
+            if grant.client_id == client_id and grant.active:
+                self.revoke_grant(grant.grant_id, when, reason)
+                revoked.append(grant.grant_id)
+        self.table.delete(f"CONSENT#{sub}", f"CLIENT#{client_id}")
+        return revoked
 
     # -- signing keys -----------------------------------------------------------------------
 
