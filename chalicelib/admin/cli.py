@@ -214,6 +214,9 @@ def client_view(client: Client) -> dict[str, Any]:
         "scopes": list(client.scopes),
         "has_secret": client.secret_hash is not None,
         "may_introspect": client.may_introspect,
+        "id_token_signed_response_alg": client.id_token_signed_response_alg,
+        "post_logout_redirect_uris": list(client.post_logout_redirect_uris),
+        "resources": list(client.resources),
         "jwks": client.jwks,  # public keys only (private_key_jwt)
         "created_at": client.created_at,
     }
@@ -226,6 +229,8 @@ def user_view(user: User) -> dict[str, Any]:
         "disabled": user.disabled,
         "name": user.name,
         "email": user.email,
+        "email_verified": user.email_verified,
+        "claims": dict(user.claims),
         "created_at": user.created_at,
     }
 
@@ -301,6 +306,45 @@ def _require_client(store: Store, client_id: str) -> Client:
     return client
 
 
+def _resources(values: list[str] | None) -> list[str]:
+    from chalicelib.errors import InvalidTarget
+    from chalicelib.protocol import resource
+
+    try:
+        return resource.parse(values or [])
+    except InvalidTarget as exc:
+        raise UsageError(f"bad --resource: {exc.description}") from None
+
+
+def _claims(values: list[str]) -> list[tuple[str, Any]]:
+    """NAME=VALUE pairs of OIDC standard claims; `address` takes a JSON object."""
+    from chalicelib.protocol.claims import STANDARD
+
+    settable = set(STANDARD) - {"name", "email", "email_verified", "updated_at"}
+    out: list[tuple[str, Any]] = []
+    for item in values:
+        name, sep, value = item.partition("=")
+        if not sep or name not in settable:
+            raise UsageError(
+                f"bad --claim {item!r}: use NAME=VALUE with NAME one of {sorted(settable)}"
+            )
+        if not value:
+            out.append((name, None))
+        elif name == "address":
+            try:
+                parsed = json.loads(value)
+            except ValueError:
+                raise UsageError("--claim address=... takes a JSON object") from None
+            if not isinstance(parsed, dict):
+                raise UsageError("--claim address=... takes a JSON object")
+            out.append((name, parsed))
+        elif name == "phone_number_verified":
+            out.append((name, value.lower() in {"yes", "true", "1"}))
+        else:
+            out.append((name, _text(value, f"--claim {name}")))
+    return out
+
+
 def client_create(args: argparse.Namespace, store: Store) -> Result:
     name = _text(args.name, "--name")
     client_type: str = args.type
@@ -349,6 +393,9 @@ def client_create(args: argparse.Namespace, store: Store) -> Result:
         created_at=SystemClock().now(),
         jwks=jwks,
         may_introspect=args.introspect,
+        id_token_signed_response_alg=args.id_token_alg,
+        post_logout_redirect_uris=_redirect_uris(args.post_logout_redirect_uri),
+        resources=_resources(args.resource),
     )
     try:
         store.create_client(client)
@@ -483,13 +530,24 @@ def user_enable(args: argparse.Namespace, store: Store) -> Result:
 
 
 def user_set_claims(args: argparse.Namespace, store: Store) -> Result:
-    if args.name is None and args.email is None:
-        raise UsageError("give --name and/or --email (an empty value removes the claim)")
+    if args.name is None and args.email is None and not args.claim and args.email_verified is None:
+        raise UsageError(
+            "give --name, --email, --email-verified and/or --claim NAME=VALUE "
+            "(an empty value removes the claim)"
+        )
     user = _require_user(store, args.username)
     if args.name is not None:
         user.name = _text(args.name, "--name") if args.name.strip() else None
     if args.email is not None:
         user.email = _email(args.email) if args.email.strip() else None
+    if args.email_verified is not None:
+        user.email_verified = args.email_verified == "yes"
+    for name, value in _claims(args.claim or []):
+        if value is None:
+            user.claims.pop(name, None)
+        else:
+            user.claims[name] = value
+    user.updated_at = SystemClock().now()
     store.save_user(user)
     return Result(user_view(user), f"Updated user {user.username!r}.\n{_user_text(user)}")
 
@@ -571,6 +629,24 @@ def _client_commands(groups: _Groups, leaf: _Parser) -> None:
     )
     create.add_argument("--client-id", help="the client id (default: a random one)")
     create.add_argument(
+        "--id-token-alg",
+        choices=["RS256", "ES256"],
+        default="RS256",
+        help="how its ID tokens are signed (OIDC id_token_signed_response_alg)",
+    )
+    create.add_argument(
+        "--post-logout-redirect-uri",
+        action="append",
+        metavar="URI",
+        help="where /logout may send the browser afterwards (repeatable; exact match)",
+    )
+    create.add_argument(
+        "--resource",
+        action="append",
+        metavar="URI",
+        help="an API (audience) it may ask tokens for, RFC 8707 (repeatable)",
+    )
+    create.add_argument(
         "--introspect",
         action="store_true",
         help="a resource server: may introspect every token at /introspect (RFC 7662)",
@@ -616,6 +692,14 @@ def _user_commands(groups: _Groups, leaf: _Parser) -> None:
     sub.add_argument("username", metavar="USERNAME")
     sub.add_argument("--name", help="the name claim (empty: remove)")
     sub.add_argument("--email", help="the email claim (empty: remove)")
+    sub.add_argument("--email-verified", choices=["yes", "no"], help="the email_verified claim")
+    sub.add_argument(
+        "--claim",
+        action="append",
+        metavar="NAME=VALUE",
+        help="another OIDC standard claim (given_name, phone_number, address as JSON, ...); "
+        "repeatable; NAME= removes it",
+    )
     sub.set_defaults(handler=user_set_claims)
 
     for name, handler, text in (
