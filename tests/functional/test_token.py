@@ -87,6 +87,8 @@ def test_public_client_exchange_with_pkce(browser: Browser) -> None:
 def test_access_token_is_an_at_jwt_verifiable_with_the_jwks(
     browser: Browser, clock: FakeClock
 ) -> None:
+    """SECURITY.md 20; RFC 9068 2.1 and 2.2: typ at+jwt, with iss, sub, aud, client_id,
+    scope, iat, exp and jti."""
     # Real time on the fake clock, so PyJWT's own exp/iat checks apply unchanged.
     clock.advance(int(time.time()) - clock.now())
     done = sign_in(browser)
