@@ -518,7 +518,9 @@ def run(port: int, moto_port: int, state_dir: Path = STATE_DIR) -> int:
     _no_proxy(os.environ)
 
     children: list[Child] = []
-    previous_int = signal.getsignal(signal.SIGINT)
+    # Ctrl-C must stop us even when we were started with SIGINT ignored (a job started in
+    # the background of a non-interactive shell inherits that, and Python keeps it).
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     previous_term = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         # Not inside the project: chalice's autoreloader restarts on any change below it.
