@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chalicelib.accounts import sessions
+from chalicelib.accounts import consents, sessions
 from chalicelib.deps import Deps
 from chalicelib.endpoints.authorization_response import error_redirect, issue_code
 from chalicelib.errors import (
@@ -170,7 +170,9 @@ def _authorize(deps: Deps, request: HttpRequest, params: Params, target: Target)
     )
     if logged_in and found is not None:
         session, user = found
-        if "consent" not in prompt and _consented(deps, user.sub, client.client_id, scopes):
+        if "consent" not in prompt and consents.covers(
+            deps.store, user.sub, client.client_id, scopes
+        ):
             return issue_code(deps, interaction, session)
         if "none" in prompt:
             raise ConsentRequired("the user has not consented to these scopes")
@@ -193,11 +195,6 @@ def _hinted_sub(deps: Deps, hint: str | None) -> str | None:
     if claims is None:
         raise InvalidRequest("id_token_hint is not an ID token from this issuer")
     return str(claims["sub"])
-
-
-def _consented(deps: Deps, sub: str, client_id: str, scopes: list[str]) -> bool:
-    consent = deps.store.get_consent(sub, client_id)
-    return consent is not None and set(scopes) <= set(consent.scopes)
 
 
 def _prompt(raw: str | None) -> set[str]:

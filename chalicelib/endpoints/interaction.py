@@ -7,7 +7,7 @@ that signed in for it (SECURITY.md item 6). A POST answers 303 (item 8); a GET n
 
 from __future__ import annotations
 
-from chalicelib.accounts import rate_limit, sessions
+from chalicelib.accounts import consents, rate_limit, sessions
 from chalicelib.accounts.passwords import dummy_hash, verify_password
 from chalicelib.deps import Deps
 from chalicelib.endpoints.authorization_response import error_redirect, issue_code
@@ -139,11 +139,8 @@ def login_post(deps: Deps, request: HttpRequest, interaction_id: str) -> HttpRes
 
 
 def _after_login(deps: Deps, interaction: Interaction, session: Session) -> HttpResponse:
-    consent = deps.store.get_consent(session.sub, interaction.client_id)
-    if (
-        "consent" in interaction.prompt
-        or consent is None
-        or not set(interaction.scopes) <= set(consent.scopes)
+    if "consent" in interaction.prompt or not consents.covers(
+        deps.store, session.sub, interaction.client_id, interaction.scopes
     ):
         return HttpResponse.redirect(_action(deps, interaction, "consent"))
     return _complete(deps, interaction, session)

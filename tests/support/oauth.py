@@ -41,41 +41,24 @@ def settings(**overrides: Any) -> Settings:
 
 def seed(deps: Deps) -> None:
     store = deps.store
-    store.create_client(
-        Client(
-            client_id="web",
-            name="Example Web",
-            client_type="confidential",
-            auth_method="client_secret_basic",
-            redirect_uris=[REDIRECT],
-            grant_types=["authorization_code"],
-            scopes=["openid", "profile", "email"],
-            secret_hash=digest(SECRET),
+    for client_id, name, auth_method in (
+        ("web", "Example Web", "client_secret_basic"),
+        ("post", "Post Client", "client_secret_post"),
+        ("spa", "Example SPA", "none"),
+    ):
+        public = auth_method == "none"
+        store.create_client(
+            Client(
+                client_id=client_id,
+                name=name,
+                client_type="public" if public else "confidential",
+                auth_method=auth_method,
+                redirect_uris=[REDIRECT, "http://127.0.0.1/cb"] if public else [REDIRECT],
+                grant_types=["authorization_code"],
+                scopes=["openid", "profile", "email"],
+                secret_hash=None if public else digest(SECRET),
+            )
         )
-    )
-    store.create_client(
-        Client(
-            client_id="post",
-            name="Post Client",
-            client_type="confidential",
-            auth_method="client_secret_post",
-            redirect_uris=[REDIRECT],
-            grant_types=["authorization_code"],
-            scopes=["openid", "profile", "email"],
-            secret_hash=digest(SECRET),
-        )
-    )
-    store.create_client(
-        Client(
-            client_id="spa",
-            name="Example SPA",
-            client_type="public",
-            auth_method="none",
-            redirect_uris=[REDIRECT, "http://127.0.0.1/cb"],
-            grant_types=["authorization_code"],
-            scopes=["openid", "profile", "email"],
-        )
-    )
     store.create_user(
         User(
             username="alice",
