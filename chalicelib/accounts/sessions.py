@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from chalicelib.deps import Deps
+from chalicelib.http import cookies
+from chalicelib.http.message import HttpRequest
 from chalicelib.ids import digest, new_id, new_secret
 from chalicelib.stores.models import Session, User
-from chalicelib.web import cookies
-from chalicelib.web.http import HttpRequest
 
 
 def current(deps: Deps, request: HttpRequest) -> tuple[Session, User] | None:

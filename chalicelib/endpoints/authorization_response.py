@@ -9,9 +9,9 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from chalicelib.deps import Deps
 from chalicelib.errors import OAuthError
+from chalicelib.http.message import HttpResponse
 from chalicelib.ids import digest, new_id, new_secret
 from chalicelib.stores.models import AuthorizationCode, Grant, Interaction, Session
-from chalicelib.web.http import HttpResponse
 
 
 def redirect_to_client(redirect_uri: str, params: dict[str, str]) -> HttpResponse:

@@ -23,13 +23,13 @@ from chalicelib.errors import (
     UnauthorizedClient,
     UnsupportedResponseType,
 )
+from chalicelib.http import cookies
+from chalicelib.http.message import HttpRequest, HttpResponse
 from chalicelib.ids import digest, new_id, new_secret
 from chalicelib.protocol import pkce, redirect_uri, resource, scope
 from chalicelib.protocol.params import Params
 from chalicelib.stores.models import Client, Interaction
 from chalicelib.tokens import id_token
-from chalicelib.web import cookies
-from chalicelib.web.http import HttpRequest, HttpResponse
 
 PROMPTS = {"none", "login", "consent", "select_account"}
 MAX_STATE = 2048

@@ -25,11 +25,11 @@ from chalicelib.errors import (
     TemporarilyUnavailable,
     TooManyAttempts,
 )
+from chalicelib.http.message import HttpRequest, HttpResponse
 from chalicelib.protocol import client_auth
 from chalicelib.protocol.params import Params
 from chalicelib.stores.models import Client
 from chalicelib.stores.table import StoreUnavailable
-from chalicelib.web.http import HttpRequest, HttpResponse
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 

@@ -19,9 +19,9 @@ from typing import Any
 from chalicelib.authorizer.policy import RoutePolicy
 from chalicelib.deps import Deps
 from chalicelib.errors import InvalidRequest
+from chalicelib.http.message import HttpRequest, HttpResponse
 from chalicelib.ids import new_id
 from chalicelib.stores.repository import Note
-from chalicelib.web.http import HttpRequest, HttpResponse
 
 ROUTE_POLICY = RoutePolicy.from_mapping(
     {

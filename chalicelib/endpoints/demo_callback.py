@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from chalicelib.deps import Deps
 from chalicelib.errors import PageError
+from chalicelib.http import pages
+from chalicelib.http.message import HttpRequest, HttpResponse
 from chalicelib.protocol.params import Params
-from chalicelib.web import pages
-from chalicelib.web.http import HttpRequest, HttpResponse
 
 SHOWN = ("code", "state", "iss", "error", "error_description")
 

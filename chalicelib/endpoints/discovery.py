@@ -9,9 +9,9 @@ from typing import Any
 
 from chalicelib.deps import Deps
 from chalicelib.grants import GRANTS
+from chalicelib.http.message import HttpRequest, HttpResponse
 from chalicelib.protocol import claims, client_assertion
 from chalicelib.stores.models import AUTH_METHODS
-from chalicelib.web.http import HttpRequest, HttpResponse
 
 CACHE = {"Cache-Control": "public, max-age=300"}
 

@@ -12,11 +12,11 @@ from chalicelib.accounts.passwords import dummy_hash, verify_password
 from chalicelib.deps import Deps
 from chalicelib.endpoints.authorization_response import error_redirect, issue_code
 from chalicelib.errors import AccessDenied, OAuthError, PageError
+from chalicelib.http import cookies, headers, pages
+from chalicelib.http.message import HttpRequest, HttpResponse
 from chalicelib.ids import digest, new_id, same
 from chalicelib.protocol.params import Params
 from chalicelib.stores.models import Client, Consent, Interaction, Session
-from chalicelib.web import cookies, headers, pages
-from chalicelib.web.http import HttpRequest, HttpResponse
 
 MAX_USERNAME = 128
 

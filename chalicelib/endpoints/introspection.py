@@ -26,10 +26,10 @@ from chalicelib.authorizer.validate import Claims
 from chalicelib.deps import Deps
 from chalicelib.endpoints import client_request
 from chalicelib.errors import InvalidClient
+from chalicelib.http.message import HttpRequest, HttpResponse
 from chalicelib.ids import same
 from chalicelib.stores.models import Client, RefreshToken
 from chalicelib.tokens import lookup
-from chalicelib.web.http import HttpRequest, HttpResponse
 
 PATH = "/introspect"
 log = logging.getLogger("tollgate.introspection")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from chalicelib.deps import Deps
-from chalicelib.web.http import HttpRequest, HttpResponse
+from chalicelib.http.message import HttpRequest, HttpResponse
 
 
 def handle(deps: Deps, request: HttpRequest) -> HttpResponse:

@@ -15,12 +15,12 @@ from chalicelib.accounts import sessions
 from chalicelib.deps import Deps
 from chalicelib.endpoints.authorization_response import redirect_to_client
 from chalicelib.errors import OAuthError, PageError
+from chalicelib.http import cookies, headers, pages
+from chalicelib.http.message import HttpRequest, HttpResponse
 from chalicelib.ids import same
 from chalicelib.protocol.params import Params
 from chalicelib.stores.models import Session
 from chalicelib.tokens import id_token
-from chalicelib.web import cookies, headers, pages
-from chalicelib.web.http import HttpRequest, HttpResponse
 
 FORWARDED = ("id_token_hint", "post_logout_redirect_uri", "state", "client_id")
 

@@ -33,10 +33,10 @@ import logging
 
 from chalicelib.deps import Deps
 from chalicelib.endpoints import client_request
+from chalicelib.http.message import HttpRequest, HttpResponse
 from chalicelib.ids import same
 from chalicelib.stores.models import RefreshToken
 from chalicelib.tokens import lookup
-from chalicelib.web.http import HttpRequest, HttpResponse
 
 PATH = "/revoke"
 log = logging.getLogger("tollgate.revocation")

@@ -23,7 +23,7 @@ from chalicelib import grants
 from chalicelib.deps import Deps
 from chalicelib.endpoints import client_request
 from chalicelib.errors import UnauthorizedClient, UnsupportedGrantType
-from chalicelib.web.http import HttpRequest, HttpResponse
+from chalicelib.http.message import HttpRequest, HttpResponse
 
 log = logging.getLogger("tollgate.token")
 

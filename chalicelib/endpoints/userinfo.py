@@ -14,9 +14,9 @@ from chalicelib.authorizer.in_process import keys_for
 from chalicelib.authorizer.validate import bearer_token, verify
 from chalicelib.deps import Deps
 from chalicelib.errors import OAuthError
+from chalicelib.http.message import FORM, HttpRequest, HttpResponse
 from chalicelib.protocol import claims
 from chalicelib.protocol.params import Params
-from chalicelib.web.http import FORM, HttpRequest, HttpResponse
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 

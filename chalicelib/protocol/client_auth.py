@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING
 from urllib.parse import unquote_plus
 
 from chalicelib.errors import InvalidClient, InvalidRequest
+from chalicelib.http.message import HttpRequest
 from chalicelib.ids import digest, new_id, same
 from chalicelib.protocol import client_assertion
 from chalicelib.protocol.params import Params
 from chalicelib.stores.models import Client
 from chalicelib.stores.repository import AssertionReplayed, Store
-from chalicelib.web.http import HttpRequest
 
 if TYPE_CHECKING:
     from chalicelib.deps import Deps

@@ -10,9 +10,9 @@ from chalice.app import Request, Response
 from chalicelib import deps as wiring
 from chalicelib.deps import Deps
 from chalicelib.errors import OAuthError, PageError, TemporarilyUnavailable
+from chalicelib.http import headers, pages
+from chalicelib.http.message import HttpRequest, HttpResponse
 from chalicelib.stores.table import StoreUnavailable
-from chalicelib.web import headers, pages
-from chalicelib.web.http import HttpRequest, HttpResponse
 
 log = logging.getLogger("tollgate")
 

@@ -16,7 +16,7 @@ from chalicelib.endpoints import (
     token,
     userinfo,
 )
-from chalicelib.web import pages
+from chalicelib.http import pages
 from chalicelib.web.adapter import run
 
 routes = Blueprint(__name__)

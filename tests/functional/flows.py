@@ -9,9 +9,9 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from chalicelib.deps import Deps
+from chalicelib.http import cookies
 from chalicelib.stores.memory import MemoryTable
 from chalicelib.stores.table import Item
-from chalicelib.web import cookies
 from tests.support.oauth import (
     ISSUER,
     PASSWORD,

@@ -15,9 +15,9 @@ import pytest
 from chalicelib.clock import FakeClock
 from chalicelib.deps import Deps
 from chalicelib.endpoints import token as token_endpoint
+from chalicelib.http.message import FORM, HttpRequest
 from chalicelib.ids import digest
 from chalicelib.stores.models import Client
-from chalicelib.web.http import FORM, HttpRequest
 from tests.functional.flows import oauth_error, sign_in, token
 from tests.support.oauth import REDIRECT, SECRET, Answer, Browser, basic
 

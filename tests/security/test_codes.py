@@ -9,10 +9,10 @@ from urllib.parse import urlencode
 import pytest
 
 from chalicelib.endpoints import token
+from chalicelib.http.message import HttpRequest
 from chalicelib.ids import digest
 from chalicelib.settings import SettingsError, load_settings
 from chalicelib.stores.repository import AlreadyUsed
-from chalicelib.web.http import HttpRequest
 from tests.security.conftest import REDIRECT, Flow, Server, claims_of, client_auth
 from tests.support.oauth import Answer
 

@@ -176,9 +176,9 @@ def test_the_wait_before_activation_covers_the_jwks_endpoint_s_cache(clock: Fake
 
     from chalicelib import deps as wiring
     from chalicelib.endpoints import jwks
+    from chalicelib.http.message import HttpRequest
     from chalicelib.settings import Settings
     from chalicelib.tokens.signer import JWKS_MAX_AGE
-    from chalicelib.web.http import HttpRequest
 
     deps = wiring.in_memory(Settings(issuer="https://auth.example.test", table_name="t"), clock)
     answer = jwks.handle(deps, HttpRequest(method="GET", path="/jwks.json"))

@@ -9,7 +9,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from chalicelib.web import pages
+from chalicelib.http import pages
 
 EVIL = "<script>alert(1)</script>\"'&"
 EVIL_ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#x27;&amp;"

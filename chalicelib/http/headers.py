@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from chalicelib.web.http import HttpResponse
+from chalicelib.http.message import HttpResponse
 
 
 def content_security_policy(form_targets: list[str]) -> str:
