@@ -136,7 +136,7 @@ def seed(store: Any) -> str:
 
     now = SystemClock().now()
     for client_id, grant_types in ((JOB, ["client_credentials"]), (RT, ["refresh_token"])):
-        store.create_client(
+        store.clients.create(
             Client(
                 client_id=client_id,
                 name=client_id,
@@ -151,8 +151,8 @@ def seed(store: Any) -> str:
         )
     grant_id, token = new_id(), new_secret()
     scopes = ["offline_access", SCOPE]
-    store.put_grant(Grant(grant_id, "sub-bench", RT, scopes, now))
-    store.put_refresh(
+    store.grants.put(Grant(grant_id, "sub-bench", RT, scopes, now))
+    store.refresh.put(
         RefreshToken(
             token_hash=digest(token),
             grant_id=grant_id,

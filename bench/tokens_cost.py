@@ -56,7 +56,7 @@ def _seed(deps: Any) -> None:
     from chalicelib.ids import digest
     from chalicelib.stores.models import Client, User
 
-    deps.store.create_client(
+    deps.store.clients.create(
         Client(
             client_id="web",
             name="Bench",
@@ -68,7 +68,7 @@ def _seed(deps: Any) -> None:
             secret_hash=digest(SECRET),
         )
     )
-    deps.store.create_user(User(username="alice", sub="sub-alice", password_hash="-"))  # noqa: S106
+    deps.store.users.create(User(username="alice", sub="sub-alice", password_hash="-"))  # noqa: S106
 
 
 def _code(deps: Any) -> tuple[str, str]:
@@ -79,8 +79,8 @@ def _code(deps: Any) -> tuple[str, str]:
     now = deps.clock.now()
     verifier, challenge = _pkce()
     code, grant_id = new_secret(), new_id()
-    deps.store.put_grant(Grant(grant_id, "sub-alice", "web", ["openid", "profile"], now))
-    deps.store.put_code(
+    deps.store.grants.put(Grant(grant_id, "sub-alice", "web", ["openid", "profile"], now))
+    deps.store.codes.put(
         AuthorizationCode(
             code_hash=digest(code),
             client_id="web",

@@ -6,5 +6,5 @@ from chalicelib.stores.repository import Store
 
 
 def covers(store: Store, sub: str, client_id: str, scopes: list[str]) -> bool:
-    consent = store.get_consent(sub, client_id)
+    consent = store.consents.get(sub, client_id)
     return consent is not None and set(scopes) <= set(consent.scopes)

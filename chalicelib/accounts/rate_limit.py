@@ -102,7 +102,7 @@ class Limiter:
         Raises StoreUnavailable when the counters cannot be read.
         """
         store = self._deps.store
-        counts = store.failure_counts([(c.subject, c.window_start) for c in self._counters])
+        counts = store.limits.counts([(c.subject, c.window_start) for c in self._counters])
         reached = [c for c, n in zip(self._counters, counts, strict=True) if n >= c.rule.limit]
         if not reached:
             return None
@@ -115,7 +115,7 @@ class Limiter:
         over: list[_Counter] = []
         for counter in self._counters:
             # The ttl ends with the window: the counter is never read after it anyway.
-            count = self._deps.store.count_failure(
+            count = self._deps.store.limits.add(
                 counter.subject, counter.window_start, counter.window_end
             )
             if count == counter.rule.limit:

@@ -14,10 +14,10 @@ def current(deps: Deps, request: HttpRequest) -> tuple[Session, User] | None:
     sid = request.cookies.get(cookies.name(deps.settings, cookies.SESSION))
     if not sid or len(sid) > 128:
         return None
-    session = deps.store.get_session(digest(sid))
+    session = deps.store.sessions.get(digest(sid))
     if session is None or session.expires_at <= deps.clock.now():
         return None
-    user = deps.store.get_user(session.username)
+    user = deps.store.users.get(session.username)
     if user is None or user.disabled or user.sub != session.sub:
         return None
     return session, user
@@ -36,6 +36,6 @@ def start(deps: Deps, user: User, amr: list[str]) -> tuple[Session, str]:
         expires_at=now + deps.settings.session_ttl,
         sid=new_id(),
     )
-    deps.store.put_session(session)
+    deps.store.sessions.put(session)
     cookie = cookies.set_cookie(deps.settings, cookies.SESSION, sid, deps.settings.session_ttl)
     return session, cookie

@@ -300,7 +300,7 @@ _SHOWN_ONCE = "The secret is shown only now: Tollgate keeps only its hash. Store
 
 
 def _require_client(store: Store, client_id: str) -> Client:
-    client = store.get_client(client_id)
+    client = store.clients.get(client_id)
     if client is None:
         raise UsageError(f"no client with id {client_id!r}")
     return client
@@ -398,7 +398,7 @@ def client_create(args: argparse.Namespace, store: Store) -> Result:
         resources=_resources(args.resource),
     )
     try:
-        store.create_client(client)
+        store.clients.create(client)
     except ItemExists:
         raise UsageError(f"a client with id {client_id!r} already exists") from None
 
@@ -411,7 +411,7 @@ def client_create(args: argparse.Namespace, store: Store) -> Result:
 
 
 def client_list(args: argparse.Namespace, store: Store) -> Result:
-    clients = store.list_clients()
+    clients = store.clients.all()
     rows = [
         [c.client_id, c.client_type, c.auth_method, " ".join(c.grant_types), c.name]
         for c in clients
@@ -427,7 +427,7 @@ def client_show(args: argparse.Namespace, store: Store) -> Result:
 
 def client_delete(args: argparse.Namespace, store: Store) -> Result:
     client = _require_client(store, args.client_id)
-    store.delete_client(client.client_id)
+    store.clients.delete(client.client_id)
     return Result(
         {"deleted": True, "client_id": client.client_id},
         f"Deleted client {client.client_id!r} ({client.name}).",
@@ -445,7 +445,7 @@ def client_rotate_secret(args: argparse.Namespace, store: Store) -> Result:
         )
     secret = ids.new_secret()
     client.secret_hash = ids.digest(secret)
-    store.save_client(client)
+    store.clients.save(client)
     return Result(
         {"client_id": client.client_id, "client_secret": secret},
         f"New secret for client {client.client_id!r}; the old one no longer works.\n\n"
@@ -463,7 +463,7 @@ def client_set_jwks(args: argparse.Namespace, store: Store) -> Result:
     if jwks is None:
         raise UsageError("give the new keys with --jwks-file PATH or --jwks JSON")
     client.jwks = jwks
-    store.save_client(client)
+    store.clients.save(client)
     return Result(
         client_view(client),
         f"New keys for client {client.client_id!r}: {_kids(client)}. Assertions signed with "
@@ -476,7 +476,7 @@ def client_set_jwks(args: argparse.Namespace, store: Store) -> Result:
 
 
 def _require_user(store: Store, username: str) -> User:
-    user = store.get_user(username)
+    user = store.users.get(username)
     if user is None:
         raise UsageError(f"no user named {username!r}")
     return user
@@ -486,7 +486,7 @@ def user_create(args: argparse.Namespace, store: Store) -> Result:
     username = _username(args.username)
     name = _text(args.name, "--name") if args.name is not None else None
     email = _email(args.email) if args.email is not None else None
-    if store.get_user(username) is not None:  # before the slow hash
+    if store.users.get(username) is not None:  # before the slow hash
         raise UsageError(f"a user named {username!r} already exists")
     user = User(
         username=username,
@@ -497,7 +497,7 @@ def user_create(args: argparse.Namespace, store: Store) -> Result:
         created_at=SystemClock().now(),
     )
     try:
-        store.create_user(user)
+        store.users.create(user)
     except ItemExists:
         raise UsageError(f"a user named {username!r} already exists") from None
     return Result(user_view(user), f"Created user {username!r}.\n{_user_text(user)}")
@@ -506,7 +506,7 @@ def user_create(args: argparse.Namespace, store: Store) -> Result:
 def user_set_password(args: argparse.Namespace, store: Store) -> Result:
     user = _require_user(store, args.username)
     user.password_hash = _hash_password(_read_password(args))
-    store.save_user(user)
+    store.users.save(user)
     return Result(
         {"username": user.username, "password_changed": True},
         f"Changed the password of {user.username!r}.",
@@ -516,7 +516,7 @@ def user_set_password(args: argparse.Namespace, store: Store) -> Result:
 def _set_disabled(store: Store, username: str, disabled: bool) -> Result:
     user = _require_user(store, username)
     user.disabled = disabled
-    store.save_user(user)
+    store.users.save(user)
     word = "Disabled" if disabled else "Enabled"
     return Result(user_view(user), f"{word} user {user.username!r}.")
 
@@ -548,7 +548,7 @@ def user_set_claims(args: argparse.Namespace, store: Store) -> Result:
         else:
             user.claims[name] = value
     user.updated_at = SystemClock().now()
-    store.save_user(user)
+    store.users.save(user)
     return Result(user_view(user), f"Updated user {user.username!r}.\n{_user_text(user)}")
 
 
@@ -558,7 +558,7 @@ def user_show(args: argparse.Namespace, store: Store) -> Result:
 
 
 def user_list(args: argparse.Namespace, store: Store) -> Result:
-    users = store.list_users()
+    users = store.users.all()
     rows = [
         [u.username, u.sub, "disabled" if u.disabled else "enabled", u.name or "", u.email or ""]
         for u in users

@@ -54,7 +54,7 @@ def _revoked_text(grant: Grant) -> str:
 
 def grant_list(args: argparse.Namespace, store: Store) -> Result:
     user = _require_user(store, args.user)
-    grants = [g for g in store.list_grants(user.sub) if args.all or g.active]
+    grants = [g for g in store.grants.list_for(user.sub) if args.all or g.active]
     rows = [
         [g.grant_id, g.client_id, " ".join(g.scopes), _when(g.created_at), _revoked_text(g)]
         for g in grants
@@ -75,7 +75,7 @@ def grant_revoke(args: argparse.Namespace, store: Store) -> Result:
 
 
 def _revoke_one(store: Store, grant_id: str) -> Result:
-    grant = store.get_grant(grant_id)
+    grant = store.grants.get(grant_id)
     if grant is None:
         raise UsageError(f"no grant with id {grant_id!r}")
     if not grant.active:
@@ -83,8 +83,8 @@ def _revoke_one(store: Store, grant_id: str) -> Result:
             {**grant_view(grant), "revoked_now": False},
             f"Grant {grant_id!r} was already revoked: {_revoked_text(grant)}.",
         )
-    store.revoke_grant(grant_id, SystemClock().now(), ADMIN_REASON)
-    revoked = store.get_grant(grant_id) or grant
+    store.grants.revoke(grant_id, SystemClock().now(), ADMIN_REASON)
+    revoked = store.grants.get(grant_id) or grant
     return Result(
         {**grant_view(revoked), "revoked_now": True},
         f"Revoked grant {grant_id!r}.\n"
@@ -102,8 +102,8 @@ def _revoke_one(store: Store, grant_id: str) -> Result:
 
 def _revoke_consent(store: Store, username: str, client_id: str) -> Result:
     user = _require_user(store, username)
-    had_consent = store.get_consent(user.sub, client_id) is not None
-    revoked = store.revoke_consent(user.sub, client_id, SystemClock().now(), CONSENT_REASON)
+    had_consent = store.consents.get(user.sub, client_id) is not None
+    revoked = store.consents.revoke(user.sub, client_id, SystemClock().now(), CONSENT_REASON)
     data = {
         "username": user.username,
         "sub": user.sub,

@@ -88,7 +88,7 @@ def keys_list(args: argparse.Namespace, store: Store) -> Result:
     window = publish_window(_token_lifetime(args), KEY_CACHE_TTL)
     order = {"next": 0, "active": 1, "retired": 2, EXPIRED: 3}
     views = sorted(
-        (key_view(k, now, window) for k in store.list_keys()),
+        (key_view(k, now, window) for k in store.keys.all()),
         key=lambda v: (v["alg"], order.get(v["state"], 4), -v["created_at"]),
     )
     rows = [
@@ -188,7 +188,7 @@ def keys_rotate(args: argparse.Namespace, store: Store) -> Result:
     from chalicelib.tokens.rotation import RotationRefused, rotate
 
     now = clock.now()
-    existing = store.list_keys()
+    existing = store.keys.all()
     mode = _mode(args, existing, args.stage)
     if mode == "local" and args.stage == "prod":
         raise UsageError("local keys are kept in the clear: not for prod")

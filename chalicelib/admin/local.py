@@ -113,10 +113,10 @@ def _load_state(state_dir: Path) -> dict[str, str]:
 def _seed_user(store: Store, password: str) -> None:
     from chalicelib.accounts.passwords import hash_password, verify_password
 
-    user = store.get_user(DEMO_USER)
+    user = store.users.get(DEMO_USER)
     if user is None:
         try:
-            store.create_user(
+            store.users.create(
                 User(
                     username=DEMO_USER,
                     sub=ids.new_id(),
@@ -128,22 +128,22 @@ def _seed_user(store: Store, password: str) -> None:
             )
             return
         except ItemExists:
-            user = store.get_user(DEMO_USER)
+            user = store.users.get(DEMO_USER)
             if user is None:
                 raise
     if not verify_password(user.password_hash, password):
         user.password_hash = hash_password(password)
-        store.save_user(user)
+        store.users.save(user)
 
 
 def _seed_client(store: Store, wanted: Client, secret: str | None) -> None:
-    client = store.get_client(wanted.client_id)
+    client = store.clients.get(wanted.client_id)
     if client is None:
         try:
-            store.create_client(wanted)
+            store.clients.create(wanted)
             return
         except ItemExists:
-            client = store.get_client(wanted.client_id)
+            client = store.clients.get(wanted.client_id)
             if client is None:
                 raise
     changed = False
@@ -161,7 +161,7 @@ def _seed_client(store: Store, wanted: Client, secret: str | None) -> None:
             client.scopes.append(scope)
             changed = True
     if changed:
-        store.save_client(client)
+        store.clients.save(client)
 
 
 def seed(store: Store, port: int, state_dir: Path) -> DemoCredentials:

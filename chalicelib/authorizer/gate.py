@@ -27,7 +27,7 @@ from chalicelib.stores.table import StoreUnavailable
 
 
 class Grants(Protocol):
-    def get_grant(self, grant_id: str) -> Grant | None: ...
+    def get(self, grant_id: str) -> Grant | None: ...
 
     def is_jti_revoked(self, jti: str) -> bool: ...
 
@@ -41,7 +41,7 @@ def check_grant(grants: Grants, claims: Claims) -> None:
     """
     try:
         if claims.grant_id is not None:
-            grant = grants.get_grant(claims.grant_id)
+            grant = grants.get(claims.grant_id)
             if grant is None or not grant.active:
                 raise InvalidToken(f"grant {claims.grant_id} is revoked or gone")
             if grant.sub != claims.sub or grant.client_id != claims.client_id:

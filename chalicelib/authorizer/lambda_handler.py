@@ -69,7 +69,7 @@ def _grant_store(cfg: configuration.AuthorizerConfig) -> Grants:
     from chalicelib.stores.repository import Store
 
     client = make_client(cfg.region, cfg.endpoint_url)
-    return Store(DynamoTable(client, cfg.table_name, SystemClock()))
+    return Store(DynamoTable(client, cfg.table_name, SystemClock())).grants
 
 
 class Authorizer:

@@ -57,8 +57,8 @@ def issue_code(deps: Deps, interaction: Interaction, session: Session) -> HttpRe
         amr=session.amr,
         resources=interaction.resources,
     )
-    deps.store.put_grant(grant)
-    deps.store.put_code(record)
+    deps.store.grants.put(grant)
+    deps.store.codes.put(record)
     params = {"code": code}
     if interaction.state is not None:
         params["state"] = interaction.state

@@ -176,7 +176,7 @@ def _authorize(deps: Deps, request: HttpRequest, params: Params, target: Target)
             return issue_code(deps, interaction, session)
         if "none" in prompt:
             raise ConsentRequired("the user has not consented to these scopes")
-    deps.store.put_interaction(interaction)
+    deps.store.interactions.put(interaction)
     step = "consent" if interaction.sid_hash else "login"
     location = deps.settings.endpoint(f"/interaction/{interaction_id}/{step}")
     response = HttpResponse.redirect(location)

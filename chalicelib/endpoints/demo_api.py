@@ -21,7 +21,7 @@ from chalicelib.deps import Deps
 from chalicelib.errors import InvalidRequest
 from chalicelib.http.message import HttpRequest, HttpResponse
 from chalicelib.ids import new_id
-from chalicelib.stores.repository import Note
+from chalicelib.stores.notes import Note
 
 ROUTE_POLICY = RoutePolicy.from_mapping(
     {
@@ -86,7 +86,7 @@ def _shown(note: Note) -> dict[str, Any]:
 
 @demo_only
 def list_notes(deps: Deps, request: HttpRequest, caller: Principal) -> HttpResponse:
-    notes = deps.store.list_notes(caller.sub, limit=LIST_LIMIT)
+    notes = deps.store.notes.list_for(caller.sub, limit=LIST_LIMIT)
     return HttpResponse.json({"notes": [_shown(n) for n in notes]}, headers=NO_STORE)
 
 
@@ -113,5 +113,5 @@ def note_text(request: HttpRequest) -> str:
 @demo_only
 def create_note(deps: Deps, request: HttpRequest, caller: Principal) -> HttpResponse:
     note = Note(new_id(), caller.sub, note_text(request), deps.clock.now())
-    deps.store.put_note(note)
+    deps.store.notes.put(note)
     return HttpResponse.json(_shown(note), 201, NO_STORE)

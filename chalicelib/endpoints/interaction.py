@@ -33,7 +33,7 @@ def _expired_page(detail: str) -> PageError:
 def _load(deps: Deps, request: HttpRequest, interaction_id: str) -> tuple[Interaction, Client]:
     if not interaction_id or len(interaction_id) > 64:
         raise _expired_page("malformed interaction id")
-    interaction = deps.store.get_interaction(interaction_id)
+    interaction = deps.store.interactions.get(interaction_id)
     if interaction is None or interaction.completed_by is not None:
         raise _expired_page("unknown, expired or finished interaction")
     browser = request.cookies.get(cookies.name(deps.settings, cookies.BROWSER), "")
@@ -118,7 +118,7 @@ def login_post(deps: Deps, request: HttpRequest, interaction_id: str) -> HttpRes
         )
         response.headers["Retry-After"] = str(wait)
         return response
-    user = deps.store.get_user(username) if username else None
+    user = deps.store.users.get(username) if username else None
     # Verify against a dummy hash for unknown users so timing does not reveal who exists.
     valid = verify_password(user.password_hash if user else dummy_hash(), password)
     if user is None or user.disabled or not valid:
@@ -129,8 +129,8 @@ def login_post(deps: Deps, request: HttpRequest, interaction_id: str) -> HttpRes
     session, cookie = sessions.start(deps, user, ["pwd"])
     if old is not None:
         # A fresh sign-in replaces the old session: no fixation, no stale auth_time.
-        deps.store.delete_session(old[0].sid_hash)
-    interaction = deps.store.update_interaction(
+        deps.store.sessions.delete(old[0].sid_hash)
+    interaction = deps.store.interactions.update(
         interaction.interaction_id, {"sid_hash": session.sid_hash}
     )
     response = _after_login(deps, interaction, session)
@@ -147,7 +147,7 @@ def _after_login(deps: Deps, interaction: Interaction, session: Session) -> Http
 
 
 def _complete(deps: Deps, interaction: Interaction, session: Session) -> HttpResponse:
-    if deps.store.complete_interaction(interaction.interaction_id, new_id()) is None:
+    if deps.store.interactions.complete(interaction.interaction_id, new_id()) is None:
         raise _expired_page("interaction completed concurrently")
     return issue_code(deps, interaction, session)
 
@@ -192,13 +192,13 @@ def consent_post(deps: Deps, request: HttpRequest, interaction_id: str) -> HttpR
     session = _signed_in(deps, request, interaction)
     decision = params.get("decision")
     if decision == "deny":
-        if deps.store.complete_interaction(interaction.interaction_id, new_id()) is None:
+        if deps.store.interactions.complete(interaction.interaction_id, new_id()) is None:
             raise _expired_page("interaction completed concurrently")
         denied = AccessDenied("the user denied the request")
         return error_redirect(deps, interaction.redirect_uri, denied, interaction.state)
     if decision != "allow":
         raise PageError("Invalid request", "Choose Allow or Deny.", 400)
-    previous = deps.store.get_consent(session.sub, interaction.client_id)
+    previous = deps.store.consents.get(session.sub, interaction.client_id)
     granted = sorted(set(interaction.scopes) | set(previous.scopes if previous else []))
-    deps.store.put_consent(Consent(session.sub, interaction.client_id, granted, deps.clock.now()))
+    deps.store.consents.put(Consent(session.sub, interaction.client_id, granted, deps.clock.now()))
     return _complete(deps, interaction, session)

@@ -64,7 +64,7 @@ def _may_see(client: Client, owner: str) -> bool:
 
 def _access(deps: Deps, claims: Claims) -> dict[str, Any]:
     try:
-        check_grant(deps.store, claims)  # AuthorizerUnavailable: 503
+        check_grant(deps.store.grants, claims)  # AuthorizerUnavailable: 503
     except InvalidToken:
         return INACTIVE
     return {
@@ -84,7 +84,7 @@ def _access(deps: Deps, claims: Claims) -> dict[str, Any]:
 def _refresh(deps: Deps, record: RefreshToken) -> dict[str, Any]:
     if record.consumed_by is not None:
         return INACTIVE  # rotated: its successor is the live one
-    grant = deps.store.get_grant(record.grant_id)
+    grant = deps.store.grants.get(record.grant_id)
     if grant is None or not grant.active:
         return INACTIVE
     return {

@@ -65,9 +65,9 @@ def _revoke(deps: Deps, request: HttpRequest) -> HttpResponse:
         )
         return done
     if isinstance(found, RefreshToken):
-        deps.store.revoke_grant(found.grant_id, deps.clock.now(), REASON)
+        deps.store.grants.revoke(found.grant_id, deps.clock.now(), REASON)
         log.info("client %s revoked grant %s", client.client_id, found.grant_id)
     else:
-        deps.store.revoke_jti(found.jti, found.expires_at + lookup.MAX_LEEWAY)
+        deps.store.grants.revoke_jti(found.jti, found.expires_at + lookup.MAX_LEEWAY)
         log.info("client %s revoked access token %s", client.client_id, found.jti)
     return done

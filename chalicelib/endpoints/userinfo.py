@@ -48,8 +48,8 @@ def handle(deps: Deps, request: HttpRequest) -> HttpResponse:
         )
         if "openid" not in found.scopes:
             raise InsufficientScope(["openid"], "token without the openid scope")
-        check_grant(deps.store, found)
-        user = deps.store.get_user_by_sub(found.sub)
+        check_grant(deps.store.grants, found)
+        user = deps.store.users.get_by_sub(found.sub)
         if user is None or user.disabled:
             raise InvalidToken("the token's user is gone or disabled")
     except AuthorizerError as error:

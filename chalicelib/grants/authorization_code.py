@@ -18,13 +18,13 @@ from chalicelib.ids import digest, new_id, same
 from chalicelib.protocol import pkce
 from chalicelib.protocol.params import Params
 from chalicelib.stores.models import AuthorizationCode, Client
-from chalicelib.stores.repository import AlreadyUsed, Gone
+from chalicelib.stores.records import AlreadyUsed, Gone
 
 MAX_CODE = 128
 
 
 def _reused(deps: Deps, code: AuthorizationCode) -> InvalidGrant:
-    deps.store.revoke_grant(code.grant_id, deps.clock.now(), "code reuse")
+    deps.store.grants.revoke(code.grant_id, deps.clock.now(), "code reuse")
     return InvalidGrant("invalid authorization code", f"code reuse; grant {code.grant_id} revoked")
 
 
@@ -32,7 +32,7 @@ def exchange(deps: Deps, client: Client, params: Params) -> dict[str, Any]:
     code = params.require("code")
     if len(code) > MAX_CODE:
         raise InvalidGrant("invalid authorization code", "oversized code")
-    record = deps.store.get_code(digest(code))
+    record = deps.store.codes.get(digest(code))
     if record is None:
         raise InvalidGrant("invalid authorization code", "unknown or expired code")
     if record.consumed_by is not None:
@@ -54,7 +54,7 @@ def exchange(deps: Deps, client: Client, params: Params) -> dict[str, Any]:
     resources = tokens.target(params, record.resources, deps.settings.audience)
     body = tokens.response(deps, client, auth, resources=resources, refresh_token=refresh_token)
     try:
-        deps.store.redeem_code(record, consumer=new_id(), refresh=refresh)
+        deps.store.codes.redeem(record, consumer=new_id(), refresh=refresh)
     except AlreadyUsed as used:
         raise _reused(deps, used.record) from None
     except Gone:

@@ -18,14 +18,14 @@ from chalicelib.ids import digest, new_id, same
 from chalicelib.protocol import scope
 from chalicelib.protocol.params import Params
 from chalicelib.stores.models import Client, RefreshToken
-from chalicelib.stores.repository import Gone, RefreshAlreadyUsed
+from chalicelib.stores.records import Gone, RefreshAlreadyUsed
 
 MAX_TOKEN = 128
 SUPERSEDED = "superseded:"
 
 
 def _reuse(deps: Deps, record: RefreshToken) -> InvalidGrant:
-    deps.store.revoke_grant(record.grant_id, deps.clock.now(), "refresh token reuse")
+    deps.store.grants.revoke(record.grant_id, deps.clock.now(), "refresh token reuse")
     return InvalidGrant(
         "invalid refresh token", f"refresh token reuse; grant {record.grant_id} revoked"
     )
@@ -43,7 +43,7 @@ def refresh(deps: Deps, client: Client, params: Params) -> dict[str, Any]:
     presented = params.require("refresh_token")
     if len(presented) > MAX_TOKEN:
         raise InvalidGrant("invalid refresh token", "oversized token")
-    record = deps.store.get_refresh(digest(presented))
+    record = deps.store.refresh.get(digest(presented))
     if record is None:
         raise InvalidGrant("invalid refresh token", "unknown or expired refresh token")
     if not same(record.client_id, client.client_id):
@@ -51,7 +51,7 @@ def refresh(deps: Deps, client: Client, params: Params) -> dict[str, Any]:
     if (record.consumed_by or "").startswith(SUPERSEDED):
         # Voided by a grace-window retry: never usable, but no sign of theft either.
         raise InvalidGrant("invalid refresh token", "superseded refresh token")
-    grant = deps.store.get_grant(record.grant_id)
+    grant = deps.store.grants.get(record.grant_id)
     if grant is None or not grant.active:
         raise InvalidGrant("invalid refresh token", "grant revoked")
     requested = scope.parse(params.get("scope"))
@@ -75,20 +75,20 @@ def refresh(deps: Deps, client: Client, params: Params) -> dict[str, Any]:
     )
     try:
         if record.consumed_by is None:
-            deps.store.rotate_refresh(record, consumer, now, successor)
+            deps.store.refresh.rotate(record, consumer, now, successor)
         elif _in_grace(deps, record):
-            deps.store.supersede_refresh(record, consumer, now, successor)
+            deps.store.refresh.supersede(record, consumer, now, successor)
         else:
             raise _reuse(deps, record)
     except RefreshAlreadyUsed as used:
         # Lost a race, or the successor was used: retry once as a grace case, else reuse.
-        current = deps.store.get_refresh(record.token_hash)
+        current = deps.store.refresh.get(record.token_hash)
         if current is None or used.record.token_hash != record.token_hash:
             raise _reuse(deps, record) from None
         if not _in_grace(deps, current):
             raise _reuse(deps, current) from None
         try:
-            deps.store.supersede_refresh(current, consumer, now, successor)
+            deps.store.refresh.supersede(current, consumer, now, successor)
         except (RefreshAlreadyUsed, Gone):
             raise _reuse(deps, current) from None
     except Gone:

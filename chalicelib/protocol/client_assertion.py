@@ -11,7 +11,7 @@ registered (a JWK Set). Checked here, before and after the signature:
   RFC 7523 and recent guidance the latter; both name this server and no other);
 - `exp` present, not past, and at most MAX_LIFETIME ahead, which bounds how long a `jti`
   must be remembered; `iat` and `nbf`, when present, not in the future;
-- `jti` present. Its single use is the caller's business (Store.use_assertion), after
+- `jti` present. Its single use is the caller's business (Store.assertions.use), after
   the signature has been verified, so that a forged assertion writes nothing.
 
 `check_jwks` judges a JWK Set at registration, strictly, with messages an admin can act on.

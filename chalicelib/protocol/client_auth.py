@@ -20,7 +20,8 @@ from chalicelib.ids import digest, new_id, same
 from chalicelib.protocol import client_assertion
 from chalicelib.protocol.params import Params
 from chalicelib.stores.models import Client
-from chalicelib.stores.repository import AssertionReplayed, Store
+from chalicelib.stores.records import AssertionReplayed
+from chalicelib.stores.repository import Store
 
 if TYPE_CHECKING:
     from chalicelib.deps import Deps
@@ -151,7 +152,7 @@ def _by_assertion(found: Client, credentials: Presented, check: AssertionCheck |
     # Remembered while it could still be accepted: until exp plus the leeway.
     until = verified.expires_at + client_assertion.LEEWAY
     try:
-        check.store.use_assertion(found.client_id, verified.jti, until, consumer=new_id())
+        check.store.assertions.use(found.client_id, verified.jti, until, consumer=new_id())
     except AssertionReplayed:
         raise InvalidClient(
             "client authentication failed", f"client assertion jti {verified.jti!r} replayed"

@@ -32,7 +32,7 @@ class ClientCache:
             entry = self._entries.get(client_id)
             if entry is not None and entry[0] > now:
                 return entry[1]
-        client = self._store.get_client(client_id)
+        client = self._store.clients.get(client_id)
         if client is None or self._ttl <= 0:
             return client
         with self._lock:

@@ -77,7 +77,7 @@ def refresh_token(deps: Deps, token: str) -> RefreshToken | None:
     StoreUnavailable when the store cannot be read."""
     if len(token) > MAX_TOKEN or "." in token:
         return None
-    return deps.store.get_refresh(digest(token))
+    return deps.store.refresh.get(digest(token))
 
 
 def find(deps: Deps, token: str, hint: str | None, *, leeway: int) -> Claims | RefreshToken | None:

@@ -47,12 +47,12 @@ def rotate(
     force: bool = False,
     min_next_age: int = MIN_NEXT_AGE,
 ) -> Rotation:
-    current = [k for k in store.list_keys() if k.alg == alg]
+    current = [k for k in store.keys.all() if k.alg == alg]
     waiting = sorted((k for k in current if k.state == NEXT), key=lambda k: k.created_at)
     active = [k for k in current if k.state == ACTIVE]
     if not waiting:
         key = make_key(NEXT if active else ACTIVE)
-        store.put_key(key)
+        store.keys.put(key)
         return Rotation(alg, "published" if active else "first", key)
     promoted = waiting[-1]
     age = now - promoted.created_at
@@ -63,5 +63,5 @@ def rotate(
         )
     # Older `next` keys (left by an interrupted rotation) are retired with the active ones.
     retiring = active + waiting[:-1]
-    store.set_key_states([(promoted, ACTIVE)] + [(k, RETIRED) for k in retiring], now)
+    store.keys.set_states([(promoted, ACTIVE)] + [(k, RETIRED) for k in retiring], now)
     return Rotation(alg, "activated", promoted, retiring)

@@ -120,7 +120,7 @@ class KeyRing:
     # -- shared -----------------------------------------------------------------------------
 
     def _reload(self) -> list[SigningKey]:
-        self._keys = self._store.list_keys()
+        self._keys = self._store.keys.all()
         self._loaded_at = self._clock.now()
         return self._keys
 
@@ -142,7 +142,7 @@ class KeyRing:
                 # a key at the same time: both are published, and everyone signs with the
                 # newest.
                 with contextlib.suppress(ItemExists):
-                    self._store.put_key(self._create(alg))
+                    self._store.keys.put(self._create(alg))
                 candidates = self._signing(self._reload(), alg)
                 if not candidates:
                     raise SignerError(f"no active {alg} key, and none could be made")

@@ -80,7 +80,7 @@ def tollgate_authorizer(auth_request: AuthRequest) -> dict[str, Any]:
             issuer=settings.issuer,
             audience=settings.audience,
             now=deps.clock.now(),
-            grants=deps.store if settings.revocation_check else None,
+            grants=deps.store.grants if settings.revocation_check else None,
         )
     except AuthorizerError as error:
         log.info("authorizer: %s %s", error.status, error.detail)

@@ -17,7 +17,7 @@ NOTES = ["notes:read", "notes:write"]
 def test_existing_demo_clients_get_the_new_scopes(tmp_path: Path) -> None:
     store = Store(MemoryTable(SystemClock()))
     for client_id in (local.WEB_CLIENT, local.SPA_CLIENT):
-        store.create_client(
+        store.clients.create(
             Client(
                 client_id=client_id,
                 name="seeded by an older Tollgate",
@@ -31,7 +31,7 @@ def test_existing_demo_clients_get_the_new_scopes(tmp_path: Path) -> None:
     local.seed(store, 8000, tmp_path)
     local.seed(store, 8000, tmp_path)  # idempotent: nothing added twice
     for client_id in (local.WEB_CLIENT, local.SPA_CLIENT):
-        client = store.get_client(client_id)
+        client = store.clients.get(client_id)
         assert client is not None
         assert client.scopes == ["openid", "profile", "email", *NOTES]
         assert client.name == "seeded by an older Tollgate"  # the rest is left alone

@@ -235,14 +235,14 @@ def test_config_errors(env: dict[str, str], message: str, tmp_path: Path) -> Non
 @pytest.fixture
 def store() -> Store:
     store = Store(MemoryTable(FakeClock(NOW)))
-    store.put_grant(Grant("g-1", "sub-alice", "web", ["notes:read"], NOW))
-    store.put_grant(Grant("g-bob", "sub-bob", "web", ["notes:read"], NOW))
+    store.grants.put(Grant("g-1", "sub-alice", "web", ["notes:read"], NOW))
+    store.grants.put(Grant("g-bob", "sub-bob", "web", ["notes:read"], NOW))
     return store
 
 
 def checking(keys: LocalKeys, store: Store) -> Authorizer:
     return Authorizer(
-        make_config(revocation_check=True), keys=keys, grants=store, clock=lambda: NOW
+        make_config(revocation_check=True), keys=keys, grants=store.grants, clock=lambda: NOW
     )
 
 
@@ -250,11 +250,11 @@ def test_revocation_check(keys: LocalKeys, store: Store, ec_key: KeyPair) -> Non
     authorizer = checking(keys, store)
     event = rest_event("GET", "/notes", bearer(ec_key, gid="g-1"))
     assert authorizer(event)["principalId"] == "sub-alice"
-    store.revoke_grant("g-1", NOW + 1, "test")
+    store.grants.revoke("g-1", NOW + 1, "test")
     with pytest.raises(Unauthorized):
         authorizer(event)
     # Without the check, the same token passes until it expires.
-    assert Authorizer(make_config(), keys=keys, grants=store, clock=lambda: NOW)(event)
+    assert Authorizer(make_config(), keys=keys, grants=store.grants, clock=lambda: NOW)(event)
 
 
 def test_revocation_check_refuses_unknown_and_foreign_grants(
@@ -270,7 +270,7 @@ def test_revocation_check_refuses_unknown_and_foreign_grants(
 
 def test_revocation_check_fails_closed(keys: LocalKeys, ec_key: KeyPair) -> None:
     class Down:
-        def get_grant(self, grant_id: str) -> Grant | None:
+        def get(self, grant_id: str) -> Grant | None:
             raise StoreUnavailable("throttled")
 
         def is_jti_revoked(self, jti: str) -> bool:
@@ -296,7 +296,7 @@ def test_revocation_check_reads_dynamodb(
     with mock_aws():
         client = make_client("us-east-1", None)
         client.create_table(**table_definition("tollgate-test"))
-        Store(DynamoTable(client, "tollgate-test", SystemClock())).put_grant(
+        Store(DynamoTable(client, "tollgate-test", SystemClock())).grants.put(
             Grant("g-1", "sub-alice", "web", ["notes:read"], NOW)
         )
         cfg = make_config(revocation_check=True, table_name="tollgate-test")

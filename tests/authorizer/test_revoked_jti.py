@@ -33,21 +33,21 @@ class Counted:
     reads: list[str] = field(default_factory=list)
     down: bool = False
 
-    def get_grant(self, grant_id: str) -> Grant | None:
+    def get(self, grant_id: str) -> Grant | None:
         self.reads.append(f"GRANT#{grant_id}")
-        return self.store.get_grant(grant_id)
+        return self.store.grants.get(grant_id)
 
     def is_jti_revoked(self, jti: str) -> bool:
         self.reads.append(f"JTI#{jti}")
         if self.down:
             raise StoreUnavailable("throttled")
-        return self.store.is_jti_revoked(jti)
+        return self.store.grants.is_jti_revoked(jti)
 
 
 @pytest.fixture
 def grants() -> Counted:
     store = Store(MemoryTable(FakeClock(NOW)))
-    store.put_grant(Grant("g-1", "sub-alice", "web", ["notes:read"], NOW))
+    store.grants.put(Grant("g-1", "sub-alice", "web", ["notes:read"], NOW))
     return Counted(store)
 
 
@@ -64,7 +64,7 @@ def test_a_revoked_user_token_is_refused_with_the_check(
     checking = authorizer(keys, grants, check=True)
     assert checking(event)["principalId"] == "sub-alice"
     assert grants.reads == ["GRANT#g-1", "JTI#jti-1"]
-    grants.store.revoke_jti("jti-1", NOW + 600)
+    grants.store.grants.revoke_jti("jti-1", NOW + 600)
     with pytest.raises(Unauthorized):
         checking(event)
 
@@ -78,7 +78,7 @@ def test_a_revoked_machine_token_is_refused_with_one_read(
     checking = authorizer(keys, grants, check=True)
     assert checking(event)
     assert grants.reads == ["JTI#j-m"]
-    grants.store.revoke_jti("j-m", NOW + 600)
+    grants.store.grants.revoke_jti("j-m", NOW + 600)
     with pytest.raises(Unauthorized):
         checking(event)
 
@@ -86,7 +86,7 @@ def test_a_revoked_machine_token_is_refused_with_one_read(
 def test_a_revoked_grant_is_refused_without_reading_the_jti(
     keys: LocalKeys, ec_key: KeyPair, grants: Counted
 ) -> None:
-    grants.store.revoke_grant("g-1", NOW, "test")
+    grants.store.grants.revoke("g-1", NOW, "test")
     with pytest.raises(Unauthorized):
         authorizer(keys, grants, check=True)(
             rest_event("GET", "/notes", bearer(ec_key, gid="g-1", jti="jti-1"))
@@ -99,7 +99,7 @@ def test_without_the_check_nothing_is_read(
 ) -> None:
     """README "Revocation": the jti check costs nothing when the check is off (and a
     revoked token then passes until it expires)."""
-    grants.store.revoke_jti("jti-1", NOW + 600)
+    grants.store.grants.revoke_jti("jti-1", NOW + 600)
     event = rest_event("GET", "/notes", bearer(ec_key, gid="g-1", jti="jti-1"))
     assert authorizer(keys, grants, check=False)(event)
     assert grants.reads == []

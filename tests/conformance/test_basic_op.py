@@ -35,7 +35,7 @@ ADDRESS = {"street_address": "1 Main St", "locality": "Springfield", "country": 
 
 
 def _register(deps: Deps, client_id: str) -> None:
-    deps.store.create_client(
+    deps.store.clients.create(
         Client(
             client_id=client_id,
             name="Conformance Client",
@@ -55,7 +55,7 @@ def conformance_client(deps: Deps, clock: FakeClock) -> None:
     clock.advance(int(time.time()) - clock.now())  # real time, so PyJWT's own checks apply
     for client_id in ("oidcc", "oidcc2"):
         _register(deps, client_id)
-    user = deps.store.get_user("alice")
+    user = deps.store.users.get("alice")
     assert user is not None
     user.email_verified = True
     user.claims = {
@@ -64,7 +64,7 @@ def conformance_client(deps: Deps, clock: FakeClock) -> None:
         "address": ADDRESS,
         "phone_number": "+1 555 0100",
     }
-    deps.store.save_user(user)
+    deps.store.users.save(user)
 
 
 def _redeem(browser: Browser, code: str, verifier: str | None, client: str = "oidcc") -> Answer:

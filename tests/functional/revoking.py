@@ -28,7 +28,7 @@ CLIENTS: dict[str, tuple[str, list[str], bool]] = {
 
 def add_clients(deps: Deps) -> None:
     for client_id, (method, grant_types, may_introspect) in CLIENTS.items():
-        deps.store.create_client(
+        deps.store.clients.create(
             Client(
                 client_id=client_id,
                 name=f"Client {client_id}",

@@ -57,7 +57,7 @@ def test_get_authorize_without_session_goes_to_login(browser: Browser, deps: Dep
     assert answer.location.startswith(f"{ISSUER}/interaction/")
     assert any(c.startswith(f"{BROWSER_COOKIE}=") for c in answer.set_cookies)
     assert not any(c.startswith(f"{SESSION_COOKIE}=") for c in answer.set_cookies)
-    stored = deps.store.get_interaction(interaction_id_of(answer))
+    stored = deps.store.interactions.get(interaction_id_of(answer))
     assert stored is not None
     assert stored.client_id == "web"
     assert stored.scopes == ["openid", "profile"]
@@ -124,7 +124,7 @@ def test_post_authorize_with_form_body(browser: Browser, deps: Deps) -> None:
     started = browser.request("POST", "/authorize", body=body, headers=FORM)
 
     assert step_of(started) == "login"
-    stored = deps.store.get_interaction(interaction_id_of(started))
+    stored = deps.store.interactions.get(interaction_id_of(started))
     assert stored is not None
     assert stored.code_challenge == challenge
     params = to_client(finish(browser, started))
@@ -183,7 +183,7 @@ def test_superset_of_granted_scopes_asks_consent_again(signed_in: Authorized, de
     assert "See your email address" in page.text
     params = to_client(submit_consent(browser, page))
     assert stored_code(deps, params["code"])["scopes"] == ["openid", "profile", "email"]
-    consent = deps.store.get_consent("sub-alice", "web")
+    consent = deps.store.consents.get("sub-alice", "web")
     assert consent is not None
     assert sorted(consent.scopes) == ["email", "openid", "profile"]
 
@@ -199,7 +199,7 @@ def test_prompt_login_forces_login_and_replaces_the_session(
 ) -> None:
     browser = signed_in.browser
     old_sid = browser.cookies[SESSION_COOKIE]
-    assert deps.store.get_session(digest(old_sid)) is not None
+    assert deps.store.sessions.get(digest(old_sid)) is not None
 
     started = browser.get(authorize_path(prompt="login", state="relogin"))
     assert step_of(started) == "login"
@@ -211,8 +211,8 @@ def test_prompt_login_forces_login_and_replaces_the_session(
     assert any(c.startswith(f"{SESSION_COOKIE}=") for c in answer.set_cookies)
     new_sid = browser.cookies[SESSION_COOKIE]
     assert new_sid != old_sid
-    assert deps.store.get_session(digest(old_sid)) is None
-    assert deps.store.get_session(digest(new_sid)) is not None
+    assert deps.store.sessions.get(digest(old_sid)) is None
+    assert deps.store.sessions.get(digest(new_sid)) is not None
     assert session_count(deps) == 1
 
 
@@ -272,9 +272,9 @@ def test_deny_at_consent_is_access_denied(browser: Browser, deps: Deps) -> None:
     assert params["state"] == "nope"
     assert params["iss"] == ISSUER
     assert "code" not in params
-    assert deps.store.get_consent("sub-alice", "web") is None
+    assert deps.store.consents.get("sub-alice", "web") is None
     assert "Code" not in kinds(deps)
-    stored = deps.store.get_interaction(interaction_id)
+    stored = deps.store.interactions.get(interaction_id)
     assert stored is not None
     assert stored.completed_by is not None
 
@@ -306,9 +306,9 @@ def test_wrong_password_renders_login_again_with_an_alert(browser: Browser, deps
 
 
 def test_disabled_user_cannot_sign_in(browser: Browser, deps: Deps) -> None:
-    user = deps.store.get_user("alice")
+    user = deps.store.users.get("alice")
     assert user is not None
-    deps.store.save_user(replace(user, disabled=True))
+    deps.store.users.save(replace(user, disabled=True))
 
     answer = failed_login(browser, "alice", PASSWORD)
 

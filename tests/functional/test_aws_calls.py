@@ -66,7 +66,7 @@ def running() -> Iterator[Running]:
             ("rt", ["authorization_code", "refresh_token"]),
             ("job", ["client_credentials"]),
         ):
-            store.create_client(
+            store.clients.create(
                 Client(
                     client_id=client_id,
                     name=client_id,

@@ -16,7 +16,7 @@ from tests.support.oauth import SECRET, Browser, basic
 
 @pytest.fixture(autouse=True)
 def machine(deps: Deps) -> None:
-    deps.store.create_client(
+    deps.store.clients.create(
         Client(
             client_id="machine",
             name="Nightly Job",
@@ -60,9 +60,9 @@ def test_clients_without_the_grant_are_refused(browser: Browser) -> None:
 
 
 def test_public_clients_are_refused(browser: Browser, deps: Deps) -> None:
-    client = deps.store.get_client("spa")
+    client = deps.store.clients.get("spa")
     assert client is not None
     client.grant_types = ["authorization_code", "client_credentials"]
-    deps.store.save_client(client)
+    deps.store.clients.save(client)
     answer = token(browser, {"grant_type": "client_credentials", "client_id": "spa"})
     oauth_error(answer, "unauthorized_client")

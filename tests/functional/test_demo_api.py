@@ -61,10 +61,10 @@ def invalid_token(answer: Answer) -> None:
 
 
 def allow_notes(deps: Deps) -> None:
-    client = deps.store.get_client("web")
+    client = deps.store.clients.get("web")
     assert client is not None
     client.scopes += ["notes:read", "notes:write"]
-    deps.store.save_client(client)
+    deps.store.clients.save(client)
 
 
 def flow_token(browser: Browser, deps: Deps, scope: str = NOTES_SCOPES) -> dict[str, Any]:
@@ -128,7 +128,7 @@ def test_each_route_needs_its_scope(browser: Browser, deps: Deps) -> None:
     assert refused.json() == {"error": "insufficient_scope"}
     assert call(browser, "GET", "/api/notes", writer).status == 403
     assert call(browser, "GET", "/api/notes", neither).status == 403
-    assert deps.store.list_notes("sub-alice") != []  # only the writer's note
+    assert deps.store.notes.list_for("sub-alice") != []  # only the writer's note
 
 
 def test_no_token_or_a_bad_one_is_401(browser: Browser, deps: Deps, clock: FakeClock) -> None:
@@ -203,14 +203,14 @@ def test_note_bodies_are_validated(
     answer = browser.request("POST", "/api/notes", body=body, headers=headers, cookies=False)
     assert answer.status == 400, answer.text
     assert answer.json()["error"] == "invalid_request"
-    assert deps.store.list_notes("sub-alice") == []
+    assert deps.store.notes.list_for("sub-alice") == []
 
 
 def test_a_note_of_2000_characters_is_fine(browser: Browser, deps: Deps) -> None:
     bearer = mint(deps, ["notes:write"])
     text = "é" * demo_api.MAX_TEXT
     assert call(browser, "POST", "/api/notes", bearer, {"text": text}).status == 201
-    assert deps.store.list_notes("sub-alice")[0].text == text
+    assert deps.store.notes.list_for("sub-alice")[0].text == text
 
 
 def test_the_demo_api_is_off_in_prod() -> None:
@@ -222,7 +222,7 @@ def test_the_demo_api_is_off_in_prod() -> None:
             assert answer.json() == {"error": "not_found"}
         posted = call(browser, "POST", "/api/notes", mint(deps, ["notes:write"]), {"text": "x"})
         assert posted.status == 404
-        assert deps.store.list_notes("sub-alice") == []
+        assert deps.store.notes.list_for("sub-alice") == []
 
 
 def test_revocation_check_refuses_a_revoked_grants_tokens() -> None:
@@ -232,7 +232,7 @@ def test_revocation_check_refuses_a_revoked_grants_tokens() -> None:
         tokens = flow_token(browser, deps)
         assert call(browser, "GET", "/api/whoami", tokens["access_token"]).status == 200
         grant_id = json.loads(_payload(tokens["access_token"]))["gid"]
-        deps.store.revoke_grant(grant_id, clock.now(), "user signed out everywhere")
+        deps.store.grants.revoke(grant_id, clock.now(), "user signed out everywhere")
         invalid_token(call(browser, "GET", "/api/whoami", tokens["access_token"]))
 
 
@@ -262,7 +262,7 @@ def test_without_the_check_a_revoked_grants_token_lives_until_exp(
 ) -> None:
     tokens = flow_token(browser, deps)
     grant_id = json.loads(_payload(tokens["access_token"]))["gid"]
-    deps.store.revoke_grant(grant_id, deps.clock.now(), "test")
+    deps.store.grants.revoke(grant_id, deps.clock.now(), "test")
     assert call(browser, "GET", "/api/whoami", tokens["access_token"]).status == 200
 
 

@@ -1,4 +1,4 @@
-"""An admin ends a user's authorization of a client (Store.revoke_consent, the store call of
+"""An admin ends a user's authorization of a client (Store.consents.revoke, the store call of
 `tollgate grant revoke --user U --client C`): its tokens stop and consent is asked again."""
 
 from __future__ import annotations
@@ -30,9 +30,9 @@ def test_revoking_consent_ends_the_grants_tokens_and_asks_consent_again(
     other = user_tokens(browser, client_id="rt2")  # another client of the same user
     assert userinfo(browser, tokens["access_token"]).status == 200
     assert introspected(browser, tokens["access_token"])["active"] is True
-    [grant] = [g for g in deps.store.list_grants("sub-alice") if g.client_id == "rt"]
+    [grant] = [g for g in deps.store.grants.list_for("sub-alice") if g.client_id == "rt"]
 
-    revoked = deps.store.revoke_consent("sub-alice", "rt", deps.clock.now(), "consent revoked")
+    revoked = deps.store.consents.revoke("sub-alice", "rt", deps.clock.now(), "consent revoked")
 
     assert revoked == [grant.grant_id]
     oauth_error(refresh(browser, tokens["refresh_token"]), "invalid_grant")
@@ -51,13 +51,13 @@ def test_a_new_authorization_after_revocation_is_a_new_active_grant(
     browser: Browser, deps: Deps, clock: FakeClock
 ) -> None:
     first = user_tokens(browser)
-    deps.store.revoke_consent("sub-alice", "rt", clock.now(), "consent revoked")
+    deps.store.consents.revoke("sub-alice", "rt", clock.now(), "consent revoked")
     clock.advance(60)  # the index sorts grants by creation time
 
     second = user_tokens(browser)  # consents again
 
     assert refresh(browser, second["refresh_token"]).status == 200
     oauth_error(refresh(browser, first["refresh_token"]), "invalid_grant")
-    grants = [g for g in deps.store.list_grants("sub-alice") if g.client_id == "rt"]
+    grants = [g for g in deps.store.grants.list_for("sub-alice") if g.client_id == "rt"]
     assert [g.active for g in grants] == [False, True]
-    assert deps.store.get_consent("sub-alice", "rt") is not None
+    assert deps.store.consents.get("sub-alice", "rt") is not None

@@ -62,7 +62,7 @@ def test_an_active_refresh_token_is_described(browser: Browser, deps: Deps) -> N
     """RFC 7662 2.2: a refresh token's scope, client_id, sub, exp, iat; token_type names
     what it is."""
     tokens = user_tokens(browser)
-    record = deps.store.get_refresh(digest(tokens["refresh_token"]))
+    record = deps.store.refresh.get(digest(tokens["refresh_token"]))
     assert record is not None
     assert introspected(browser, tokens["refresh_token"]) == {
         "active": True,

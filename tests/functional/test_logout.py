@@ -15,10 +15,10 @@ AFTER = "https://app.example/signed-out"
 
 @pytest.fixture(autouse=True)
 def registered(deps: Deps) -> None:
-    client = deps.store.get_client("web")
+    client = deps.store.clients.get("web")
     assert client is not None
     client.post_logout_redirect_uris = [AFTER]
-    deps.store.save_client(client)
+    deps.store.clients.save(client)
 
 
 def _id_token(browser: Browser) -> str:
@@ -94,10 +94,10 @@ def test_id_token_hint_at_authorize(browser: Browser, deps: Deps) -> None:
 
 def test_a_hint_for_another_user_requires_login(browser: Browser, deps: Deps) -> None:
     hint = _id_token(browser)
-    user = deps.store.get_user("alice")
+    user = deps.store.users.get("alice")
     assert user is not None
     user.sub = "someone-else"
-    deps.store.save_user(user)
+    deps.store.users.save(user)
     # alice's session now names a sub that the store no longer has: treated as signed out.
     answer = browser.get(authorize_path(prompt="none", id_token_hint=hint))
     assert to_client(answer)["error"] == "login_required"

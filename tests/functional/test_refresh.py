@@ -25,7 +25,7 @@ from tests.support.oauth import REDIRECT, SECRET, Answer, Browser, basic
 @pytest.fixture(autouse=True)
 def clients(deps: Deps) -> None:
     for client_id in ("rt", "rt2"):
-        deps.store.create_client(
+        deps.store.clients.create(
             Client(
                 client_id=client_id,
                 name=f"Refreshing {client_id}",
@@ -59,7 +59,7 @@ def _refresh(browser: Browser, rt: str, client_id: str = "rt", **extra: str) -> 
 
 
 def _grant_id(deps: Deps, rt: str) -> str:
-    record = deps.store.get_refresh(digest(rt))
+    record = deps.store.refresh.get(digest(rt))
     assert record is not None
     return record.grant_id
 
@@ -115,7 +115,7 @@ def test_reuse_after_the_grace_window_revokes_the_grant(
     second = _refresh(browser, first).json()["refresh_token"]
     clock.advance(deps.settings.refresh_grace + 1)
     oauth_error(_refresh(browser, first), "invalid_grant")
-    grant = deps.store.get_grant(_grant_id(deps, first))
+    grant = deps.store.grants.get(_grant_id(deps, first))
     assert grant is not None and grant.revoked_at is not None
     assert grant.revoked_reason == "refresh token reuse"
     # The legitimate holder's current token dies with the grant.
@@ -144,7 +144,7 @@ def test_a_lost_answer_can_be_retried_within_the_grace_window(
     assert current not in (first, lost)
     # The lost successor is void (without revoking anything); the new one works.
     oauth_error(_refresh(browser, lost), "invalid_grant")
-    grant = deps.store.get_grant(_grant_id(deps, first))
+    grant = deps.store.grants.get(_grant_id(deps, first))
     assert grant is not None and grant.active
     assert _refresh(browser, current).status == 200
 
@@ -166,7 +166,7 @@ def test_another_client_cannot_use_it(browser: Browser, deps: Deps) -> None:
     """SECURITY.md 15: client B cannot redeem client A's refresh token."""
     rt = _tokens(browser, "openid offline_access")["refresh_token"]
     oauth_error(_refresh(browser, rt, client_id="rt2"), "invalid_grant")
-    record = deps.store.get_refresh(digest(rt))
+    record = deps.store.refresh.get(digest(rt))
     assert record is not None and record.consumed_by is None  # untouched for its owner
     assert _refresh(browser, rt).status == 200
 

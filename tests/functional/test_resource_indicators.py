@@ -24,7 +24,7 @@ def clients(deps: Deps) -> None:
         ("aud", ["authorization_code", "refresh_token"]),
         ("job", ["client_credentials"]),
     ):
-        deps.store.create_client(
+        deps.store.clients.create(
             Client(
                 client_id=client_id,
                 name=client_id,

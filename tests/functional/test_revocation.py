@@ -60,7 +60,7 @@ def userinfo(browser: Browser, bearer: str) -> Answer:
 
 
 def grant_of(deps: Deps, refresh_token: str) -> str:
-    record = deps.store.get_refresh(digest(refresh_token))
+    record = deps.store.refresh.get(digest(refresh_token))
     assert record is not None
     return record.grant_id
 
@@ -76,7 +76,7 @@ def test_revoking_a_refresh_token_revokes_its_grant(browser: Browser, deps: Deps
 
     revoked(revoke(browser, tokens["refresh_token"]))
 
-    grant = deps.store.get_grant(grant_of(deps, tokens["refresh_token"]))
+    grant = deps.store.grants.get(grant_of(deps, tokens["refresh_token"]))
     assert grant is not None and grant.revoked_at is not None
     assert grant.revoked_reason == "revoked by the client (RFC 7009)"
     oauth_error(refresh(browser, tokens["refresh_token"]), "invalid_grant")
@@ -110,11 +110,11 @@ def test_revoking_an_access_token_records_its_jti(
     token live on ("MAY" revoke them: Tollgate does not)."""
     tokens = user_tokens(browser)
     jti = claims_of(tokens["access_token"])["jti"]
-    assert not deps.store.is_jti_revoked(jti)
+    assert not deps.store.grants.is_jti_revoked(jti)
 
     revoked(revoke(browser, tokens["access_token"]))
 
-    assert deps.store.is_jti_revoked(jti)
+    assert deps.store.grants.is_jti_revoked(jti)
     assert userinfo(browser, tokens["access_token"]).status == 401
     assert introspected(browser, tokens["access_token"]) == {"active": False}
     renewed = refresh(browser, tokens["refresh_token"])
@@ -137,9 +137,9 @@ def test_a_revoked_jti_outlives_every_validators_leeway(
         issued, keys_for(deps), issuer=ISSUER, audience=ISSUER, leeway=300, now=clock.now()
     )
     with pytest.raises(InvalidToken, match="revoked"):
-        check_grant(deps.store, claims)
+        check_grant(deps.store.grants, claims)
     clock.advance(1)
-    assert not deps.store.is_jti_revoked(claims.jti)  # expired item: absent on read
+    assert not deps.store.grants.is_jti_revoked(claims.jti)  # expired item: absent on read
 
 
 def test_an_access_token_revoked_with_the_wrong_hint_is_revoked(
@@ -148,9 +148,9 @@ def test_an_access_token_revoked_with_the_wrong_hint_is_revoked(
     """RFC 7009 2.1: a wrong hint extends the search to every token type."""
     tokens = user_tokens(browser)
     revoked(revoke(browser, tokens["access_token"], token_type_hint="refresh_token"))
-    assert deps.store.is_jti_revoked(claims_of(tokens["access_token"])["jti"])
+    assert deps.store.grants.is_jti_revoked(claims_of(tokens["access_token"])["jti"])
     revoked(revoke(browser, tokens["refresh_token"], token_type_hint="access_token"))
-    grant = deps.store.get_grant(grant_of(deps, tokens["refresh_token"]))
+    grant = deps.store.grants.get(grant_of(deps, tokens["refresh_token"]))
     assert grant is not None and not grant.active
 
 
@@ -160,9 +160,9 @@ def test_an_unknown_hint_is_ignored(browser: Browser, deps: Deps, hint: str) -> 
     for token types the server cannot revoke; both kinds of Tollgate token can be."""
     tokens = user_tokens(browser)
     revoked(revoke(browser, tokens["access_token"], token_type_hint=hint))
-    assert deps.store.is_jti_revoked(claims_of(tokens["access_token"])["jti"])
+    assert deps.store.grants.is_jti_revoked(claims_of(tokens["access_token"])["jti"])
     revoked(revoke(browser, tokens["refresh_token"], token_type_hint=hint))
-    grant = deps.store.get_grant(grant_of(deps, tokens["refresh_token"]))
+    grant = deps.store.grants.get(grant_of(deps, tokens["refresh_token"]))
     assert grant is not None and not grant.active
 
 
@@ -171,7 +171,7 @@ def test_a_machine_clients_token_can_be_revoked(browser: Browser, deps: Deps) ->
     issued = machine_token(browser)
     assert introspected(browser, issued)["active"] is True
     revoked(revoke(browser, issued, client_id="m2m"))
-    assert deps.store.is_jti_revoked(claims_of(issued)["jti"])
+    assert deps.store.grants.is_jti_revoked(claims_of(issued)["jti"])
     assert introspected(browser, issued) == {"active": False}
 
 
@@ -180,7 +180,7 @@ def test_a_public_client_revokes_its_own_token(browser: Browser, deps: Deps) -> 
     done = sign_in(browser, client_id="spa")
     issued = redeem(done).json()["access_token"]
     revoked(revoke(browser, issued, client_id="spa"))
-    assert deps.store.is_jti_revoked(claims_of(issued)["jti"])
+    assert deps.store.grants.is_jti_revoked(claims_of(issued)["jti"])
 
 
 # -- nothing to revoke: 200, nothing changed --------------------------------------------------
@@ -228,7 +228,7 @@ def test_an_expired_access_token_within_the_leeway_is_still_recorded(
     issued = user_tokens(browser)["access_token"]
     clock.advance(claims_of(issued)["exp"] + 10 - clock.now())
     revoked(revoke(browser, issued))
-    assert deps.store.is_jti_revoked(claims_of(issued)["jti"])
+    assert deps.store.grants.is_jti_revoked(claims_of(issued)["jti"])
 
 
 def test_another_clients_tokens_are_left_alone(browser: Browser, deps: Deps) -> None:
@@ -248,7 +248,7 @@ def test_an_audience_other_than_the_default_is_revocable(browser: Browser, deps:
     """RFC 8707 tokens name other audiences: revocation does not depend on `aud`."""
     issued = minted(deps, audience="https://api.example.test")
     revoked(revoke(browser, issued))
-    assert deps.store.is_jti_revoked(claims_of(issued)["jti"])
+    assert deps.store.grants.is_jti_revoked(claims_of(issued)["jti"])
 
 
 # -- client authentication and request errors ------------------------------------------------

@@ -104,9 +104,9 @@ def running(monkeypatch: pytest.MonkeyPatch) -> Iterator[Running]:
 def a_refresh_token(deps: Deps) -> tuple[str, str]:
     """(refresh token, grant id) of alice's grant to "rt", stored directly."""
     now = deps.clock.now()
-    deps.store.put_grant(Grant("g-1", "sub-alice", "rt", ["openid", "offline_access"], now))
+    deps.store.grants.put(Grant("g-1", "sub-alice", "rt", ["openid", "offline_access"], now))
     presented = new_secret()
-    deps.store.put_refresh(
+    deps.store.refresh.put(
         RefreshToken(
             token_hash=digest(presented),
             grant_id="g-1",
@@ -137,12 +137,12 @@ def test_a_throttled_grant_revocation_is_503_not_200(running: Running) -> None:
     hook.on = True
     unavailable(revoke(running.browser, presented))
     assert hook.refused == ["UpdateItem"]
-    grant = running.deps.store.get_grant(grant_id)
+    grant = running.deps.store.grants.get(grant_id)
     assert grant is not None and grant.active  # nothing written
 
     hook.on = False
     assert revoke(running.browser, presented).status == 200
-    grant = running.deps.store.get_grant(grant_id)
+    grant = running.deps.store.grants.get(grant_id)
     assert grant is not None and not grant.active
 
 
@@ -154,11 +154,11 @@ def test_a_throttled_jti_record_is_503_not_200(running: Running) -> None:
     hook.on = True
     unavailable(revoke(running.browser, issued))
     assert hook.refused == ["PutItem"]
-    assert not running.deps.store.is_jti_revoked(jti)
+    assert not running.deps.store.grants.is_jti_revoked(jti)
 
     hook.on = False
     assert revoke(running.browser, issued).status == 200
-    assert running.deps.store.is_jti_revoked(jti)
+    assert running.deps.store.grants.is_jti_revoked(jti)
 
 
 def test_a_throttled_lookup_is_503_not_unknown(running: Running) -> None:
@@ -170,7 +170,7 @@ def test_a_throttled_lookup_is_503_not_unknown(running: Running) -> None:
     unavailable(revoke(running.browser, presented))
     hook.on = False
     assert hook.refused == ["GetItem"]
-    grant = running.deps.store.get_grant(grant_id)
+    grant = running.deps.store.grants.get(grant_id)
     assert grant is not None and grant.active
 
 

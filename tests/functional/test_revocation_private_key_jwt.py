@@ -19,7 +19,7 @@ KEY = client_key("pkj-1")
 
 @pytest.fixture(autouse=True)
 def pkj(deps: Deps) -> None:
-    deps.store.create_client(
+    deps.store.clients.create(
         Client(
             client_id="pkj",
             name="Key client",
@@ -56,7 +56,7 @@ def test_a_key_client_revokes_its_token(
     access = issued(browser, clock)
     answer = post(browser, "/revoke", form(assertion(clock, ISSUER + aud), token=access))
     assert answer.status == 200, answer.text
-    assert deps.store.is_jti_revoked(claims_of(access)["jti"])
+    assert deps.store.grants.is_jti_revoked(claims_of(access)["jti"])
 
 
 def test_an_assertion_for_another_endpoint_or_replayed_is_refused(
@@ -72,4 +72,4 @@ def test_an_assertion_for_another_endpoint_or_replayed_is_refused(
     assert answer.status == 200, answer.text
     assert answer.json()["active"] is True
     oauth_error(post(browser, "/introspect", once), "invalid_client", 401)
-    assert not deps.store.is_jti_revoked(claims_of(access)["jti"])
+    assert not deps.store.grants.is_jti_revoked(claims_of(access)["jti"])

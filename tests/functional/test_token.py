@@ -169,7 +169,7 @@ def test_unsupported_grant_type(signed_in: Authorized) -> None:
 
 
 def test_client_not_allowed_the_grant_is_unauthorized_client(browser: Browser, deps: Deps) -> None:
-    deps.store.create_client(
+    deps.store.clients.create(
         Client(
             client_id="machine",
             name="Machine",
@@ -300,7 +300,7 @@ def test_code_is_single_use_and_reuse_revokes_the_grant(signed_in: Authorized, d
     refused(redeem(signed_in), "invalid_grant")
     item = deps.store.table.get(f"CODE#{digest(signed_in.code)}", "CODE")
     assert item is not None
-    grant = deps.store.get_grant(str(item["grant_id"]))
+    grant = deps.store.grants.get(str(item["grant_id"]))
     assert grant is not None
     assert not grant.active
 

@@ -62,9 +62,9 @@ def test_a_throttled_rotation_leaves_the_refresh_token_usable(running: Running) 
     assert _snapshot(running) == before
     hook.on = False
     assert token(running.browser, form, basic("rt", SECRET)).status == 200
-    grant = running.deps.store.get_grant(grant_id)
+    grant = running.deps.store.grants.get(grant_id)
     assert grant is not None and grant.active
-    old = running.deps.store.get_refresh(digest(presented))
+    old = running.deps.store.refresh.get(digest(presented))
     assert old is not None and old.consumed_by is not None
 
 

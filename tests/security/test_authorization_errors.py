@@ -109,7 +109,7 @@ def test_registered_query_is_kept_on_error(server: Server) -> None:
     from chalicelib.stores.models import Client
 
     uri = "https://app.example/cb?tenant=7"
-    server.deps.store.create_client(
+    server.deps.store.clients.create(
         Client(
             client_id="tenant",
             name="Tenant",

@@ -12,7 +12,7 @@ from chalicelib.endpoints import token
 from chalicelib.http.message import HttpRequest
 from chalicelib.ids import digest
 from chalicelib.settings import SettingsError, load_settings
-from chalicelib.stores.repository import AlreadyUsed
+from chalicelib.stores.records import AlreadyUsed
 from tests.security.conftest import REDIRECT, Flow, Server, claims_of, client_auth
 from tests.support.oauth import Answer
 
@@ -44,10 +44,10 @@ def test_second_redemption_is_invalid_grant_and_revokes_the_grant(server: Server
     first = server.redeem(flow)
     assert first.status == 200, first.text
     gid = grant_id_of(first)
-    grant = server.deps.store.get_grant(gid)
+    grant = server.deps.store.grants.get(gid)
     assert grant is not None and grant.revoked_at is None
     assert_invalid_grant(server.redeem(flow))
-    grant = server.deps.store.get_grant(gid)
+    grant = server.deps.store.grants.get(gid)
     assert grant is not None
     assert grant.revoked_at is not None
     assert not grant.active
@@ -69,8 +69,8 @@ def test_reuse_of_code_from_another_grant_leaves_other_grants_alone(server: Serv
     assert gid_first != gid_second
     assert_invalid_grant(server.redeem(first))
     revoked, untouched = (
-        server.deps.store.get_grant(gid_first),
-        server.deps.store.get_grant(gid_second),
+        server.deps.store.grants.get(gid_first),
+        server.deps.store.grants.get(gid_second),
     )
     assert revoked is not None and revoked.revoked_at is not None
     assert untouched is not None and untouched.revoked_at is None
@@ -216,23 +216,23 @@ def test_retried_claim_by_the_same_consumer_is_not_reuse(server: Server) -> None
     """SECURITY.md 14; RFC 9700 4.5: a retried write whose first answer was lost is no attack."""
     flow = server.sign_in("web")
     store = server.deps.store
-    first = store.get_code(digest(flow.code))
+    first = store.codes.get(digest(flow.code))
     assert first is not None
-    store.redeem_code(first, "consumer-1", None)
-    store.redeem_code(first, "consumer-1", None)
-    again = store.get_code(digest(flow.code))
+    store.codes.redeem(first, "consumer-1", None)
+    store.codes.redeem(first, "consumer-1", None)
+    again = store.codes.get(digest(flow.code))
     assert again is not None and again.consumed_by == "consumer-1"
-    grant = store.get_grant(first.grant_id)
+    grant = store.grants.get(first.grant_id)
     assert grant is not None and grant.revoked_at is None
     with pytest.raises(AlreadyUsed) as reused:
-        store.redeem_code(first, "consumer-2", None)
+        store.codes.redeem(first, "consumer-2", None)
     assert reused.value.record.grant_id == first.grant_id
 
 
 def test_unknown_code_is_not_reuse(server: Server) -> None:
     """SECURITY.md 14; RFC 6749 5.2: a code never issued is invalid_grant and revokes nothing."""
     flow = server.sign_in("web")
-    assert server.deps.store.get_code(digest("never-issued")) is None
+    assert server.deps.store.codes.get(digest("never-issued")) is None
     forged = Flow("x" * 43, flow.verifier, "web", REDIRECT, "", flow.browser)
     assert_invalid_grant(server.redeem(forged))
     assert server.redeem(flow).status == 200
@@ -244,5 +244,5 @@ def test_expired_code_is_not_reuse(server: Server) -> None:
     gid = grant_of_code(server, flow)
     server.clock.advance(61)
     assert_invalid_grant(server.redeem(flow))
-    grant = server.deps.store.get_grant(gid)
+    grant = server.deps.store.grants.get(gid)
     assert grant is not None and grant.revoked_at is None

@@ -114,7 +114,7 @@ def test_consent_without_the_right_token_is_403(server: Server, csrf: str | None
     if csrf is not None:
         form["csrf"] = csrf
     assert_refused(server, browser.post_form(action_of(page.text), form))
-    assert server.deps.store.get_consent("sub-alice", "web") is None
+    assert server.deps.store.consents.get("sub-alice", "web") is None
 
 
 def test_consent_with_a_token_of_another_authorization_is_403(server: Server) -> None:
@@ -124,7 +124,7 @@ def test_consent_with_a_token_of_another_authorization_is_403(server: Server) ->
     second = to_consent(server, browser, "spa")
     form = {"csrf": csrf_of(first.text), "decision": "allow"}
     assert_refused(server, browser.post_form(action_of(second.text), form))
-    assert server.deps.store.get_consent("sub-alice", "spa") is None
+    assert server.deps.store.consents.get("sub-alice", "spa") is None
 
 
 def test_consent_from_a_browser_without_cookies_is_403(server: Server) -> None:
@@ -183,7 +183,7 @@ def test_get_never_grants(server: Server) -> None:
         assert answer.location is None
         assert "code=" not in answer.text
     assert server.codes() == []
-    assert server.deps.store.get_consent("sub-alice", "web") is None
+    assert server.deps.store.consents.get("sub-alice", "web") is None
 
 
 def test_login_get_never_signs_in(server: Server) -> None:

@@ -41,7 +41,7 @@ MACHINE_SCOPES = ["notes:read"]
 
 
 def _register(server: Server, client_id: str, keys: list[ClientKey], grants: list[str]) -> None:
-    server.deps.store.create_client(
+    server.deps.store.clients.create(
         Client(
             client_id=client_id,
             name=client_id.title(),
@@ -157,10 +157,10 @@ def test_iat_and_nbf_within_the_leeway_pass(keyed: Server) -> None:
 
 def test_new_keys_replace_the_old_ones(keyed: Server) -> None:
     """Key rotation (tollgate client set-jwks): the old key stops working at once."""
-    client = keyed.deps.store.get_client("solo")
+    client = keyed.deps.store.clients.get("solo")
     assert client is not None
     client.jwks = jwks(OTHER)
-    keyed.deps.store.save_client(client)
+    keyed.deps.store.clients.save(client)
     assert_refused(machine_token(keyed, assertion(keyed, "solo", SOLO)))
     assert_ok(machine_token(keyed, assertion(keyed, "solo", OTHER)))
 

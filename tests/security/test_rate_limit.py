@@ -51,7 +51,7 @@ A, B, C = "203.0.113.7", "198.51.100.23", "192.0.2.200"
 @pytest.fixture
 def server() -> Iterator[Server]:
     with tollgate(**LIMITS) as (deps, clock, http):
-        deps.store.create_user(
+        deps.store.users.create(
             User(username="bob", sub="sub-bob", password_hash=password_hash(), name="Bob")
         )
         yield Server(deps, clock, http)

@@ -107,7 +107,7 @@ def test_client_secrets_from_the_admin_tool_are_long_and_random(server: Server) 
         secret: str = result.data["client_secret"]
         assert_strong(secret)
         made.append(secret)
-        client = server.deps.store.get_client(client_id)
+        client = server.deps.store.clients.get(client_id)
         assert client is not None
         assert client.secret_hash == ids.digest(secret)
         assert secret not in " ".join(dumps(i) for i in raw_items(server.deps))

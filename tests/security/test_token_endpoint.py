@@ -257,7 +257,7 @@ ODD_CLIENTS = [
 
 
 def register(server: Server, client_id: str, secret: str) -> None:
-    server.deps.store.create_client(
+    server.deps.store.clients.create(
         Client(
             client_id=client_id,
             name="Odd",

@@ -85,35 +85,35 @@ def _lose_first(client: Any, operation: str) -> LoseFirstAnswer:
 
 def test_code_redemption_survives_a_lost_answer(dynamo: tuple[Store, Any]) -> None:
     store, client = dynamo
-    store.put_code(_code())
+    store.codes.put(_code())
     hook = _lose_first(client, "TransactWriteItems")
-    store.redeem_code(_code(), "request-1", _refresh("r1"))
+    store.codes.redeem(_code(), "request-1", _refresh("r1"))
     assert hook.sent == 2  # the first attempt committed, its answer was lost, then a retry
-    code = store.get_code("c1")
+    code = store.codes.get("c1")
     assert code is not None and code.consumed_by == "request-1"
-    assert store.get_refresh("r1") == _refresh("r1")
+    assert store.refresh.get("r1") == _refresh("r1")
 
 
 def test_rotation_survives_a_lost_answer(dynamo: tuple[Store, Any]) -> None:
     store, client = dynamo
-    store.put_refresh(_refresh("r1"))
+    store.refresh.put(_refresh("r1"))
     hook = _lose_first(client, "TransactWriteItems")
-    store.rotate_refresh(_refresh("r1"), "request-1", NOW, _refresh("r2"))
+    store.refresh.rotate(_refresh("r1"), "request-1", NOW, _refresh("r2"))
     assert hook.sent == 2
-    old = store.get_refresh("r1")
+    old = store.refresh.get("r1")
     assert old is not None and (old.consumed_by, old.successor_hash) == ("request-1", "r2")
-    assert store.get_refresh("r2") == _refresh("r2")
+    assert store.refresh.get("r2") == _refresh("r2")
 
 
 def test_without_the_request_id_the_retry_would_look_like_reuse(
     dynamo: tuple[Store, Any],
 ) -> None:
     """The same lost answer, seen by a second request: that one is reuse."""
-    from chalicelib.stores.repository import AlreadyUsed
+    from chalicelib.stores.records import AlreadyUsed
 
     store, client = dynamo
-    store.put_code(_code())
+    store.codes.put(_code())
     _lose_first(client, "TransactWriteItems")
-    store.redeem_code(_code(), "request-1", None)
+    store.codes.redeem(_code(), "request-1", None)
     with pytest.raises(AlreadyUsed):
-        store.redeem_code(_code(), "request-2", None)
+        store.codes.redeem(_code(), "request-2", None)

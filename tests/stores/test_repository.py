@@ -19,7 +19,8 @@ from chalicelib.stores.models import (
     SigningKey,
     User,
 )
-from chalicelib.stores.repository import AlreadyUsed, Gone, RefreshAlreadyUsed, Store
+from chalicelib.stores.records import AlreadyUsed, Gone, RefreshAlreadyUsed
+from chalicelib.stores.repository import Store
 from chalicelib.stores.table import ConditionFailed, ItemExists
 
 NOW = FakeClock().now()
@@ -104,53 +105,53 @@ def make_session(sid_hash: str = "s1", expires_at: int = NOW + 3600) -> Session:
 
 def test_client_round_trip(store: Store) -> None:
     client = make_client()
-    store.create_client(client)
+    store.clients.create(client)
 
-    assert store.get_client("app") == client
-    assert store.get_client("other") is None
+    assert store.clients.get("app") == client
+    assert store.clients.get("other") is None
 
 
 def test_create_client_twice_raises_and_keeps_the_first(store: Store) -> None:
-    store.create_client(make_client(name="First"))
+    store.clients.create(make_client(name="First"))
 
     with pytest.raises(ItemExists):
-        store.create_client(make_client(name="Second"))
+        store.clients.create(make_client(name="Second"))
 
-    got = store.get_client("app")
+    got = store.clients.get("app")
     assert got is not None
     assert got.name == "First"
 
 
 def test_save_client_overwrites_and_list_clients(store: Store) -> None:
-    store.create_client(make_client("b"))
-    store.create_client(make_client("a"))
+    store.clients.create(make_client("b"))
+    store.clients.create(make_client("a"))
     public = dataclasses.replace(
         make_client("a"), client_type="public", auth_method="none", secret_hash=None
     )
-    store.save_client(public)
-    store.create_user(User(username="a", sub="sub-a", password_hash="x"))  # not a client
+    store.clients.save(public)
+    store.users.create(User(username="a", sub="sub-a", password_hash="x"))  # not a client
 
-    assert store.list_clients() == [public, make_client("b")]
-    got = store.get_client("a")
+    assert store.clients.all() == [public, make_client("b")]
+    got = store.clients.get("a")
     assert got is not None
     assert got.is_public
     assert got.secret_hash is None
 
-    store.delete_client("b")
-    assert [c.client_id for c in store.list_clients()] == ["a"]
+    store.clients.delete("b")
+    assert [c.client_id for c in store.clients.all()] == ["a"]
 
 
 def test_user_round_trip_and_create_twice(store: Store) -> None:
     user = User(username="alice", sub="sub-1", password_hash="hash", email="a@example.org")
-    store.create_user(user)
+    store.users.create(user)
 
     with pytest.raises(ItemExists):
-        store.create_user(dataclasses.replace(user, sub="sub-2"))
+        store.users.create(dataclasses.replace(user, sub="sub-2"))
 
-    assert store.get_user("alice") == user
-    assert store.list_users() == [user]
-    store.save_user(dataclasses.replace(user, disabled=True))
-    got = store.get_user("alice")
+    assert store.users.get("alice") == user
+    assert store.users.all() == [user]
+    store.users.save(dataclasses.replace(user, disabled=True))
+    got = store.users.get("alice")
     assert got is not None
     assert got.disabled is True
     assert got.name is None
@@ -158,14 +159,14 @@ def test_user_round_trip_and_create_twice(store: Store) -> None:
 
 def test_users_are_found_by_sub(store: Store) -> None:
     user = User(username="alice", sub="sub-1", password_hash="hash")
-    store.create_user(user)
-    assert store.get_user_by_sub("sub-1") == user
-    assert store.get_user_by_sub("sub-2") is None
+    store.users.create(user)
+    assert store.users.get_by_sub("sub-1") == user
+    assert store.users.get_by_sub("sub-2") is None
     # A second user may not take an existing sub; nothing of it is written.
     with pytest.raises(ItemExists):
-        store.create_user(User(username="bob", sub="sub-1", password_hash="hash"))
-    assert store.get_user("bob") is None
-    assert store.get_user_by_sub("sub-1") == user
+        store.users.create(User(username="bob", sub="sub-1", password_hash="hash"))
+    assert store.users.get("bob") is None
+    assert store.users.get_by_sub("sub-1") == user
 
 
 # -- sessions -------------------------------------------------------------------------------
@@ -173,33 +174,33 @@ def test_users_are_found_by_sub(store: Store) -> None:
 
 def test_session_round_trip_and_expiry(store: Store, clock: FakeClock) -> None:
     session = make_session(expires_at=clock.now() + 100)
-    store.put_session(session)
+    store.sessions.put(session)
 
-    assert store.get_session("s1") == session
+    assert store.sessions.get("s1") == session
     clock.advance(99)
-    assert store.get_session("s1") == session
+    assert store.sessions.get("s1") == session
     clock.advance(1)
-    assert store.get_session("s1") is None
+    assert store.sessions.get("s1") is None
 
 
 def test_session_id_is_create_only_until_it_expires(store: Store, clock: FakeClock) -> None:
-    store.put_session(make_session(expires_at=clock.now() + 100))
+    store.sessions.put(make_session(expires_at=clock.now() + 100))
 
     with pytest.raises(ItemExists):
-        store.put_session(make_session(expires_at=clock.now() + 500))
+        store.sessions.put(make_session(expires_at=clock.now() + 500))
 
     clock.advance(100)
     fresh = dataclasses.replace(make_session(expires_at=clock.now() + 100), username="bob")
-    store.put_session(fresh)
-    assert store.get_session("s1") == fresh
+    store.sessions.put(fresh)
+    assert store.sessions.get("s1") == fresh
 
 
 def test_delete_session(store: Store) -> None:
-    store.put_session(make_session())
+    store.sessions.put(make_session())
 
-    store.delete_session("s1")
+    store.sessions.delete("s1")
 
-    assert store.get_session("s1") is None
+    assert store.sessions.get("s1") is None
 
 
 # -- interactions ---------------------------------------------------------------------------
@@ -207,75 +208,75 @@ def test_delete_session(store: Store) -> None:
 
 def test_interaction_round_trip_with_none_fields(store: Store) -> None:
     interaction = make_interaction()
-    store.put_interaction(interaction)
+    store.interactions.put(interaction)
 
-    assert store.get_interaction("i1") == interaction
-    assert store.get_interaction("other") is None
+    assert store.interactions.get("i1") == interaction
+    assert store.interactions.get("other") is None
 
 
 def test_update_interaction(store: Store) -> None:
-    store.put_interaction(make_interaction())
+    store.interactions.put(make_interaction())
 
-    got = store.update_interaction("i1", {"sid_hash": "s1", "login_hint": "alice"})
+    got = store.interactions.update("i1", {"sid_hash": "s1", "login_hint": "alice"})
 
     expected = dataclasses.replace(make_interaction(), sid_hash="s1", login_hint="alice")
     assert got == expected
-    assert store.get_interaction("i1") == expected
+    assert store.interactions.get("i1") == expected
 
 
 def test_update_interaction_when_gone_raises(store: Store, clock: FakeClock) -> None:
     with pytest.raises(ConditionFailed):
-        store.update_interaction("missing", {"sid_hash": "s1"})
+        store.interactions.update("missing", {"sid_hash": "s1"})
 
-    store.put_interaction(make_interaction(expires_at=clock.now() + 10))
+    store.interactions.put(make_interaction(expires_at=clock.now() + 10))
     clock.advance(10)
     with pytest.raises(ConditionFailed):
-        store.update_interaction("i1", {"sid_hash": "s1"})
+        store.interactions.update("i1", {"sid_hash": "s1"})
 
 
 def test_complete_interaction_only_once(store: Store) -> None:
-    store.put_interaction(make_interaction())
+    store.interactions.put(make_interaction())
 
-    done = store.complete_interaction("i1", by="consent-1")
+    done = store.interactions.complete("i1", by="consent-1")
 
     assert done == dataclasses.replace(make_interaction(), completed_by="consent-1")
-    assert store.complete_interaction("i1", by="consent-2") is None
-    got = store.get_interaction("i1")
+    assert store.interactions.complete("i1", by="consent-2") is None
+    got = store.interactions.get("i1")
     assert got is not None
     assert got.completed_by == "consent-1"
     # the same completer retrying (its first answer lost) is not a second completion
-    assert store.complete_interaction("i1", by="consent-1") == done
+    assert store.interactions.complete("i1", by="consent-1") == done
 
 
 def test_complete_interaction_unknown_or_expired(store: Store, clock: FakeClock) -> None:
-    assert store.complete_interaction("missing", by="x") is None
+    assert store.interactions.complete("missing", by="x") is None
 
-    store.put_interaction(make_interaction(expires_at=clock.now() + 10))
+    store.interactions.put(make_interaction(expires_at=clock.now() + 10))
     clock.advance(10)
 
-    assert store.complete_interaction("i1", by="x") is None
-    assert store.get_interaction("i1") is None
+    assert store.interactions.complete("i1", by="x") is None
+    assert store.interactions.get("i1") is None
 
 
 # -- authorization codes --------------------------------------------------------------------
 
 
 def test_get_code_round_trip_and_expiry(store: Store, clock: FakeClock) -> None:
-    store.put_code(make_code(expires_at=clock.now() + 60))
-    assert store.get_code("h1") == make_code(expires_at=clock.now() + 60)
-    assert store.get_code("h2") is None
+    store.codes.put(make_code(expires_at=clock.now() + 60))
+    assert store.codes.get("h1") == make_code(expires_at=clock.now() + 60)
+    assert store.codes.get("h2") is None
     clock.advance(60)
-    assert store.get_code("h1") is None
+    assert store.codes.get("h1") is None
 
 
 def test_redeem_code_consumes_it_once(store: Store) -> None:
-    store.put_code(make_code())
-    store.redeem_code(make_code(), "request-1", None)
-    got = store.get_code("h1")
+    store.codes.put(make_code())
+    store.codes.redeem(make_code(), "request-1", None)
+    got = store.codes.get("h1")
     assert got == dataclasses.replace(make_code(), consumed_by="request-1")
 
     with pytest.raises(AlreadyUsed) as used:
-        store.redeem_code(make_code(), "request-2", None)
+        store.codes.redeem(make_code(), "request-2", None)
     # the record tells the caller which grant to revoke (RFC 9700 4.2.4 code reuse)
     assert used.value.record == dataclasses.replace(make_code(), consumed_by="request-1")
     assert used.value.record.grant_id == "g1"
@@ -284,62 +285,62 @@ def test_redeem_code_consumes_it_once(store: Store) -> None:
 def test_redeem_code_the_same_consumer_succeeds_again(store: Store) -> None:
     """A retried transaction whose first attempt committed is not reuse."""
     refresh = make_refresh()
-    store.put_code(make_code())
-    store.redeem_code(make_code(), "request-1", refresh)
-    store.redeem_code(make_code(), "request-1", refresh)
-    assert store.get_refresh("r1") == refresh
-    code = store.get_code("h1")
+    store.codes.put(make_code())
+    store.codes.redeem(make_code(), "request-1", refresh)
+    store.codes.redeem(make_code(), "request-1", refresh)
+    assert store.refresh.get("r1") == refresh
+    code = store.codes.get("h1")
     assert code is not None and code.consumed_by == "request-1"
 
 
 @pytest.mark.parametrize("late", [0, 1, 3600])
 def test_redeem_code_expired_or_unknown_is_gone(store: Store, clock: FakeClock, late: int) -> None:
-    store.put_code(make_code(expires_at=clock.now() + 60))
+    store.codes.put(make_code(expires_at=clock.now() + 60))
     clock.advance(60 + late)
     with pytest.raises(Gone):
-        store.redeem_code(make_code(), "request-1", make_refresh())
-    assert store.get_refresh("r1") is None  # nothing half-written
+        store.codes.redeem(make_code(), "request-1", make_refresh())
+    assert store.refresh.get("r1") is None  # nothing half-written
     with pytest.raises(Gone):
-        store.redeem_code(make_code("unknown"), "request-1", None)
+        store.codes.redeem(make_code("unknown"), "request-1", None)
 
 
 def test_rotate_refresh_once_then_already_used(store: Store) -> None:
     old, new, other = make_refresh("r1"), make_refresh("r2"), make_refresh("r3")
-    store.put_refresh(old)
-    store.rotate_refresh(old, "request-1", NOW, new)
-    store.rotate_refresh(old, "request-1", NOW, new)  # our own retry
-    rotated = store.get_refresh("r1")
+    store.refresh.put(old)
+    store.refresh.rotate(old, "request-1", NOW, new)
+    store.refresh.rotate(old, "request-1", NOW, new)  # our own retry
+    rotated = store.refresh.get("r1")
     assert rotated is not None
     assert (rotated.consumed_by, rotated.successor_hash) == ("request-1", "r2")
-    assert store.get_refresh("r2") == new
+    assert store.refresh.get("r2") == new
     with pytest.raises(RefreshAlreadyUsed) as used:
-        store.rotate_refresh(old, "request-2", NOW, other)
+        store.refresh.rotate(old, "request-2", NOW, other)
     assert used.value.record.successor_hash == "r2"
-    assert store.get_refresh("r3") is None
+    assert store.refresh.get("r3") is None
 
 
 def test_supersede_refresh_voids_the_lost_successor(store: Store) -> None:
     old, lost, new = make_refresh("r1"), make_refresh("r2"), make_refresh("r3")
-    store.put_refresh(old)
-    store.rotate_refresh(old, "request-1", NOW, lost)
-    current = store.get_refresh("r1")
+    store.refresh.put(old)
+    store.refresh.rotate(old, "request-1", NOW, lost)
+    current = store.refresh.get("r1")
     assert current is not None
-    store.supersede_refresh(current, "request-2", NOW, new)
-    voided = store.get_refresh("r2")
+    store.refresh.supersede(current, "request-2", NOW, new)
+    voided = store.refresh.get("r2")
     assert voided is not None and (voided.consumed_by or "").startswith("superseded:")
-    after = store.get_refresh("r1")
+    after = store.refresh.get("r1")
     assert after is not None and after.successor_hash == "r3"
     # Superseding from a stale view fails and writes nothing.
     with pytest.raises(RefreshAlreadyUsed):
-        store.supersede_refresh(current, "request-3", NOW, make_refresh("r4"))
-    assert store.get_refresh("r4") is None
+        store.refresh.supersede(current, "request-3", NOW, make_refresh("r4"))
+    assert store.refresh.get("r4") is None
 
 
 def test_put_code_twice_raises(store: Store) -> None:
-    store.put_code(make_code())
+    store.codes.put(make_code())
 
     with pytest.raises(ItemExists):
-        store.put_code(make_code())
+        store.codes.put(make_code())
 
 
 # -- grants ---------------------------------------------------------------------------------
@@ -347,50 +348,50 @@ def test_put_code_twice_raises(store: Store) -> None:
 
 def test_grant_round_trip_and_revoke(store: Store) -> None:
     grant = Grant(grant_id="g1", sub="sub-1", client_id="app", scopes=["openid"], created_at=NOW)
-    store.put_grant(grant)
-    got = store.get_grant("g1")
+    store.grants.put(grant)
+    got = store.grants.get("g1")
     assert got == grant
     assert got is not None
     assert got.active
 
-    store.revoke_grant("g1", NOW + 5, "code_reuse")
+    store.grants.revoke("g1", NOW + 5, "code_reuse")
 
-    revoked = store.get_grant("g1")
+    revoked = store.grants.get("g1")
     assert revoked == dataclasses.replace(grant, revoked_at=NOW + 5, revoked_reason="code_reuse")
     assert revoked is not None
     assert revoked.active is False
 
 
 def test_revoke_unknown_grant_is_a_no_op(store: Store) -> None:
-    store.revoke_grant("missing", NOW, "logout")
+    store.grants.revoke("missing", NOW, "logout")
 
-    assert store.get_grant("missing") is None
+    assert store.grants.get("missing") is None
 
 
 def test_put_grant_twice_raises(store: Store) -> None:
     grant = Grant(grant_id="g1", sub="sub-1", client_id="app", scopes=[], created_at=NOW)
-    store.put_grant(grant)
+    store.grants.put(grant)
 
     with pytest.raises(ItemExists):
-        store.put_grant(dataclasses.replace(grant, sub="sub-2"))
+        store.grants.put(dataclasses.replace(grant, sub="sub-2"))
 
 
 # -- consents -------------------------------------------------------------------------------
 
 
 def test_consent_round_trip(store: Store) -> None:
-    assert store.get_consent("sub-1", "app") is None
+    assert store.consents.get("sub-1", "app") is None
     consent = Consent(sub="sub-1", client_id="app", scopes=["openid", "email"], granted_at=NOW)
 
-    store.put_consent(consent)
+    store.consents.put(consent)
 
-    assert store.get_consent("sub-1", "app") == consent
-    assert store.get_consent("sub-1", "other") is None
-    assert store.get_consent("sub-2", "app") is None
+    assert store.consents.get("sub-1", "app") == consent
+    assert store.consents.get("sub-1", "other") is None
+    assert store.consents.get("sub-2", "app") is None
 
     wider = dataclasses.replace(consent, scopes=["openid", "email", "profile"], granted_at=NOW + 1)
-    store.put_consent(wider)  # consent is updated in place, not create-only
-    assert store.get_consent("sub-1", "app") == wider
+    store.consents.put(wider)  # consent is updated in place, not create-only
+    assert store.consents.get("sub-1", "app") == wider
 
 
 # -- signing keys ---------------------------------------------------------------------------
@@ -408,18 +409,18 @@ def make_key(kid: str, state: str = "active") -> SigningKey:
 
 
 def test_list_keys(store: Store) -> None:
-    assert store.list_keys() == []
-    store.put_key(make_key("k2", "next"))
-    store.put_key(make_key("k1"))
-    store.put_key(make_key("k0", "retired"))
+    assert store.keys.all() == []
+    store.keys.put(make_key("k2", "next"))
+    store.keys.put(make_key("k1"))
+    store.keys.put(make_key("k0", "retired"))
 
-    assert store.list_keys() == [make_key("k0", "retired"), make_key("k1"), make_key("k2", "next")]
+    assert store.keys.all() == [make_key("k0", "retired"), make_key("k1"), make_key("k2", "next")]
 
 
 def test_put_key_twice_raises(store: Store) -> None:
-    store.put_key(make_key("k1"))
+    store.keys.put(make_key("k1"))
 
     with pytest.raises(ItemExists):
-        store.put_key(make_key("k1", "retired"))
+        store.keys.put(make_key("k1", "retired"))
 
-    assert store.list_keys() == [make_key("k1")]
+    assert store.keys.all() == [make_key("k1")]

@@ -12,21 +12,21 @@ from chalicelib.stores.table import Table
 def test_a_revoked_jti_is_remembered_until_its_expiry(store: Store, clock: FakeClock) -> None:
     """SECURITY.md 24: the record counts until its ttl, and not after, deleted or not."""
     until = clock.now() + 600
-    assert not store.is_jti_revoked("jti-1")
-    store.revoke_jti("jti-1", until)
-    assert store.is_jti_revoked("jti-1")
-    assert not store.is_jti_revoked("jti-2")
+    assert not store.grants.is_jti_revoked("jti-1")
+    store.grants.revoke_jti("jti-1", until)
+    assert store.grants.is_jti_revoked("jti-1")
+    assert not store.grants.is_jti_revoked("jti-2")
     clock.advance(599)
-    assert store.is_jti_revoked("jti-1")
+    assert store.grants.is_jti_revoked("jti-1")
     clock.advance(1)
-    assert not store.is_jti_revoked("jti-1")
+    assert not store.grants.is_jti_revoked("jti-1")
 
 
 def test_the_record_is_keyed_and_expires_as_documented(
     store: Store, table: Table, clock: FakeClock
 ) -> None:
     """README "State": `JTI#<jti>` / `REVOKED`, with DynamoDB's ttl attribute set."""
-    store.revoke_jti("jti-1", clock.now() + 60)
+    store.grants.revoke_jti("jti-1", clock.now() + 60)
     item = table.get("JTI#jti-1", "REVOKED")
     assert item is not None
     assert item["ttl"] == clock.now() + 60
@@ -34,9 +34,9 @@ def test_the_record_is_keyed_and_expires_as_documented(
 
 def test_revoking_twice_is_harmless(store: Store, clock: FakeClock) -> None:
     """SECURITY.md 26: a client retrying after a 503 must be able to revoke again."""
-    store.revoke_jti("jti-1", clock.now() + 60)
-    store.revoke_jti("jti-1", clock.now() + 60)
-    assert store.is_jti_revoked("jti-1")
+    store.grants.revoke_jti("jti-1", clock.now() + 60)
+    store.grants.revoke_jti("jti-1", clock.now() + 60)
+    assert store.grants.is_jti_revoked("jti-1")
 
 
 def test_may_introspect_is_stored_and_defaults_to_false(store: Store) -> None:
@@ -55,8 +55,8 @@ def test_may_introspect_is_stored_and_defaults_to_false(store: Store) -> None:
             may_introspect=may_introspect,
         )
 
-    store.create_client(client("rs", may_introspect=True))
-    store.create_client(client("app"))
-    rs, app = store.get_client("rs"), store.get_client("app")
+    store.clients.create(client("rs", may_introspect=True))
+    store.clients.create(client("app"))
+    rs, app = store.clients.get("rs"), store.clients.get("app")
     assert rs is not None and rs.may_introspect is True
     assert app is not None and app.may_introspect is False

@@ -47,7 +47,7 @@ def seed(deps: Deps) -> None:
         ("spa", "Example SPA", "none"),
     ):
         public = auth_method == "none"
-        store.create_client(
+        store.clients.create(
             Client(
                 client_id=client_id,
                 name=name,
@@ -59,7 +59,7 @@ def seed(deps: Deps) -> None:
                 secret_hash=None if public else digest(SECRET),
             )
         )
-    store.create_user(
+    store.users.create(
         User(
             username="alice",
             sub="sub-alice",

@@ -136,7 +136,7 @@ def test_a_token_signed_before_a_rotation_still_validates(
     jwks = fresh.jwks()
     assert_valid(before, jwks, clock)
     assert_valid(after, jwks, clock)
-    rsa = {k.kid for k in store.list_keys() if k.alg == "RS256"}  # made by the JWKS request
+    rsa = {k.kid for k in store.keys.all() if k.alg == "RS256"}  # made by the JWKS request
     assert len(rsa) == 1
     assert states(store, capsys) == {old: "retired", new: "active"} | dict.fromkeys(rsa, "active")
 
@@ -176,7 +176,7 @@ def test_listing_never_shows_private_material(
     store: Store, capsys: pytest.CaptureFixture[str], new_signer: SignerMaker
 ) -> None:
     new_signer().jwks()
-    secrets = [k.private_pem or k.private_ciphertext for k in store.list_keys()]
+    secrets = [k.private_pem or k.private_ciphertext for k in store.keys.all()]
     code, text, _ = run(store, capsys, "keys", "list")
     assert code == 0
     assert text.splitlines()[0].split() == [
@@ -218,7 +218,7 @@ def test_bad_input_exits_2_with_a_message(
     assert code == 2
     assert err.startswith("tollgate: ")
     assert message in err
-    assert store.list_keys() == []
+    assert store.keys.all() == []
 
 
 def test_an_empty_local_table_gets_its_first_keys(

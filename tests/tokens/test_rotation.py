@@ -51,7 +51,7 @@ def _published(signer: LocalSigner) -> set[str]:
 
 
 def _states(store: Store) -> dict[str, str]:
-    return {k.kid: k.state for k in store.list_keys()}
+    return {k.kid: k.state for k in store.keys.all()}
 
 
 def test_the_first_rotation_of_an_empty_table_makes_an_active_key(
@@ -106,7 +106,7 @@ def test_a_retired_key_is_unpublished_once_its_last_token_has_expired(
     assert old in _published(signer)
     clock.advance(1)
     assert old not in _published(signer)
-    (retired,) = [k for k in store.list_keys() if k.kid == old]
+    (retired,) = [k for k in store.keys.all() if k.kid == old]
     assert retired.state == "retired"  # the record stays; its derived state is expired
     assert status(retired, clock.now(), window) == "expired"
 
@@ -126,12 +126,12 @@ def test_activation_waits_until_verifiers_can_have_the_next_key(
 def test_each_algorithm_rotates_on_its_own(store: Store, clock: FakeClock) -> None:
     signer = LocalSigner(store, clock)
     signer.jwks()
-    rsa_before = {k.kid for k in store.list_keys() if k.alg == "RS256"}
+    rsa_before = {k.kid for k in store.keys.all() if k.alg == "RS256"}
     _rotate(store, clock, "ES256")
     clock.advance(MIN_NEXT_AGE)
     _rotate(store, clock, "ES256")
-    assert {k.kid for k in store.list_keys() if k.alg == "RS256"} == rsa_before
-    assert {k.state for k in store.list_keys() if k.alg == "RS256"} == {"active"}
+    assert {k.kid for k in store.keys.all() if k.alg == "RS256"} == rsa_before
+    assert {k.state for k in store.keys.all() if k.alg == "RS256"} == {"active"}
 
 
 def test_an_interrupted_rotation_leaves_nothing_signing_twice(
@@ -140,16 +140,16 @@ def test_an_interrupted_rotation_leaves_nothing_signing_twice(
     """Two next keys (one rotation ran twice): the newest activates, the other retires."""
     first = _rotate(store, clock).key
     older = keys.generate("ES256", clock.now(), state="next")
-    store.put_key(older)
+    store.keys.put(older)
     clock.advance(1)
     newer = _rotate(store, clock, force=True)  # a next key exists: this activates it
     assert newer.key.kid == older.kid
     clock.advance(1)
     extra = keys.generate("ES256", clock.now(), state="next")
-    store.put_key(extra)
+    store.keys.put(extra)
     clock.advance(MIN_NEXT_AGE)
     stray = keys.generate("ES256", clock.now() - MIN_NEXT_AGE - 1, state="next")
-    store.put_key(stray)
+    store.keys.put(stray)
     done = _rotate(store, clock)
     assert done.key.kid == extra.kid
     assert sorted(k.kid for k in done.retired) == sorted([older.kid, stray.kid])
@@ -160,13 +160,13 @@ def test_an_interrupted_rotation_leaves_nothing_signing_twice(
 def test_of_two_racing_activations_one_applies(store: Store, clock: FakeClock) -> None:
     _rotate(store, clock)
     _rotate(store, clock)
-    stale: list[SigningKey] = store.list_keys()  # what both operators read
+    stale: list[SigningKey] = store.keys.all()  # what both operators read
     clock.advance(MIN_NEXT_AGE)
     _rotate(store, clock)
     (waiting,) = [k for k in stale if k.state == "next"]
     (active,) = [k for k in stale if k.state == "active"]
     with pytest.raises(ConditionFailed):
-        store.set_key_states([(waiting, "active"), (active, "retired")], clock.now())
+        store.keys.set_states([(waiting, "active"), (active, "retired")], clock.now())
     assert sorted(_states(store).values()) == ["active", "retired"]
 
 

@@ -112,7 +112,7 @@ def test_only_local_mode_keeps_a_clear_private_key(
     signing_keys: dict[str, str],
 ) -> None:
     new_signer().jwks()
-    stored = store.list_keys()
+    stored = store.keys.all()
     assert len(stored) == 2
     for key in stored:
         if mode == "local":
@@ -167,7 +167,7 @@ def test_envelope_ciphertext_is_bound_to_its_kid(
     store: Store, clock: FakeClock, kms: KMSClient, envelope_key: str
 ) -> None:
     EnvelopeSigner(store, clock, lambda: kms, envelope_key).jwks()
-    es, rs = sorted(store.list_keys(), key=lambda k: k.alg)
+    es, rs = sorted(store.keys.all(), key=lambda k: k.alg)
     assert unseal(es, kms).startswith(b"-----BEGIN PRIVATE KEY-----")
     swapped = dataclasses.replace(rs, private_ciphertext=es.private_ciphertext)
     with pytest.raises(SignerError, match="Decrypt"):
@@ -195,7 +195,7 @@ def test_kms_mode_refuses_a_key_that_does_not_fit_the_algorithm(
     signer = KmsSigner(store, clock, lambda: kms, swapped)
     with pytest.raises(SignerError, match="cannot sign ES256"):
         signer.sign(claims(clock), alg="ES256", typ="at+jwt")
-    assert store.list_keys() == []
+    assert store.keys.all() == []
 
 
 def test_kms_mode_needs_a_configured_key(store: Store, clock: FakeClock, kms: KMSClient) -> None:
@@ -207,11 +207,11 @@ def test_a_signer_never_picks_a_key_of_another_mode(
     store: Store, clock: FakeClock, kms: KMSClient, envelope_key: str
 ) -> None:
     EnvelopeSigner(store, clock, lambda: kms, envelope_key).jwks()
-    sealed = {k.kid for k in store.list_keys()}
+    sealed = {k.kid for k in store.keys.all()}
     token = LocalSigner(store, clock).sign(claims(clock), alg="ES256", typ="at+jwt")
     kid = jwt.get_unverified_header(token)["kid"]
     assert kid not in sealed
-    (made,) = [k for k in store.list_keys() if k.kid == kid]
+    (made,) = [k for k in store.keys.all() if k.kid == kid]
     assert made.private_pem.startswith("-----BEGIN PRIVATE KEY-----")
 
 
@@ -295,7 +295,7 @@ def test_a_stage_that_changes_modes_signs_with_a_key_of_its_new_mode(
     )
     jwks = after.jwks()
     assert verify(old_token, jwks)["sub"] == verify(new_token, jwks)["sub"] == "alice"
-    assert sorted(k.alg for k in store.list_keys() if k.kms_key_id in signing_keys.values()) == [
+    assert sorted(k.alg for k in store.keys.all() if k.kms_key_id in signing_keys.values()) == [
         "ES256",
         "RS256",
     ]

@@ -91,7 +91,7 @@ def test_create_confidential_client_prints_secret_once_and_stores_only_its_hash(
     assert created["has_secret"] is True
     assert "secret_hash" not in created
 
-    stored = store.get_client("web")
+    stored = store.clients.get("web")
     assert stored is not None
     assert stored.secret_hash == ids.digest(secret)
     raw = store.table.get("CLIENT#web", "CLIENT")
@@ -112,7 +112,7 @@ def test_create_client_human_output(store: Store, capsys: pytest.CaptureFixture[
     assert code == 0
     assert "client_secret: " in out
     assert "shown only now" in out
-    (client,) = store.list_clients()
+    (client,) = store.clients.all()
     assert client.client_id in out
     assert len(client.client_id) >= 22  # ids.new_id(): 16 random bytes
     secret = out.split("client_secret: ")[1].split()[0]
@@ -142,7 +142,7 @@ def test_create_public_client(store: Store, capsys: pytest.CaptureFixture[str]) 
     assert created["auth_method"] == "none"
     assert created["has_secret"] is False
     assert created["scopes"] == ["openid", "api:read", "api:write"]
-    client = store.get_client(created["client_id"])
+    client = store.clients.get(created["client_id"])
     assert client is not None
     assert client.secret_hash is None
     assert client.redirect_uris == ["http://127.0.0.1:3000/cb", "com.example.app:/cb"]
@@ -204,7 +204,7 @@ def test_bad_redirect_uris_are_refused(
     assert err.startswith("tollgate: ")
     assert "redirect URI" in err
     assert message in err
-    assert store.list_clients() == []
+    assert store.clients.all() == []
 
 
 @pytest.mark.parametrize(
@@ -236,7 +236,7 @@ def test_client_create_validation(
     assert out == ""
     assert err.startswith("tollgate: ")
     assert message in err
-    assert store.list_clients() == []
+    assert store.clients.all() == []
 
 
 @pytest.mark.parametrize(
@@ -275,7 +275,7 @@ def test_duplicate_client_id(store: Store, capsys: pytest.CaptureFixture[str]) -
     assert code == 2
     assert err.startswith("tollgate: ")
     assert "already exists" in err
-    stored = store.get_client("web")
+    stored = store.clients.get("web")
     assert stored is not None
     assert stored.name == "Web"  # untouched
     assert stored.secret_hash == ids.digest(first["client_secret"])
@@ -303,8 +303,8 @@ def test_list_show_delete(store: Store, capsys: pytest.CaptureFixture[str]) -> N
         "deleted": True,
         "client_id": "a-web",
     }
-    assert store.get_client("a-web") is None
-    assert [c.client_id for c in store.list_clients()] == ["b-web"]
+    assert store.clients.get("a-web") is None
+    assert [c.client_id for c in store.clients.all()] == ["b-web"]
 
     for argv in (["client", "show", "a-web"], ["client", "delete", "a-web"]):
         code, out, err = run(store, capsys, *argv)
@@ -328,7 +328,7 @@ def test_rotate_secret(store: Store, capsys: pytest.CaptureFixture[str]) -> None
     assert rotated["client_id"] == "web"
     assert new_secret != old_secret
 
-    stored = store.get_client("web")
+    stored = store.clients.get("web")
     assert stored is not None
     assert stored.secret_hash == ids.digest(new_secret)
     assert stored.secret_hash != ids.digest(old_secret)
@@ -337,7 +337,7 @@ def test_rotate_secret(store: Store, capsys: pytest.CaptureFixture[str]) -> None
     code, out, _ = run(store, capsys, "client", "rotate-secret", "web")
     assert code == 0
     newest = out.split("client_secret: ")[1].split()[0]
-    stored = store.get_client("web")
+    stored = store.clients.get("web")
     assert stored is not None
     assert stored.secret_hash == ids.digest(newest)
 
@@ -381,7 +381,7 @@ def test_user_create_hashes_with_argon2id(
     assert created["email"] == "alice@example.com"
     assert created["disabled"] is False
     assert "password_hash" not in created
-    user = store.get_user("alice")
+    user = store.users.get("alice")
     assert user is not None
     assert user.sub == created["sub"]
     assert user.password_hash.startswith("$argon2id$v=19$m=65536,t=3,p=1$")
@@ -392,13 +392,13 @@ def test_user_create_hashes_with_argon2id(
 @pytest.mark.usefixtures("fast_hash")
 def test_user_set_password(store: Store, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(store, capsys, "user", "create", "bob", "--password", "first password")[0] == 0
-    before = store.get_user("bob")
+    before = store.users.get("bob")
     assert before is not None
     assert passwords.verify_password(before.password_hash, "first password")
 
     result = run_json(store, capsys, "user", "set-password", "bob", "--password", "second pw!")
     assert result == {"username": "bob", "password_changed": True}
-    after = store.get_user("bob")
+    after = store.users.get("bob")
     assert after is not None
     assert after.password_hash.startswith("$argon2id$")
     assert after.sub == before.sub
@@ -413,7 +413,7 @@ def test_set_password_from_stdin(
     assert run(store, capsys, "user", "create", "bob", "--password", "first password")[0] == 0
     monkeypatch.setattr("sys.stdin", io.StringIO("from stdin pw\r\n"))
     assert run(store, capsys, "user", "set-password", "bob", "--password-stdin")[0] == 0
-    user = store.get_user("bob")
+    user = store.users.get("bob")
     assert user is not None
     assert passwords.verify_password(user.password_hash, "from stdin pw")
 
@@ -448,7 +448,7 @@ def test_user_usage_errors(
     assert out == ""
     assert err.startswith("tollgate: ")
     assert message in err
-    assert store.list_users() == []
+    assert store.users.all() == []
 
 
 @pytest.mark.usefixtures("fast_hash")
@@ -458,7 +458,7 @@ def test_duplicate_user(store: Store, capsys: pytest.CaptureFixture[str]) -> Non
     assert code == 2
     assert out == ""
     assert err == "tollgate: a user named 'dave' already exists\n"
-    user = store.get_user("dave")
+    user = store.users.get("dave")
     assert user is not None
     assert passwords.verify_password(user.password_hash, "password one")
 
@@ -470,7 +470,7 @@ def test_disable_enable_list_and_claims(store: Store, capsys: pytest.CaptureFixt
 
     disabled = run_json(store, capsys, "user", "disable", "erin")
     assert disabled["disabled"] is True
-    user = store.get_user("erin")
+    user = store.users.get("erin")
     assert user is not None
     assert user.disabled
     assert passwords.verify_password(user.password_hash, "long enough")  # hash kept
@@ -484,7 +484,7 @@ def test_disable_enable_list_and_claims(store: Store, capsys: pytest.CaptureFixt
     assert "$argon2" not in out
 
     assert run_json(store, capsys, "user", "enable", "erin")["disabled"] is False
-    user = store.get_user("erin")
+    user = store.users.get("erin")
     assert user is not None
     assert not user.disabled
 
@@ -494,7 +494,7 @@ def test_disable_enable_list_and_claims(store: Store, capsys: pytest.CaptureFixt
     assert (claims["name"], claims["email"]) == ("Frank", "f@example.org")
     claims = run_json(store, capsys, "user", "set-claims", "frank", "--email", "")
     assert (claims["name"], claims["email"]) == ("Frank", None)
-    user = store.get_user("frank")
+    user = store.users.get("frank")
     assert user is not None
     assert (user.name, user.email) == ("Frank", None)
 

@@ -15,14 +15,14 @@ NOW = 1_700_000_000
 def seeded(store: Store) -> Store:  # noqa: F811
     """alice (sub-alice): grants g1 (web), g2 (web, later), g3 (api, revoked); bob: g-bob."""
     for username in ("alice", "bob"):
-        store.create_user(User(username, f"sub-{username}", "not-a-hash"))
-    store.put_consent(Consent("sub-alice", "web", ["openid", "profile"], NOW))
-    store.put_consent(Consent("sub-bob", "web", ["openid"], NOW))
-    store.put_grant(Grant("g1", "sub-alice", "web", ["openid", "profile"], NOW))
-    store.put_grant(Grant("g2", "sub-alice", "web", ["openid"], NOW + 60))
-    store.put_grant(Grant("g3", "sub-alice", "api", ["notes:read"], NOW + 120))
-    store.revoke_grant("g3", NOW + 180, "code reuse")
-    store.put_grant(Grant("g-bob", "sub-bob", "web", ["openid"], NOW))
+        store.users.create(User(username, f"sub-{username}", "not-a-hash"))
+    store.consents.put(Consent("sub-alice", "web", ["openid", "profile"], NOW))
+    store.consents.put(Consent("sub-bob", "web", ["openid"], NOW))
+    store.grants.put(Grant("g1", "sub-alice", "web", ["openid", "profile"], NOW))
+    store.grants.put(Grant("g2", "sub-alice", "web", ["openid"], NOW + 60))
+    store.grants.put(Grant("g3", "sub-alice", "api", ["notes:read"], NOW + 120))
+    store.grants.revoke("g3", NOW + 180, "code reuse")
+    store.grants.put(Grant("g-bob", "sub-bob", "web", ["openid"], NOW))
     return store
 
 
@@ -59,7 +59,7 @@ def test_list_all_includes_revoked_grants_as_json(
 
 
 def test_list_of_a_user_without_grants(seeded: Store, capsys: pytest.CaptureFixture[str]) -> None:
-    seeded.create_user(User("carol", "sub-carol", "not-a-hash"))
+    seeded.users.create(User("carol", "sub-carol", "not-a-hash"))
 
     assert run(seeded, capsys, "grant", "list", "--user", "carol") == (
         0,
@@ -76,16 +76,16 @@ def test_revoke_one_grant(seeded: Store, capsys: pytest.CaptureFixture[str]) -> 
     assert answer["active"] is False
     assert answer["revoked_now"] is True
     assert answer["revoked_reason"] == "revoked by an admin"
-    grant = seeded.get_grant("g1")
+    grant = seeded.grants.get("g1")
     assert grant is not None and not grant.active
-    g2 = seeded.get_grant("g2")
+    g2 = seeded.grants.get("g2")
     assert g2 is not None and g2.active
-    assert seeded.get_consent("sub-alice", "web") is not None  # one grant, not the consent
+    assert seeded.consents.get("sub-alice", "web") is not None  # one grant, not the consent
 
     code, out, err = run(seeded, capsys, "grant", "revoke", "g1")
     assert (code, err) == (0, "")
     assert out.startswith("Grant 'g1' was already revoked:")
-    again = seeded.get_grant("g1")
+    again = seeded.grants.get("g1")
     assert again is not None and again.revoked_at == grant.revoked_at
 
 
@@ -97,11 +97,11 @@ def test_revoke_by_user_and_client_ends_consent_and_grants(
     assert (code, err) == (0, "")
     assert "deleted the consent" in out
     assert "g1, g2" in out
-    assert seeded.get_consent("sub-alice", "web") is None
-    assert all(not g.active for g in seeded.list_grants("sub-alice"))
-    bob = seeded.get_grant("g-bob")
+    assert seeded.consents.get("sub-alice", "web") is None
+    assert all(not g.active for g in seeded.grants.list_for("sub-alice"))
+    bob = seeded.grants.get("g-bob")
     assert bob is not None and bob.active
-    assert seeded.get_consent("sub-bob", "web") is not None
+    assert seeded.consents.get("sub-bob", "web") is not None
 
     answer = run_json(
         seeded, capsys, "grant", "revoke", "--user", "alice", "--client", "web", "--json"
@@ -136,5 +136,5 @@ def test_bad_input_exits_2_and_changes_nothing(
     assert (code, out) == (2, "")
     assert err.startswith("tollgate: ")
     assert message in err
-    assert [g.grant_id for g in seeded.list_grants("sub-alice") if g.active] == ["g1", "g2"]
-    assert seeded.get_consent("sub-alice", "web") is not None
+    assert [g.grant_id for g in seeded.grants.list_for("sub-alice") if g.active] == ["g1", "g2"]
+    assert seeded.consents.get("sub-alice", "web") is not None

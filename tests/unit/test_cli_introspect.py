@@ -27,7 +27,7 @@ def test_introspect_flag_registers_a_resource_server(
     assert main(["--json", *RS, "--introspect"], store=store) == 0
     shown = json.loads(capsys.readouterr().out)
     assert shown["may_introspect"] is True
-    client = store.get_client("rs")
+    client = store.clients.get("rs")
     assert client is not None and client.may_introspect is True
     assert main(["client", "show", "rs"], store=store) == 0
     assert "every token" in capsys.readouterr().out
@@ -38,7 +38,7 @@ def test_without_the_flag_a_client_introspects_only_its_own(
 ) -> None:
     assert main(["--json", *RS], store=store) == 0
     assert json.loads(capsys.readouterr().out)["may_introspect"] is False
-    client = store.get_client("rs")
+    client = store.clients.get("rs")
     assert client is not None and client.may_introspect is False
 
 
@@ -50,4 +50,4 @@ def test_a_public_client_cannot_be_a_resource_server(
     argv += ["--redirect-uri", "https://app.example/cb", "--introspect"]
     assert main(argv, store=store) == 2
     assert "--introspect" in capsys.readouterr().err
-    assert store.get_client("spa") is None
+    assert store.clients.get("spa") is None

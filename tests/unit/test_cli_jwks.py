@@ -76,7 +76,7 @@ def test_create_with_a_jwks_file(
     assert created["auth_method"] == "private_key_jwt"
     assert created["has_secret"] is False and "client_secret" not in created
     assert created["jwks"] == keys
-    client = store.get_client("job")
+    client = store.clients.get("job")
     assert client is not None
     assert (client.client_type, client.secret_hash, client.jwks) == ("confidential", None, keys)
 
@@ -90,7 +90,7 @@ def test_create_with_inline_jwks(store: Store, capsys: pytest.CaptureFixture[str
     code, out, err = run(store, capsys, *argv)
     assert code == 0, err
     assert "client_secret:" not in out
-    client = store.get_client("job")
+    client = store.clients.get("job")
     assert client is not None and client.jwks == jwks(EC)
 
 
@@ -102,7 +102,7 @@ def test_create_with_jwks_on_stdin(
         store, capsys, *create("--auth-method", "private_key_jwt", "--jwks-file", "-")
     )
     assert code == 0, err
-    client = store.get_client("job")
+    client = store.clients.get("job")
     assert client is not None and client.jwks == jwks(RSA)
 
 
@@ -151,7 +151,7 @@ def test_create_refuses_a_bad_jwks(
     assert code == 2
     assert err.startswith("tollgate: --jwks refused: "), err
     assert message in err, err
-    assert store.get_client("job") is None
+    assert store.clients.get("job") is None
 
 
 @pytest.mark.parametrize(
@@ -193,7 +193,7 @@ def test_create_refuses_inconsistent_options(
     code, _, err = run(store, capsys, *argv)
     assert code == 2
     assert message in err, err
-    assert store.get_client("job") is None
+    assert store.clients.get("job") is None
 
 
 def test_a_jwks_file_that_is_too_large_is_refused(
@@ -226,7 +226,7 @@ def test_set_jwks_replaces_the_keys(
     )
     assert code == 0, err
     assert "cli-rsa" in out
-    client = job.get_client("job")
+    client = job.clients.get("job")
     assert client is not None and client.jwks == jwks(RSA)
 
 
@@ -236,7 +236,7 @@ def test_set_jwks_refuses_a_bad_set_and_keeps_the_old_one(
     bad = json.dumps({"keys": [RSA.private_jwk()]})
     code, _, err = run(job, capsys, "client", "set-jwks", "job", "--jwks", bad)
     assert code == 2 and "private key material" in err, err
-    client = job.get_client("job")
+    client = job.clients.get("job")
     assert client is not None and client.jwks == jwks(EC)
 
 
@@ -268,7 +268,7 @@ def test_set_jwks_and_rotate_secret_refusals(
     assert code == 0, err
     code, _, err = run(job, capsys, *argv)
     assert code == 2 and message in err, err
-    unchanged, web = job.get_client("job"), job.get_client("web")
+    unchanged, web = job.clients.get("job"), job.clients.get("web")
     assert unchanged is not None and web is not None
     assert (unchanged.jwks, unchanged.secret_hash) == (jwks(EC), None)
     assert web.jwks is None and web.secret_hash is not None

@@ -29,7 +29,7 @@ def test_client_create_with_oidc_and_resource_options(
         "--resource",
         "https://api.example/",
     )
-    client = store.get_client(made["client_id"])
+    client = store.clients.get(made["client_id"])
     assert client is not None
     assert client.id_token_signed_response_alg == "ES256"
     assert client.post_logout_redirect_uris == ["https://rp.example/bye"]
@@ -66,11 +66,11 @@ def test_client_create_refuses_bad_oidc_options(
     )
     assert code == 2
     assert message in err
-    assert store.list_clients() == []
+    assert store.clients.all() == []
 
 
 def test_user_standard_claims(store: Store, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: F811
-    store.create_user(User("alice", "sub-alice", "not-a-hash"))
+    store.users.create(User("alice", "sub-alice", "not-a-hash"))
     shown = run_json(
         store,
         capsys,
@@ -93,10 +93,10 @@ def test_user_standard_claims(store: Store, capsys: pytest.CaptureFixture[str]) 
         "address": {"locality": "Springfield"},
         "phone_number": "+1 555 0100",
     }
-    user = store.get_user("alice")
+    user = store.users.get("alice")
     assert user is not None and user.email_verified and user.updated_at > 0
     run_json(store, capsys, "user", "set-claims", "alice", "--claim", "given_name=")
-    user = store.get_user("alice")
+    user = store.users.get("alice")
     assert user is not None and "given_name" not in user.claims
     code, _out, err = run(store, capsys, "user", "set-claims", "alice", "--claim", "sub=x")
     assert code == 2 and "bad --claim" in err

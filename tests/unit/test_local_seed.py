@@ -49,7 +49,7 @@ def fast_hash(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def check(store: Store, creds: DemoCredentials) -> None:
-    clients = store.list_clients()
+    clients = store.clients.all()
     assert [c.client_id for c in clients] == ["demo-spa", "demo-web"]
     spa, web = clients
     assert (web.name, web.client_type, web.auth_method) == (
@@ -71,7 +71,7 @@ def check(store: Store, creds: DemoCredentials) -> None:
         assert client.scopes == ["openid", "profile", "email", "notes:read", "notes:write"]
         validate_registration(client.redirect_uris[0])
 
-    (user,) = store.list_users()
+    (user,) = store.users.all()
     assert (user.username, user.name, user.email) == ("demo", "Demo User", "demo@example.com")
     assert not user.disabled
     assert verify_password(user.password_hash, creds.password)
@@ -85,7 +85,7 @@ def test_seed_twice_is_idempotent(store: Store, tmp_path: Path) -> None:
     assert len(first.web_client_secret) >= 43
     assert first.redirect_uri == f"http://127.0.0.1:{PORT}/demo/callback"
     check(store, first)
-    user = store.get_user("demo")
+    user = store.users.get("demo")
     assert user is not None
     sub, password_hash = user.sub, user.password_hash
 
@@ -97,7 +97,7 @@ def test_seed_twice_is_idempotent(store: Store, tmp_path: Path) -> None:
     second = seed(store, PORT, state_dir)
     assert second == first
     check(store, second)
-    user = store.get_user("demo")
+    user = store.users.get("demo")
     assert user is not None
     assert (user.sub, user.password_hash) == (sub, password_hash)  # not recreated
 
@@ -106,10 +106,10 @@ def test_seed_twice_is_idempotent(store: Store, tmp_path: Path) -> None:
 def test_seed_updates_a_stale_secret_hash(store: Store, tmp_path: Path) -> None:
     """A fresh moto but an old state file, or a rotated secret: the file wins."""
     creds = seed(store, PORT, tmp_path)
-    web = store.get_client("demo-web")
+    web = store.clients.get("demo-web")
     assert web is not None
     web.secret_hash = ids.digest("rotated elsewhere")
-    store.save_client(web)
+    store.clients.save(web)
 
     again = seed(store, PORT, tmp_path)
     assert again.web_client_secret == creds.web_client_secret

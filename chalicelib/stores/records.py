@@ -1,0 +1,72 @@
+"""What every repository shares: a record <-> item mapping and the store's own exceptions."""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from typing import Any, TypeVar
+
+from chalicelib.stores.models import AuthorizationCode, RefreshToken
+from chalicelib.stores.table import Item
+
+T = TypeVar("T")
+
+
+class AlreadyUsed(Exception):
+    """A single-use record was consumed before; `record` is what the store holds."""
+
+    def __init__(self, record: AuthorizationCode) -> None:
+        super().__init__("already used")
+        self.record = record
+
+
+class AssertionReplayed(Exception):
+    """A client assertion's jti was used before (RFC 7523 3, SECURITY.md 19)."""
+
+
+class Gone(Exception):
+    """The record expired or disappeared between reading and writing it."""
+
+
+class RefreshAlreadyUsed(Exception):
+    """A refresh token was rotated by another request; `record` is its current state."""
+
+    def __init__(self, record: RefreshToken) -> None:
+        super().__init__("refresh token already used")
+        self.record = record
+
+
+def to_item(record: object, pk: str, sk: str, ttl: int | None = None) -> Item:
+    item: Item = {"pk": pk, "sk": sk, "kind": type(record).__name__}
+    item.update({k: v for k, v in dataclasses.asdict(record).items() if v is not None})  # type: ignore[call-overload]
+    if ttl is not None:
+        item["ttl"] = ttl
+    return item
+
+
+_OPTIONAL: dict[type[Any], frozenset[str]] = {}
+
+
+def _optional_fields(cls: type[Any]) -> frozenset[str]:
+    """Fields typed `X | None` that have no default (for example Interaction.state)."""
+    if cls not in _OPTIONAL:
+        hints = typing.get_type_hints(cls)
+        _OPTIONAL[cls] = frozenset(
+            f.name
+            for f in dataclasses.fields(cls)
+            if f.default is dataclasses.MISSING
+            and f.default_factory is dataclasses.MISSING
+            and type(None) in typing.get_args(hints[f.name])
+        )
+    return _OPTIONAL[cls]
+
+
+def from_item(cls: type[T], item: Item | None) -> T | None:
+    if item is None:
+        return None
+    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    values: dict[str, Any] = {k: v for k, v in item.items() if k in names}
+    # to_item drops None-valued fields, so an optional field without a default reads back absent.
+    for name in _optional_fields(cls) - values.keys():
+        values[name] = None
+    return cls(**values)
