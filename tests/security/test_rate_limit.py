@@ -440,8 +440,9 @@ Outage = Callable[..., None]
 @pytest.fixture
 def outage(server: Server, monkeypatch: pytest.MonkeyPatch) -> Outage:
     def down(*, reads: bool, writes: bool) -> None:
-        broken = CountersDown(server.deps.store.table, reads=reads, writes=writes)
-        monkeypatch.setattr(server.deps.store, "table", broken)
+        counters = server.deps.store.limits  # the failure counters' repository
+        broken = CountersDown(counters.table, reads=reads, writes=writes)
+        monkeypatch.setattr(counters, "table", broken)
 
     return down
 
