@@ -14,17 +14,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from chalicelib.admin.cli import (
-    Result,
-    UsageError,
-    _client_id,
-    _fields,
-    _Groups,
-    _Parser,
-    _require_user,
-    _table,
-    _when,
-)
+from chalicelib.admin.args import Groups, Parser, UsageError, parse_client_id
+from chalicelib.admin.output import Result, fields, table, when
+from chalicelib.admin.users import require_user
 from chalicelib.clock import SystemClock
 from chalicelib.stores.models import Grant
 from chalicelib.stores.repository import Store
@@ -49,19 +41,19 @@ def grant_view(grant: Grant) -> dict[str, Any]:
 def _revoked_text(grant: Grant) -> str:
     if grant.revoked_at is None:
         return "-"
-    return f"{_when(grant.revoked_at)} ({grant.revoked_reason or 'no reason'})"
+    return f"{when(grant.revoked_at)} ({grant.revoked_reason or 'no reason'})"
 
 
 def grant_list(args: argparse.Namespace, store: Store) -> Result:
-    user = _require_user(store, args.user)
+    user = require_user(store, args.user)
     grants = [g for g in store.grants.list_for(user.sub) if args.all or g.active]
     rows = [
-        [g.grant_id, g.client_id, " ".join(g.scopes), _when(g.created_at), _revoked_text(g)]
+        [g.grant_id, g.client_id, " ".join(g.scopes), when(g.created_at), _revoked_text(g)]
         for g in grants
     ]
     headers = ["GRANT_ID", "CLIENT", "SCOPES", "CREATED", "REVOKED"]
     empty = f"No {'' if args.all else 'active '}grants for {user.username!r}."
-    return Result([grant_view(g) for g in grants], _table(headers, rows, empty))
+    return Result([grant_view(g) for g in grants], table(headers, rows, empty))
 
 
 def grant_revoke(args: argparse.Namespace, store: Store) -> Result:
@@ -71,7 +63,7 @@ def grant_revoke(args: argparse.Namespace, store: Store) -> Result:
         return _revoke_one(store, args.grant_id)
     if args.user is None or args.client is None:
         raise UsageError("give GRANT_ID, or --user USERNAME and --client CLIENT_ID")
-    return _revoke_consent(store, args.user, _client_id(args.client))
+    return _revoke_consent(store, args.user, parse_client_id(args.client))
 
 
 def _revoke_one(store: Store, grant_id: str) -> Result:
@@ -88,12 +80,12 @@ def _revoke_one(store: Store, grant_id: str) -> Result:
     return Result(
         {**grant_view(revoked), "revoked_now": True},
         f"Revoked grant {grant_id!r}.\n"
-        + _fields(
+        + fields(
             [
                 ("client", revoked.client_id),
                 ("sub", revoked.sub),
                 ("scopes", " ".join(revoked.scopes)),
-                ("created", _when(revoked.created_at)),
+                ("created", when(revoked.created_at)),
                 ("revoked", _revoked_text(revoked)),
             ]
         ),
@@ -101,7 +93,7 @@ def _revoke_one(store: Store, grant_id: str) -> Result:
 
 
 def _revoke_consent(store: Store, username: str, client_id: str) -> Result:
-    user = _require_user(store, username)
+    user = require_user(store, username)
     had_consent = store.consents.get(user.sub, client_id) is not None
     revoked = store.consents.revoke(user.sub, client_id, SystemClock().now(), CONSENT_REASON)
     data = {
@@ -120,7 +112,7 @@ def _revoke_consent(store: Store, username: str, client_id: str) -> Result:
     return Result(data, text)
 
 
-def add_commands(groups: _Groups, leaf: _Parser) -> None:
+def add_commands(groups: Groups, leaf: Parser) -> None:
     group = groups.add_parser("grant", help="list and revoke users' grants")
     cmds = group.add_subparsers(dest="command", required=True, metavar="COMMAND")
 

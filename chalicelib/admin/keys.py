@@ -18,15 +18,9 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.admin.cli import (
-    Result,
-    UsageError,
-    _Groups,
-    _Parser,
-    _table,
-    _when,
-    resolve_target,
-)
+from chalicelib.admin.args import Groups, Parser, UsageError
+from chalicelib.admin.output import Result, table, when
+from chalicelib.admin.target import resolve_target
 from chalicelib.clock import Clock, SystemClock
 from chalicelib.settings import SIGNERS
 from chalicelib.stores.models import SigningKey
@@ -97,15 +91,15 @@ def keys_list(args: argparse.Namespace, store: Store) -> Result:
             v["alg"],
             v["state"],
             v["mode"],
-            _when(v["created_at"]),
-            _when(v["activated_at"] or 0),
-            _when(v["published_until"]) if v["published_until"] else "-",
+            when(v["created_at"]),
+            when(v["activated_at"] or 0),
+            when(v["published_until"]) if v["published_until"] else "-",
         ]
         for v in views
     ]
     headers = ["KID", "ALG", "STATE", "MODE", "CREATED", "ACTIVATED", "PUBLISHED_UNTIL"]
     empty = "No signing keys yet: the first token or JWKS request makes them (or keys rotate)."
-    return Result(views, _table(headers, rows, empty))
+    return Result(views, table(headers, rows, empty))
 
 
 # -- rotate ---------------------------------------------------------------------------------
@@ -244,7 +238,7 @@ def _positive(value: str) -> int:
     return number
 
 
-def add_commands(groups: _Groups, leaf: _Parser) -> None:
+def add_commands(groups: Groups, leaf: Parser) -> None:
     group = groups.add_parser("keys", help="rotate and list token signing keys")
     cmds = group.add_subparsers(dest="command", required=True, metavar="COMMAND")
 

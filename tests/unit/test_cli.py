@@ -14,7 +14,8 @@ from moto import mock_aws
 
 from chalicelib import ids
 from chalicelib.accounts import passwords
-from chalicelib.admin.cli import main, resolve_target
+from chalicelib.admin.cli import main
+from chalicelib.admin.target import resolve_target
 from chalicelib.clock import SystemClock
 from chalicelib.stores.dynamodb import DynamoTable, make_client
 from chalicelib.stores.repository import Store
