@@ -164,10 +164,14 @@ def _seed_client(store: Store, wanted: Client, secret: str | None) -> None:
         store.clients.save(client)
 
 
-def seed(store: Store, port: int, state_dir: Path) -> DemoCredentials:
-    """Create the demo user and clients unless they exist; safe to run any number of times."""
+def seed(store: Store, port: int, state_dir: Path, *, issuer: str | None = None) -> DemoCredentials:
+    """Create the demo user and clients unless they exist; safe to run any number of times.
+
+    The demo callback is Tollgate's own page, so it lives under the issuer (which has a
+    path behind API Gateway's stage); by default the issuer is `chalice local`'s address.
+    """
     state = _load_state(state_dir)
-    redirect_uri = f"http://{HOST}:{port}/demo/callback"
+    redirect_uri = f"{issuer or f'http://{HOST}:{port}'}/demo/callback"
     now = SystemClock().now()
     _seed_user(store, state["password"])
     _seed_client(
@@ -345,12 +349,12 @@ def _unique(values: list[str]) -> list[str]:
     return list(dict.fromkeys(values))
 
 
-def chalice_env(port: int, moto_url: str) -> dict[str, str]:
+def chalice_env(port: int, moto_url: str, issuer: str | None = None) -> dict[str, str]:
     env = dict(os.environ)
     for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
         env.pop(name, None)
     env.update(
-        TOLLGATE_ISSUER=f"http://{HOST}:{port}",
+        TOLLGATE_ISSUER=issuer or f"http://{HOST}:{port}",
         TOLLGATE_TABLE=TABLE,
         TOLLGATE_STAGE="local",
         AWS_ENDPOINT_URL=moto_url,
@@ -362,7 +366,10 @@ def chalice_env(port: int, moto_url: str) -> dict[str, str]:
     return env
 
 
-def start_chalice(port: int, moto_url: str, *, autoreload: bool = True) -> Child:
+def start_chalice(
+    port: int, moto_url: str, *, autoreload: bool = True, issuer: str | None = None
+) -> Child:
+    """`chalice local` on `port`; `issuer` when it is reached elsewhere (a stage proxy)."""
     chalice = Path(sys.executable).parent / "chalice"
     if not chalice.exists():
         raise LocalError(f"{chalice} not found: install the dev dependencies (uv sync)")
@@ -370,7 +377,7 @@ def start_chalice(port: int, moto_url: str, *, autoreload: bool = True) -> Child
     if not autoreload:
         # Tests: a restart triggered by other tools writing into the tree would drop requests.
         argv.append("--no-autoreload")
-    return _start("chalice local", argv, chalice_env(port, moto_url), None)
+    return _start("chalice local", argv, chalice_env(port, moto_url, issuer), None)
 
 
 def supervise(children: list[Child], interval: float = 0.5) -> int:

@@ -16,5 +16,5 @@ def handle(deps: Deps, request: HttpRequest) -> HttpResponse:
         raise PageError("Not found", "There is no page at this address.", 404)
     params = Params(request.query)
     shown = {name: value for name in SHOWN if (value := params.get(name)) is not None}
-    page = pages.demo_callback_page(params=shown, token_url=deps.settings.endpoint("/token"))
+    page = pages.demo_callback_page(settings=deps.settings, params=shown)
     return HttpResponse(200, {"Content-Type": "text/html; charset=utf-8"}, page)

@@ -74,7 +74,8 @@ def _html(body: str, interaction: Interaction, status: int = 200) -> HttpRespons
 
 
 def _action(deps: Deps, interaction: Interaction, step: str) -> str:
-    return f"/interaction/{interaction.interaction_id}/{step}"
+    # From the issuer, never root-relative: under a stage path (`/dev`) that would leave it.
+    return deps.settings.endpoint(f"/interaction/{interaction.interaction_id}/{step}")
 
 
 # -- login ------------------------------------------------------------------------------------
@@ -93,6 +94,7 @@ def _login_page(
     username: str | None = None,
 ) -> str:
     return pages.login_page(
+        settings=deps.settings,
         client_name=client.name,
         action=_action(deps, interaction, "login"),
         csrf=interaction.csrf,
@@ -177,6 +179,7 @@ def consent_get(deps: Deps, request: HttpRequest, interaction_id: str) -> HttpRe
         return HttpResponse.redirect(_action(deps, interaction, "login"))
     session = _signed_in(deps, request, interaction)
     page = pages.consent_page(
+        settings=deps.settings,
         client_name=client.name,
         action=_action(deps, interaction, "consent"),
         csrf=interaction.csrf,

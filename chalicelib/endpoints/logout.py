@@ -76,7 +76,12 @@ def handle(deps: Deps, request: HttpRequest) -> HttpResponse:
     hinted_user = found is not None and hint is not None and hint.get("sub") == found[1].sub
     if found is not None and not confirmed and not hinted_user:
         fields = {name: value for name in FORWARDED if (value := params.get(name)) is not None}
-        page = pages.logout_page(action="/logout", csrf=_csrf(found[0]), fields=fields)
+        page = pages.logout_page(
+            settings=deps.settings,
+            action=deps.settings.endpoint("/logout"),
+            csrf=_csrf(found[0]),
+            fields=fields,
+        )
         response = HttpResponse(200, {"Content-Type": "text/html; charset=utf-8"}, page)
         return headers.secure(response, [target] if target else [])
 
@@ -87,7 +92,9 @@ def handle(deps: Deps, request: HttpRequest) -> HttpResponse:
         response = redirect_to_client(target, {"state": state} if state else {})
     else:
         response = HttpResponse(
-            200, {"Content-Type": "text/html; charset=utf-8"}, pages.signed_out_page()
+            200,
+            {"Content-Type": "text/html; charset=utf-8"},
+            pages.signed_out_page(settings=deps.settings),
         )
     response.cookies.append(cookies.clear_cookie(deps.settings, cookies.SESSION))
     return response

@@ -12,6 +12,8 @@ import functools
 import html
 from pathlib import Path
 
+from chalicelib.settings import Settings
+
 __all__ = [
     "STYLESHEET_PATH",
     "consent_page",
@@ -55,8 +57,17 @@ def stylesheet() -> str:
     return (Path(__file__).parent / "static" / "tollgate.css").read_text(encoding="utf-8")
 
 
-def _document(*, title: str, body: str) -> str:
-    """Wrap card content (already escaped) in the shared page chrome."""
+def _document(*, title: str, body: str, settings: Settings | None) -> str:
+    """Wrap card content (already escaped) in the shared page chrome.
+
+    The stylesheet's URL comes from the issuer: under a stage path (`https://host/dev`) a
+    root-relative `/static/...` would leave the stage. Without settings (they failed to
+    load) the page goes unstyled rather than unanswered.
+    """
+    link = ""
+    if settings is not None:
+        href = _e(settings.endpoint(STYLESHEET_PATH))
+        link = f'<link rel="stylesheet" href="{href}">\n'
     return f"""<!doctype html>
 <html lang="en">
 <head>
@@ -67,8 +78,7 @@ def _document(*, title: str, body: str) -> str:
 <meta name="color-scheme" content="light dark">
 <title>{_e(title)} \u00b7 {PRODUCT_NAME}</title>
 <link rel="icon" href="data:,">
-<link rel="stylesheet" href="{_e(STYLESHEET_PATH)}">
-</head>
+{link}</head>
 <body>
 <main class="page">
 <div class="card">
@@ -89,6 +99,7 @@ def _scope_list(scopes: list[str], *, css_class: str) -> str:
 
 def login_page(
     *,
+    settings: Settings,
     client_name: str,
     action: str,
     csrf: str,
@@ -129,11 +140,12 @@ required{invalid}{password_focus}>
 <button class="button primary block" type="submit">Sign in</button>
 </form>
 {details}"""
-    return _document(title=f"Sign in to {client_name}", body=body)
+    return _document(title=f"Sign in to {client_name}", body=body, settings=settings)
 
 
 def consent_page(
     *,
+    settings: Settings,
     client_name: str,
     action: str,
     csrf: str,
@@ -159,20 +171,20 @@ def consent_page(
 <button class="button primary" type="submit" name="decision" value="allow">Allow</button>
 </form>
 """
-    return _document(title=f"Allow access to {client_name}?", body=body)
+    return _document(title=f"Allow access to {client_name}?", body=body, settings=settings)
 
 
-def error_page(*, title: str, message: str) -> str:
+def error_page(*, settings: Settings | None, title: str, message: str) -> str:
     """A friendly error card showing only ``title`` and ``message`` (both escaped)."""
     body = f"""<div class="error-icon" aria-hidden="true"></div>
 <h1>{_e(title)}</h1>
 <p class="message">{_e(message)}</p>
 <p class="muted">You can close this page and try again from the app you were using.</p>
 """
-    return _document(title=title, body=body)
+    return _document(title=title, body=body, settings=settings)
 
 
-def demo_callback_page(*, params: dict[str, str], token_url: str) -> str:
+def demo_callback_page(*, settings: Settings, params: dict[str, str]) -> str:
     """The demo clients' redirect target in local and dev stages: shows what came back."""
     rows = "\n".join(
         f"<dt>{_e(name)}</dt><dd><code>{_e(value)}</code></dd>" for name, value in params.items()
@@ -181,7 +193,7 @@ def demo_callback_page(*, params: dict[str, str], token_url: str) -> str:
         heading = "Authorization code received"
         hint = (
             "Exchange it at the token endpoint within 60 seconds with the curl command "
-            f"that make run printed (token endpoint: {token_url})."
+            f"that make run printed (token endpoint: {settings.endpoint('/token')})."
         )
     else:
         heading = "The authorization did not complete"
@@ -192,10 +204,10 @@ def demo_callback_page(*, params: dict[str, str], token_url: str) -> str:
 </dl>
 <p class="muted">{_e(hint)}</p>
 """
-    return _document(title=heading, body=body)
+    return _document(title=heading, body=body, settings=settings)
 
 
-def logout_page(*, action: str, csrf: str, fields: dict[str, str]) -> str:
+def logout_page(*, settings: Settings, action: str, csrf: str, fields: dict[str, str]) -> str:
     """Ask before signing out (RP-Initiated Logout 1.0, 2): a link alone must not end a session."""
     hidden = "\n".join(
         f'<input type="hidden" name="{_e(name)}" value="{_e(value)}">'
@@ -209,11 +221,11 @@ def logout_page(*, action: str, csrf: str, fields: dict[str, str]) -> str:
 <button class="button primary" type="submit" name="decision" value="logout">Sign out</button>
 </form>
 """
-    return _document(title="Sign out?", body=body)
+    return _document(title="Sign out?", body=body, settings=settings)
 
 
-def signed_out_page() -> str:
+def signed_out_page(*, settings: Settings) -> str:
     body = """<h1>You are signed out</h1>
 <p class="message">You can close this page.</p>
 """
-    return _document(title="Signed out", body=body)
+    return _document(title="Signed out", body=body, settings=settings)

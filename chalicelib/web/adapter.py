@@ -12,6 +12,7 @@ from chalicelib.deps import Deps
 from chalicelib.errors import OAuthError, PageError, TemporarilyUnavailable
 from chalicelib.http import headers, pages
 from chalicelib.http.message import HttpRequest, HttpResponse
+from chalicelib.settings import Settings
 from chalicelib.stores.table import StoreUnavailable
 
 log = logging.getLogger("tollgate")
@@ -44,15 +45,25 @@ def to_response(response: HttpResponse) -> Response:
     return Response(body=response.body, headers=out, status_code=response.status)
 
 
+def current_settings() -> Settings | None:
+    """The settings for an error page's links; None when they cannot be loaded."""
+    try:
+        return wiring.get().settings
+    except Exception:  # the page must still be answered (unstyled)
+        return None
+
+
 def page(error: PageError) -> HttpResponse:
-    body = pages.error_page(title=error.title, message=error.message)
+    body = pages.error_page(settings=current_settings(), title=error.title, message=error.message)
     return HttpResponse(error.status, {"Content-Type": "text/html; charset=utf-8"}, body)
 
 
 def unavailable(html: bool) -> HttpResponse:
     if html:
         body = pages.error_page(
-            title="Temporarily unavailable", message="Please try again in a moment."
+            settings=current_settings(),
+            title="Temporarily unavailable",
+            message="Please try again in a moment.",
         )
         response = HttpResponse(503, {"Content-Type": "text/html; charset=utf-8"}, body)
     else:

@@ -71,7 +71,7 @@ def test_login_page_is_a_form_for_the_interaction(browser: Browser) -> None:
 
     assert page.status == 200
     assert page.headers["content-type"].startswith("text/html")
-    assert f'action="/interaction/{interaction_id_of(started)}/login"' in page.text
+    assert f'action="{ISSUER}/interaction/{interaction_id_of(started)}/login"' in page.text
     assert 'name="csrf"' in page.text
     assert "Example Web" in page.text
 
@@ -334,5 +334,5 @@ def test_a_failed_attempt_can_be_followed_by_a_good_one(browser: Browser, deps: 
 
     answer = submit_login(browser, retry, "alice", PASSWORD, page_status=400)
     assert answer.status == 303
-    assert answer.location == f"/interaction/{interaction_id_of(started)}/consent"
+    assert answer.location == f"{ISSUER}/interaction/{interaction_id_of(started)}/consent"
     assert session_count(deps) == 1

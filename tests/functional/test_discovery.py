@@ -122,4 +122,4 @@ def test_login_page_links_the_stylesheet(browser: Browser) -> None:
     page = browser.follow(browser.get("/authorize?client_id=web&response_type=code&scope=openid"))
 
     assert page.status == 200
-    assert '<link rel="stylesheet" href="/static/tollgate.css">' in page.text
+    assert f'<link rel="stylesheet" href="{ISSUER}/static/tollgate.css">' in page.text

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.security.conftest import PASSWORD, Server, auth_params, authorize_path
+from tests.security.conftest import ISSUER, PASSWORD, Server, auth_params, authorize_path
 from tests.support.oauth import Answer, Browser, action_of, csrf_of
 
 ORIGIN = "https://evil.example"
@@ -107,9 +107,9 @@ def test_every_page_loads_nothing_from_third_parties(server: Server, name: str) 
     for attribute, value in _ATTRIBUTE.findall(text):
         if value.startswith("data:"):
             continue  # inline (an empty favicon): loaded from nowhere
-        parts = urlsplit(value)
-        assert not parts.scheme and not parts.netloc, f"{attribute}={value}"
-        assert value.startswith("/") and not value.startswith("//"), f"{attribute}={value}"
+        # The issuer's own (issue 9: never root-relative, which would leave a stage path).
+        assert value.startswith(ISSUER + "/"), f"{attribute}={value}"
+        assert urlsplit(value).netloc == urlsplit(ISSUER).netloc, f"{attribute}={value}"
     assert "<script" not in text.lower()
     assert "@import" not in text
     assert "url(" not in text

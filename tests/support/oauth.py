@@ -109,11 +109,25 @@ class Answer:
 
 
 class Browser:
-    """Drives the app through chalice.test.Client, keeping cookies like a browser."""
+    """Drives the app through chalice.test.Client, keeping cookies like a browser.
 
-    def __init__(self, http: ChaliceClient) -> None:
+    A URL may be a path (as API Gateway hands it to the app, the stage already removed) or
+    an absolute URL under `issuer` (by default the running app's), as Tollgate writes them:
+    then the issuer is taken off, as API Gateway takes off the stage. An absolute URL
+    anywhere else is a test failure.
+    """
+
+    def __init__(self, http: ChaliceClient, issuer: str | None = None) -> None:
         self.http = http
+        self.issuer = issuer or wiring.get().settings.issuer
         self.cookies: dict[str, str] = {}
+
+    def app_path(self, url: str) -> str:
+        """The path (and query) the app sees for `url`."""
+        if url.startswith("/"):
+            return url
+        assert url.startswith(self.issuer + "/"), f"{url} is not under {self.issuer}"
+        return url[len(self.issuer) :]
 
     def request(
         self,
@@ -127,7 +141,7 @@ class Browser:
         if cookies and self.cookies:
             all_headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         data = body.encode("utf-8") if isinstance(body, str) else body
-        raw = self.http.http.request(method, path, headers=all_headers, body=data)
+        raw = self.http.http.request(method, self.app_path(path), headers=all_headers, body=data)
         hdrs: dict[str, str] = {}
         for name, value in raw.headers.items():
             if name.lower() == "set-cookie":
@@ -155,9 +169,7 @@ class Browser:
 
     def follow(self, answer: Answer) -> Answer:
         assert answer.location is not None, answer
-        parts = urlsplit(answer.location)
-        path = parts.path + (f"?{parts.query}" if parts.query else "")
-        return self.get(path)
+        return self.get(answer.location)
 
 
 def _set_cookies(raw: Any) -> list[str]:

@@ -10,6 +10,12 @@ from html.parser import HTMLParser
 import pytest
 
 from chalicelib.http import pages
+from chalicelib.settings import Settings
+
+# An issuer with a path, as API Gateway's default URL has (`.../<stage>`): every URL a page
+# holds must stay under it.
+ISSUER = "https://auth.example.test/dev"
+SETTINGS = Settings(issuer=ISSUER, table_name="tollgate-test")
 
 EVIL = "<script>alert(1)</script>\"'&"
 EVIL_ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#x27;&amp;"
@@ -86,8 +92,9 @@ def parse(document: str) -> Collector:
 
 def login(**overrides: object) -> str:
     kwargs: dict[str, object] = {
+        "settings": SETTINGS,
         "client_name": "Acme Notes",
-        "action": "/authorize/login",
+        "action": SETTINGS.endpoint("/interaction/i-1/login"),
         "csrf": "csrf-login-123",
         "scopes": ["openid", "email"],
     }
@@ -97,8 +104,9 @@ def login(**overrides: object) -> str:
 
 def consent(**overrides: object) -> str:
     kwargs: dict[str, object] = {
+        "settings": SETTINGS,
         "client_name": "Acme Notes",
-        "action": "/authorize/consent",
+        "action": SETTINGS.endpoint("/interaction/i-1/consent"),
         "csrf": "csrf-consent-456",
         "username": "alice",
         "scopes": ["openid", "profile", "notes:write", "calendar.read"],
@@ -109,6 +117,7 @@ def consent(**overrides: object) -> str:
 
 def error(**overrides: object) -> str:
     kwargs: dict[str, object] = {
+        "settings": SETTINGS,
         "title": "This link has expired",
         "message": "Go back to the app and start again.",
     }
@@ -121,6 +130,11 @@ ALL_PAGES: dict[str, Callable[[], str]] = {
     "login-with-error": lambda: login(error="Wrong username or password.", username="alice"),
     "consent": consent,
     "error": error,
+    "demo callback": lambda: pages.demo_callback_page(settings=SETTINGS, params={"code": "c"}),
+    "logout": lambda: pages.logout_page(
+        settings=SETTINGS, action=SETTINGS.endpoint("/logout"), csrf="x", fields={}
+    ),
+    "signed out": lambda: pages.signed_out_page(settings=SETTINGS),
 }
 
 
@@ -169,9 +183,29 @@ def test_links_only_the_first_party_stylesheet(document: str) -> None:
     # The empty data: icon stops the browser asking for /favicon.ico (a 403 through API Gateway).
     assert [(link.attrs.get("rel"), link.attrs.get("href")) for link in links] == [
         ("icon", "data:,"),
-        ("stylesheet", pages.STYLESHEET_PATH),
+        ("stylesheet", f"{ISSUER}/static/tollgate.css"),
     ]
-    assert pages.STYLESHEET_PATH == "/static/tollgate.css"
+
+
+def test_every_url_is_under_the_issuer(document: str) -> None:
+    """Issue 9: a root-relative URL leaves an issuer's path (API Gateway's stage) for a 403."""
+    doc = parse(document)
+    urls = [
+        (element.tag, name, value or "")
+        for element in doc.elements
+        for name, value in element.attrs.items()
+        if name in {"href", "src", "action", "formaction", "srcset", "poster", "data"}
+    ]
+    assert urls, "every page links at least its stylesheet"
+    for tag, name, value in urls:
+        assert value == "data:," or value.startswith(ISSUER + "/"), (tag, name, value)
+
+
+def test_an_error_page_without_settings_is_still_a_page() -> None:
+    """Settings that fail to load leave the error page unstyled, never unanswered."""
+    doc = parse(pages.error_page(settings=None, title="Oops", message="Try later."))
+    assert [link.attrs.get("rel") for link in doc.find("link")] == ["icon"]
+    assert doc.one("h1").text == "Oops"
 
 
 def test_has_no_script_no_inline_style_no_third_party_urls(document: str) -> None:
@@ -183,8 +217,10 @@ def test_has_no_script_no_inline_style_no_third_party_urls(document: str) -> Non
         assert not any(name.startswith("on") for name in element.attrs), element
         for value in element.attrs.values():
             assert not (value or "").lower().startswith("javascript:"), element
-    assert not re.search(r"https?://", document, re.IGNORECASE)
-    assert "//" not in re.sub(r"<!doctype html>", "", document)
+    # The only absolute URLs are the issuer's own.
+    rest = document.replace(ISSUER + "/", "")
+    assert not re.search(r"https?:", rest, re.IGNORECASE)
+    assert "//" not in rest
 
 
 def test_every_visible_input_has_a_label(document: str) -> None:
@@ -229,7 +265,7 @@ def test_login_form_fields() -> None:
     assert "to continue to" in h1.text
     assert "Acme Notes" in h1.text
     form = doc.one("form")
-    assert form.attrs["action"] == "/authorize/login"
+    assert form.attrs["action"] == f"{ISSUER}/interaction/i-1/login"
     assert doc.one("input", name="csrf", type="hidden").attrs["value"] == "csrf-login-123"
     username = doc.one("input", name="username")
     assert username.attrs.get("autocomplete") == "username"
@@ -294,7 +330,7 @@ def test_consent_page_content() -> None:
 def test_consent_form_has_allow_and_deny() -> None:
     doc = parse(consent())
     form = doc.one("form")
-    assert form.attrs["action"] == "/authorize/consent"
+    assert form.attrs["action"] == f"{ISSUER}/interaction/i-1/consent"
     assert doc.one("input", name="csrf", type="hidden").attrs["value"] == "csrf-consent-456"
     buttons = doc.find("button")
     assert len(buttons) == 2
