@@ -1,4 +1,9 @@
-"""A real local stack for browser tests: moto's server, the seeded table, `chalice local`."""
+"""A real local stack for browser tests: moto's server, the seeded table, `chalice local`.
+
+`stack` is reached directly (a path-less issuer, as with a custom domain); `staged_stack`
+through tests/support/stage_proxy.py, API Gateway's stage routing, so its issuer has a
+path (`http://127.0.0.1:<port>/dev`) and a URL that leaves the stage gets a 403.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +11,29 @@ import os
 import shutil
 import socket
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, sync_playwright
 
 from chalicelib.admin import local
+from tests.support.stage_proxy import StageProxy, stage_proxy
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
@@ -27,13 +44,13 @@ def _free_port() -> int:
 class Stack:
     issuer: str
     creds: local.DemoCredentials
+    proxy: StageProxy | None = None
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """A fresh stack per test module: each module's flows start with no consent stored."""
-    state = tmp_path_factory.mktemp("local")
-    moto_port, port = _free_port(), _free_port()
+@contextmanager
+def running_stack(state: Path, port: int, issuer: str) -> Iterator[Stack]:
+    """moto, the seeded table and `chalice local` on `port`, configured with `issuer`."""
+    moto_port = free_port()
     moto_url = f"http://127.0.0.1:{moto_port}"
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
@@ -41,17 +58,36 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     children = [moto]
     try:
         local.ensure_table(moto_url)
-        creds = local.seed(local.local_store(moto_url), port, state)
-        chalice = local.start_chalice(port, moto_url, autoreload=False)
+        creds = local.seed(local.local_store(moto_url), port, state, issuer=issuer)
+        chalice = local.start_chalice(port, moto_url, autoreload=False, issuer=issuer)
         children.append(chalice)
-        issuer = f"http://127.0.0.1:{port}"
+        # chalice local itself (a proxy in front would answer 502 before it is up).
         local.wait_until_answering(
-            f"{issuer}/.well-known/openid-configuration", chalice, local.CHALICE_TIMEOUT
+            f"http://127.0.0.1:{port}/.well-known/openid-configuration",
+            chalice,
+            local.CHALICE_TIMEOUT,
         )
         yield Stack(issuer, creds)
     finally:
         for child in reversed(children):
             local.stop(child)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """A fresh stack per test module: each module's flows start with no consent stored."""
+    port = free_port()
+    with running_stack(tmp_path_factory.mktemp("local"), port, f"http://127.0.0.1:{port}") as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def staged_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """A fresh stack behind the stage proxy: the issuer is `http://127.0.0.1:<proxy>/dev`."""
+    port = free_port()
+    state = tmp_path_factory.mktemp("staged")
+    with stage_proxy(port, "dev") as proxy, running_stack(state, port, proxy.url) as s:
+        yield Stack(s.issuer, s.creds, proxy)
 
 
 @pytest.fixture(scope="session")
@@ -61,3 +97,11 @@ def chromium_path() -> str:
             pytest.fail("Debian's chromium is missing: `make test` installs it")
         pytest.skip("Debian's chromium is not installed (make test installs it)")
     return CHROMIUM
+
+
+@pytest.fixture(scope="module")
+def browser(chromium_path: str) -> Iterator[Browser]:
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=chromium_path, headless=True, args=ARGS)
+        yield launched
+        launched.close()
