@@ -9,6 +9,7 @@ from typing import Any
 
 from chalicelib.deps import Deps
 from chalicelib.grants import GRANTS
+from chalicelib.http import cors
 from chalicelib.http.message import HttpRequest, HttpResponse
 from chalicelib.protocol import claims, client_assertion
 from chalicelib.stores.models import AUTH_METHODS
@@ -49,7 +50,7 @@ def metadata(deps: Deps) -> dict[str, Any]:
 
 
 def oauth_metadata(deps: Deps, request: HttpRequest) -> HttpResponse:
-    return HttpResponse.json(metadata(deps), headers=CACHE)
+    return cors.public(HttpResponse.json(metadata(deps), headers=CACHE))
 
 
 def openid_configuration(deps: Deps, request: HttpRequest) -> HttpResponse:
@@ -68,4 +69,4 @@ def openid_configuration(deps: Deps, request: HttpRequest) -> HttpResponse:
             "display_values_supported": ["page", "popup", "touch", "wap"],
         }
     )
-    return HttpResponse.json(doc, headers=CACHE)
+    return cors.public(HttpResponse.json(doc, headers=CACHE))

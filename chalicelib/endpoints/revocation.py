@@ -33,6 +33,7 @@ import logging
 
 from chalicelib.deps import Deps
 from chalicelib.endpoints import client_request
+from chalicelib.http import cors
 from chalicelib.http.message import HttpRequest, HttpResponse
 from chalicelib.ids import same
 from chalicelib.stores.models import RefreshToken
@@ -45,12 +46,14 @@ REASON = "revoked by the client (RFC 7009)"
 
 
 def handle(deps: Deps, request: HttpRequest) -> HttpResponse:
-    return client_request.answer(log, lambda: _revoke(deps, request))
+    origin = cors.ClientOrigin(request)
+    return origin.apply(client_request.answer(log, lambda: _revoke(deps, request, origin)))
 
 
-def _revoke(deps: Deps, request: HttpRequest) -> HttpResponse:
+def _revoke(deps: Deps, request: HttpRequest, origin: cors.ClientOrigin) -> HttpResponse:
     params = client_request.form(request)
     client = client_request.authenticate(deps, request, params, PATH)
+    origin.check(client.client_id, client.redirect_uris)  # chalicelib/http/cors.py
     token = params.require("token")
     hint = params.get("token_type_hint")
     # An expired access token still within any validator's leeway is still worth revoking.

@@ -23,18 +23,26 @@ from chalicelib import grants
 from chalicelib.deps import Deps
 from chalicelib.endpoints import client_request
 from chalicelib.errors import UnauthorizedClient, UnsupportedGrantType
+from chalicelib.http import cors
 from chalicelib.http.message import HttpRequest, HttpResponse
 
 log = logging.getLogger("tollgate.token")
 
 
 def handle(deps: Deps, request: HttpRequest) -> HttpResponse:
-    return client_request.answer(log, lambda: HttpResponse.json(_token(deps, request)))
+    origin = cors.ClientOrigin(request)
+
+    def work() -> HttpResponse:
+        return HttpResponse.json(_token(deps, request, origin))
+
+    return origin.apply(client_request.answer(log, work))
 
 
-def _token(deps: Deps, request: HttpRequest) -> dict[str, object]:
+def _token(deps: Deps, request: HttpRequest, origin: cors.ClientOrigin) -> dict[str, object]:
     params = client_request.form(request)
     client = client_request.authenticate(deps, request, params, "/token")
+    # A browser's request from a page the client does not own is refused before the grant.
+    origin.check(client.client_id, client.redirect_uris)
     grant_type = params.require("grant_type")
     grant = grants.GRANTS.get(grant_type)
     if grant is None:

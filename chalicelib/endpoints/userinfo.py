@@ -13,7 +13,8 @@ from chalicelib.authorizer.gate import check_grant
 from chalicelib.authorizer.in_process import keys_for
 from chalicelib.authorizer.validate import bearer_token, verify
 from chalicelib.deps import Deps
-from chalicelib.errors import OAuthError
+from chalicelib.errors import InvalidRequest, OAuthError
+from chalicelib.http import cors
 from chalicelib.http.message import FORM, HttpRequest, HttpResponse
 from chalicelib.protocol import claims
 from chalicelib.protocol.params import Params
@@ -37,6 +38,11 @@ def _token(request: HttpRequest) -> str:
 
 
 def handle(deps: Deps, request: HttpRequest) -> HttpResponse:
+    origin = cors.ClientOrigin(request)
+    return origin.apply(_userinfo(deps, request, origin))
+
+
+def _userinfo(deps: Deps, request: HttpRequest, origin: cors.ClientOrigin) -> HttpResponse:
     try:
         token = _token(request)
         found = verify(
@@ -46,6 +52,10 @@ def handle(deps: Deps, request: HttpRequest) -> HttpResponse:
             audience=deps.settings.audience,
             now=deps.clock.now(),
         )
+        if origin.origin is not None:
+            # CORS: the token's client must own the calling page (chalicelib/http/cors.py).
+            client = deps.clients.get(found.client_id)
+            origin.check(found.client_id, client.redirect_uris if client else [])
         if "openid" not in found.scopes:
             raise InsufficientScope(["openid"], "token without the openid scope")
         check_grant(deps.store.grants, found)
@@ -56,4 +66,6 @@ def handle(deps: Deps, request: HttpRequest) -> HttpResponse:
         headers = dict(NO_STORE)
         headers["WWW-Authenticate"] = error.www_authenticate()
         return HttpResponse.json(error.body(), status=error.status, headers=headers)
+    except InvalidRequest as refused:
+        return HttpResponse.json(refused.body(), status=refused.status, headers=NO_STORE)
     return HttpResponse.json(claims.released(user, list(found.scopes)), headers=NO_STORE)

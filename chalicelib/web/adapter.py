@@ -9,8 +9,8 @@ from chalice.app import Request, Response
 
 from chalicelib import deps as wiring
 from chalicelib.deps import Deps
-from chalicelib.errors import OAuthError, PageError, TemporarilyUnavailable
-from chalicelib.http import headers, pages
+from chalicelib.errors import InvalidRequest, OAuthError, PageError, TemporarilyUnavailable
+from chalicelib.http import cors, headers, pages
 from chalicelib.http.message import HttpRequest, HttpResponse
 from chalicelib.settings import Settings
 from chalicelib.stores.table import StoreUnavailable
@@ -73,6 +73,10 @@ def unavailable(html: bool) -> HttpResponse:
     return response
 
 
+def secured(response: HttpResponse) -> Response:
+    return to_response(headers.secure(response))
+
+
 def run(endpoint: Endpoint, request: Request, *, html: bool) -> Response:
     """Call an endpoint; map what escapes it to a clean answer, never a stack trace."""
     plain = to_request(request)
@@ -97,4 +101,45 @@ def run(endpoint: Endpoint, request: Request, *, html: bool) -> Response:
             response = page(PageError("Something went wrong", "Please try again later.", 500))
         else:
             response = HttpResponse.json({"error": "server_error"}, status=500)
-    return to_response(headers.secure(response))
+    return secured(response)
+
+
+def not_allowed(request: HttpRequest, allowed: list[str], html: bool) -> HttpResponse:
+    """405 with `Allow` (RFC 9110 15.5.6): an error page for a person, OAuth JSON otherwise."""
+    if request.method == "HEAD":
+        response = HttpResponse(405, {"Content-Type": "text/plain; charset=utf-8"})
+    elif html:
+        message = "This address does not accept this kind of request."
+        body = pages.error_page(settings=current_settings(), title="Not allowed", message=message)
+        response = HttpResponse(405, {"Content-Type": "text/html; charset=utf-8"}, body)
+    else:
+        error = InvalidRequest("method not allowed", f"{request.method} {request.path}")
+        response = HttpResponse.json(error.body(), status=405)
+    response.headers["Allow"] = ", ".join(allowed)
+    return response
+
+
+def serve(
+    request: Request,
+    endpoints: dict[str, Endpoint],
+    *,
+    html: bool,
+    policy: cors.Policy | None = None,
+) -> Response:
+    """Dispatch on the method: every method reaches the app (no framework 405 or 415), and
+    what the endpoint does not take is answered by `refuse`."""
+    endpoint = endpoints.get(request.method)
+    if endpoint is not None:
+        return run(endpoint, request, html=html)
+    return refuse(request, sorted(endpoints), html=html, policy=policy)
+
+
+def refuse(
+    request: Request, methods: list[str], *, html: bool, policy: cors.Policy | None = None
+) -> Response:
+    """A method the route's endpoints do not take: OPTIONS gets the allowed methods (and a
+    CORS preflight's answer where `policy` allows one), the rest 405; security headers on."""
+    plain = to_request(request)
+    if plain.method == "OPTIONS":
+        return secured(cors.options(plain, methods, policy))
+    return secured(not_allowed(plain, sorted({*methods, "OPTIONS"}), html))

@@ -27,8 +27,8 @@ from chalicelib.authorizer import gate
 from chalicelib.authorizer.errors import AuthorizerError, InvalidToken, Unauthorized
 from chalicelib.authorizer.in_process import keys_for
 from chalicelib.endpoints import demo_api
-from chalicelib.web.adapter import run
-from chalicelib.web.routes import ANY
+from chalicelib.web.adapter import refuse, run
+from chalicelib.web.routes import ANY, METHODS
 
 log = logging.getLogger("tollgate.authorizer")
 protected = Blueprint(__name__)
@@ -94,13 +94,17 @@ def tollgate_authorizer(auth_request: AuthRequest) -> dict[str, Any]:
     return decision.response
 
 
+def _others(taken: list[str]) -> list[str]:
+    return [method for method in METHODS if method not in taken]
+
+
 def _demo(endpoint: demo_api.Guarded) -> Response:
     request = protected.current_request
     principal = demo_api.Principal.from_context((request.context or {}).get("authorizer"))
     return run(lambda d, r: endpoint(d, r, principal), request, html=False)
 
 
-@protected.route("/api/whoami", methods=["GET"], authorizer=tollgate_authorizer)
+@protected.route("/api/whoami", methods=["GET"], authorizer=tollgate_authorizer, content_types=ANY)
 def whoami() -> Response:
     return _demo(demo_api.whoami)
 
@@ -111,3 +115,15 @@ def whoami() -> Response:
 def notes() -> Response:
     get = protected.current_request.method == "GET"
     return _demo(demo_api.list_notes if get else demo_api.create_note)
+
+
+# The other methods need no token to be told they are not allowed: Tollgate's own 405 (and
+# OPTIONS its 204), never Chalice's.
+@protected.route("/api/whoami", methods=_others(["GET"]), content_types=ANY)
+def whoami_other() -> Response:
+    return refuse(protected.current_request, ["GET"], html=False)
+
+
+@protected.route("/api/notes", methods=_others(["GET", "POST"]), content_types=ANY)
+def notes_other() -> Response:
+    return refuse(protected.current_request, ["GET", "POST"], html=False)

@@ -1,9 +1,17 @@
-"""Routes: each one a thin call into its endpoint module."""
+"""Routes: each one a thin call into its endpoint module.
+
+Every route takes every method API Gateway can route and any content type, so Chalice
+never answers with its own 405 (`MethodNotAllowedError`) or 415 (`UnsupportedMediaType`)
+body: chalicelib/web/adapter.py `serve` gives a method the endpoint does not take
+Tollgate's own 405, and OPTIONS the allowed methods (and a CORS preflight's answer where
+chalicelib/http/cors.py allows one), all with the security headers.
+"""
 
 from __future__ import annotations
 
 from chalice.app import Blueprint, Response
 
+from chalicelib.deps import Deps
 from chalicelib.endpoints import (
     authorize,
     demo_callback,
@@ -16,87 +24,106 @@ from chalicelib.endpoints import (
     token,
     userinfo,
 )
-from chalicelib.http import pages
-from chalicelib.web.adapter import run
+from chalicelib.http import cors, pages
+from chalicelib.http.message import HttpRequest, HttpResponse
+from chalicelib.web.adapter import Endpoint, secured, serve
 
 routes = Blueprint(__name__)
 
 # Any content type reaches the endpoints, which answer a wrong one with an OAuth error
 # rather than Chalice's own 415 body.
 ANY = ["*/*"]
+METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
-@routes.route("/authorize", methods=["GET", "POST"], content_types=ANY)
+def _api(endpoints: dict[str, Endpoint], policy: cors.Policy | None = None) -> Response:
+    return serve(routes.current_request, endpoints, html=False, policy=policy)
+
+
+def _page(endpoints: dict[str, Endpoint]) -> Response:
+    return serve(routes.current_request, endpoints, html=True)
+
+
+@routes.route("/authorize", methods=METHODS, content_types=ANY)
 def authorization_endpoint() -> Response:
-    return run(authorize.handle, routes.current_request, html=True)
+    return _page({"GET": authorize.handle, "POST": authorize.handle})
 
 
-@routes.route("/token", methods=["POST"], content_types=ANY)
+@routes.route("/token", methods=METHODS, content_types=ANY)
 def token_endpoint() -> Response:
-    return run(token.handle, routes.current_request, html=False)
+    return _api({"POST": token.handle}, cors.Policy.CLIENT)
 
 
-@routes.route("/revoke", methods=["POST"], content_types=ANY)
+@routes.route("/revoke", methods=METHODS, content_types=ANY)
 def revocation_endpoint() -> Response:
-    return run(revocation.handle, routes.current_request, html=False)
+    return _api({"POST": revocation.handle}, cors.Policy.CLIENT)
 
 
-@routes.route("/introspect", methods=["POST"], content_types=ANY)
+@routes.route("/introspect", methods=METHODS, content_types=ANY)
 def introspection_endpoint() -> Response:
-    return run(introspection.handle, routes.current_request, html=False)
+    return _api({"POST": introspection.handle})
 
 
-@routes.route("/interaction/{interaction_id}/login", methods=["GET", "POST"], content_types=ANY)
+@routes.route("/interaction/{interaction_id}/login", methods=METHODS, content_types=ANY)
 def login(interaction_id: str) -> Response:
-    method = routes.current_request.method
-    handler = interaction.login_get if method == "GET" else interaction.login_post
-    return run(lambda d, r: handler(d, r, interaction_id), routes.current_request, html=True)
+    def get(d: Deps, r: HttpRequest) -> HttpResponse:
+        return interaction.login_get(d, r, interaction_id)
+
+    def post(d: Deps, r: HttpRequest) -> HttpResponse:
+        return interaction.login_post(d, r, interaction_id)
+
+    return _page({"GET": get, "POST": post})
 
 
-@routes.route("/interaction/{interaction_id}/consent", methods=["GET", "POST"], content_types=ANY)
+@routes.route("/interaction/{interaction_id}/consent", methods=METHODS, content_types=ANY)
 def consent(interaction_id: str) -> Response:
-    method = routes.current_request.method
-    handler = interaction.consent_get if method == "GET" else interaction.consent_post
-    return run(lambda d, r: handler(d, r, interaction_id), routes.current_request, html=True)
+    def get(d: Deps, r: HttpRequest) -> HttpResponse:
+        return interaction.consent_get(d, r, interaction_id)
+
+    def post(d: Deps, r: HttpRequest) -> HttpResponse:
+        return interaction.consent_post(d, r, interaction_id)
+
+    return _page({"GET": get, "POST": post})
 
 
-@routes.route("/userinfo", methods=["GET", "POST"], content_types=ANY)
+@routes.route("/userinfo", methods=METHODS, content_types=ANY)
 def userinfo_endpoint() -> Response:
-    return run(userinfo.handle, routes.current_request, html=False)
+    return _api({"GET": userinfo.handle, "POST": userinfo.handle}, cors.Policy.CLIENT)
 
 
-@routes.route("/logout", methods=["GET", "POST"], content_types=ANY)
+@routes.route("/logout", methods=METHODS, content_types=ANY)
 def end_session_endpoint() -> Response:
-    return run(logout.handle, routes.current_request, html=True)
+    return _page({"GET": logout.handle, "POST": logout.handle})
 
 
-@routes.route("/.well-known/oauth-authorization-server", methods=["GET"])
+@routes.route("/.well-known/oauth-authorization-server", methods=METHODS, content_types=ANY)
 def oauth_metadata() -> Response:
-    return run(discovery.oauth_metadata, routes.current_request, html=False)
+    return _api({"GET": discovery.oauth_metadata}, cors.Policy.PUBLIC)
 
 
-@routes.route("/.well-known/openid-configuration", methods=["GET"])
+@routes.route("/.well-known/openid-configuration", methods=METHODS, content_types=ANY)
 def openid_configuration() -> Response:
-    return run(discovery.openid_configuration, routes.current_request, html=False)
+    return _api({"GET": discovery.openid_configuration}, cors.Policy.PUBLIC)
 
 
-@routes.route("/jwks.json", methods=["GET"])
+@routes.route("/jwks.json", methods=METHODS, content_types=ANY)
 def jwks_endpoint() -> Response:
-    return run(jwks.handle, routes.current_request, html=False)
+    return _api({"GET": jwks.handle}, cors.Policy.PUBLIC)
 
 
-@routes.route("/demo/callback", methods=["GET"])
+@routes.route("/demo/callback", methods=METHODS, content_types=ANY)
 def demo_callback_page() -> Response:
-    return run(demo_callback.handle, routes.current_request, html=True)
+    return _page({"GET": demo_callback.handle})
 
 
-@routes.route("/static/tollgate.css", methods=["GET"])
+def _stylesheet() -> HttpResponse:
+    headers = {"Content-Type": "text/css; charset=utf-8", "Cache-Control": "public, max-age=3600"}
+    return HttpResponse(200, headers, pages.stylesheet())
+
+
+@routes.route("/static/tollgate.css", methods=METHODS, content_types=ANY)
 def stylesheet() -> Response:
-    return Response(
-        body=pages.stylesheet(),
-        headers={
-            "Content-Type": "text/css; charset=utf-8",
-            "Cache-Control": "public, max-age=3600",
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
+    if routes.current_request.method == "GET":
+        # A file: no reason to build the settings, store and signer for it.
+        return secured(_stylesheet())
+    return _api({"GET": lambda _deps, _request: _stylesheet()})

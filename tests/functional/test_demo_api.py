@@ -273,14 +273,37 @@ def test_every_api_route_is_behind_the_authorizer_and_in_the_policy() -> None:
         if path.startswith("/api/")
         for method, entry in methods.items()
     }
-    assert set(api_routes) == {
+    served = {key: entry for key, entry in api_routes.items() if entry.view_name in SERVED}
+    assert set(served) == {
         ("GET", "/api/whoami"),
         ("GET", "/api/notes"),
         ("POST", "/api/notes"),
     }
-    for (method, path), entry in api_routes.items():
+    for (method, path), entry in served.items():
         assert entry.authorizer is not None and entry.authorizer.name == "tollgate_authorizer"
         assert demo_api.ROUTE_POLICY.needed(method, path) is not None, (method, path)
+    # Every other method has a route of its own without the authorizer, which only refuses
+    # (issue 17: Tollgate's 405, not Chalice's), and the policy allows it to no one.
+    for (method, path), entry in api_routes.items():
+        if (method, path) in served:
+            continue
+        assert entry.authorizer is None and entry.view_name.endswith("_other"), (method, path)
+        assert demo_api.ROUTE_POLICY.needed(method, path) is None, (method, path)
+
+
+SERVED = {"whoami", "notes"}
+
+
+def test_other_methods_on_the_api_are_refused_without_a_token(browser: Browser) -> None:
+    for path, allowed in (("/api/whoami", "GET, OPTIONS"), ("/api/notes", "GET, OPTIONS, POST")):
+        for method in ("PUT", "PATCH", "DELETE"):
+            answer = call(browser, method, path, None)
+            assert answer.status == 405, (method, path, answer.text)
+            assert answer.headers["allow"] == allowed
+            assert answer.json()["error"] == "invalid_request"
+        options = call(browser, "OPTIONS", path, None)
+        assert (options.status, options.headers["allow"]) == (204, allowed)
+        assert "access-control-allow-origin" not in options.headers
 
 
 def _payload(jwt_text: str) -> str:
