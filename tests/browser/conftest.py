@@ -44,6 +44,7 @@ def free_port() -> int:
 class Stack:
     issuer: str
     creds: local.DemoCredentials
+    moto_url: str
     proxy: StageProxy | None = None
 
 
@@ -67,7 +68,7 @@ def running_stack(state: Path, port: int, issuer: str) -> Iterator[Stack]:
             chalice,
             local.CHALICE_TIMEOUT,
         )
-        yield Stack(issuer, creds)
+        yield Stack(issuer, creds, moto_url)
     finally:
         for child in reversed(children):
             local.stop(child)
@@ -87,7 +88,7 @@ def staged_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     port = free_port()
     state = tmp_path_factory.mktemp("staged")
     with stage_proxy(port, "dev") as proxy, running_stack(state, port, proxy.url) as s:
-        yield Stack(s.issuer, s.creds, proxy)
+        yield Stack(s.issuer, s.creds, s.moto_url, proxy)
 
 
 @pytest.fixture(scope="session")
