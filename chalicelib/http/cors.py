@@ -1,5 +1,6 @@
-"""CORS (the Fetch standard) for browser clients, on exactly the endpoints a single-page app
-calls: the token, revocation and UserInfo endpoints, the JWKS and both discovery documents.
+"""CORS (the Fetch standard; SECURITY.md item 42) for browser clients, on exactly the
+endpoints a single-page app calls: the token, revocation and UserInfo endpoints, the JWKS
+and both discovery documents.
 
 - The public documents (discovery, JWKS) allow any origin: `*`, no credentials.
 - /token and /revoke allow the origins of the redirect URIs of the client the request names,

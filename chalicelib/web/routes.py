@@ -4,7 +4,7 @@ Every route takes every method API Gateway can route and any content type, so Ch
 never answers with its own 405 (`MethodNotAllowedError`) or 415 (`UnsupportedMediaType`)
 body: chalicelib/web/adapter.py `serve` gives a method the endpoint does not take
 Tollgate's own 405, and OPTIONS the allowed methods (and a CORS preflight's answer where
-chalicelib/http/cors.py allows one), all with the security headers.
+chalicelib/http/cors.py allows one), all with the security headers (SECURITY.md item 41).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 9 item 5: a single-page app (a public client) on another loopback origin completes
+"""SECURITY.md 42: a single-page app (a public client) on another loopback origin completes
 the code flow with `fetch`, and a foreign origin is refused by the browser itself.
 
 The SPA is static HTML and JavaScript (PKCE with crypto.subtle) served from its own port

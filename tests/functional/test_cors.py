@@ -1,4 +1,4 @@
-"""Issue 9 item 5: CORS on exactly /token, /revoke, /userinfo, /jwks.json and the discovery
+"""SECURITY.md 42: CORS on exactly /token, /revoke, /userinfo, /jwks.json and the discovery
 documents (chalicelib/http/cors.py).
 
 The seeded public client "spa" has redirect URIs on https://app.example and

@@ -1,4 +1,4 @@
-"""Issue 17 item 5: every answer is Tollgate's own, whatever the method or content type.
+"""SECURITY.md 41: every answer is Tollgate's own, whatever the method or content type.
 
 Chalice answers a method a route does not list with its `MethodNotAllowedError` JSON, and
 a content type a route does not list with `UnsupportedMediaType` (415), both without the
