@@ -139,7 +139,7 @@ def static_site(html: str) -> Iterator[Site]:
 
 def _register(stack: Stack, client_id: str, origin: str) -> None:
     store = local.local_store(stack.moto_url)
-    store.create_client(
+    store.clients.create(
         Client(
             client_id=client_id,
             name="Browser SPA",
