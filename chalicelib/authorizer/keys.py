@@ -17,7 +17,6 @@ answer is AuthorizerUnavailable (never an allow).
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -28,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+from chalicelib import json_input
 from chalicelib.authorizer.errors import AuthorizerUnavailable
 
 log = logging.getLogger("tollgate.authorizer")
@@ -227,9 +227,9 @@ def get_json(
     if len(body) > max_bytes:
         raise KeyLoadError(f"{url}: more than {max_bytes} bytes")
     try:
-        doc: object = json.loads(body)
-    except ValueError:
-        raise KeyLoadError(f"{url}: not JSON") from None
+        doc: object = json_input.loads(body)
+    except json_input.JsonInputError as error:
+        raise KeyLoadError(f"{url}: not acceptable JSON ({error})") from None
     return doc
 
 

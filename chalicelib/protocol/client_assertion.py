@@ -57,21 +57,15 @@ class Verified:
     expires_at: int
 
 
-def _b64json(segment: str, what: str) -> dict[str, Any]:
+def _split(assertion: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The header and (unverified) claims of a compact JWS, read strictly (tokens/jose.py)."""
     try:
-        return jose.segment_json(segment, what)
+        read = jose.read(assertion, MAX_ASSERTION)
     except jose.JoseError as error:
         raise BadAssertion(str(error)) from None
-
-
-def _split(assertion: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The header and (unverified) claims of a compact JWS."""
-    if len(assertion) > MAX_ASSERTION:
-        raise BadAssertion(f"assertion of {len(assertion)} bytes (at most {MAX_ASSERTION})")
-    parts = assertion.split(".")
-    if len(parts) != 3 or not all(parts):
-        raise BadAssertion(f"not a compact JWS ({len(parts)} segments)")
-    return _b64json(parts[0], "header"), _b64json(parts[1], "payload")
+    if not read.signature:
+        raise BadAssertion("empty signature")
+    return read.header, read.claims
 
 
 def claimed_client(assertion: str) -> str:

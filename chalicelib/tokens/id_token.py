@@ -6,6 +6,7 @@ import base64
 import hashlib
 from typing import Any
 
+from chalicelib.tokens import jose
 from chalicelib.tokens.signer import Signer
 
 DEFAULT_ALG = "RS256"
@@ -57,22 +58,25 @@ def mint(
 def read_hint(signer: Signer, token: str, issuer: str) -> dict[str, Any] | None:
     """The claims of an ID token this issuer signed, or None (id_token_hint, OIDC Core 3.1.2.1).
 
-    The signature and issuer must hold; expiry need not: a hint is often an old ID token.
+    Read by the same strict reader as access tokens and client assertions (tokens/jose.py),
+    so its header's members are strings before they are used (issue 17 item 1). The
+    signature and issuer must hold; expiry need not: a hint is often an old ID token.
     """
     import jwt
 
-    if len(token) > 8192 or token.count(".") != 2:
+    try:
+        read = jose.read(token)
+    except jose.JoseError:
+        return None
+    kid, alg = read.string("kid"), read.string("alg")
+    if alg not in _HASHES or kid is None or read.string("typ") == "at+jwt":
+        return None
+    keys = {k.get("kid"): k for k in signer.jwks()["keys"]}
+    jwk = keys.get(kid)
+    if jwk is None or jwk.get("alg") != alg:
         return None
     try:
-        header = jwt.get_unverified_header(token)
-        kid, alg = header.get("kid"), header.get("alg")
-        if alg not in _HASHES or not isinstance(kid, str) or header.get("typ") == "at+jwt":
-            return None
-        keys = {k.get("kid"): k for k in signer.jwks()["keys"]}
-        jwk = keys.get(kid)
-        if jwk is None or jwk.get("alg") != alg:
-            return None
-        claims: dict[str, Any] = jwt.decode(
+        jwt.decode(
             token,
             jwt.PyJWK.from_dict(jwk).key,
             algorithms=[alg],
@@ -88,6 +92,7 @@ def read_hint(signer: Signer, token: str, issuer: str) -> dict[str, Any] | None:
         )
     except jwt.PyJWTError:
         return None
-    if claims.get("iss") != issuer:
+    claims = read.claims  # as the strict reader read them, now that the signature holds
+    if claims.get("iss") != issuer or not isinstance(claims.get("sub"), str):
         return None
     return claims

@@ -1,22 +1,36 @@
-"""Compact JWS segments, read strictly (RFC 7515 7.1, RFC 8725 2.1 and 3.1).
+"""Compact JWS, read strictly (RFC 7515 3.1 and 7.1, RFC 8725 2.1 and 3.1).
 
-Shared by the access token validator (chalicelib/authorizer/validate.py) and client
-assertions (chalicelib/protocol/client_assertion.py), so both refuse the same things before
-any signature is checked: a segment outside the base64url alphabet, JSON that is not an
-object, a member that appears twice (parsers disagree on which one wins), and the non-JSON
-constants NaN and Infinity (RFC 8259 6).
+The one reader of every JWS that comes from outside: access tokens (the authorizer core,
+chalicelib/authorizer/validate.py, so UserInfo, introspection, revocation and both
+authorizers), client assertions (chalicelib/protocol/client_assertion.py) and ID token
+hints (chalicelib/tokens/id_token.py). All refuse the same things before any key is looked
+up or any signature checked:
+
+- a segment that is not unpadded, canonical base64url (RFC 7515 2: no '=', and the last
+  character's unused bits zero), so that one token has exactly one spelling: `==` appended
+  to a signature must not make a second valid token (issue 10 item 10);
+- a header or payload that is not a JSON object as chalicelib/json_input.py reads it:
+  nesting bounded before parsing, no duplicate members, only finite numbers within the
+  exact range of a double, only valid Unicode strings (issue 10 item 3; issue 17 items 3, 4);
+- header parameters of the wrong type: `alg`, `typ`, `kid`, `cty` must be strings
+  (issue 17 item 1: `{"alg": []}` was an unhashable dictionary key).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
+from dataclasses import dataclass
 from typing import Any
+
+from chalicelib import json_input
 
 # Headers that point a verifier at other keys, or change how the JWS is read: never honoured.
 REFUSED_HEADERS = frozenset({"jku", "x5u", "jwk", "x5c", "crit", "b64", "enc", "zip"})
+# Header parameters this server reads: each must be a string when present.
+STRING_HEADERS = ("alg", "typ", "kid", "cty")
+MAX_JWS = 8 * 1024
 
 _SEGMENT = re.compile(r"[A-Za-z0-9_-]+")
 
@@ -25,30 +39,68 @@ class JoseError(ValueError):
     """A segment is not what a compact JWS allows; the message names the problem."""
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name, value in pairs:
-        if name in out:
-            raise JoseError(f"member {name!r} appears twice")
-        out[name] = value
-    return out
+@dataclass(frozen=True)
+class Compact:
+    """A compact JWS read strictly: its header and (unverified) claims."""
+
+    header: dict[str, Any]
+    claims: dict[str, Any]
+    signature: bytes  # may be empty: the caller refuses it after judging the header
+
+    def string(self, name: str) -> str | None:
+        """A header parameter known to be a string (or absent): checked by `read`."""
+        value = self.header.get(name)
+        return value if isinstance(value, str) else None
 
 
-def _no_constant(name: str) -> Any:
-    raise JoseError(f"{name} is not JSON (RFC 8259 6)")
+def segment_bytes(segment: str, what: str) -> bytes:
+    """The bytes of an unpadded, canonical base64url segment; JoseError for anything else."""
+    if not segment:
+        return b""
+    if not _SEGMENT.fullmatch(segment) or len(segment) % 4 == 1:
+        raise JoseError(f"the {what} is not base64url")
+    try:
+        raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    except (binascii.Error, ValueError):
+        raise JoseError(f"the {what} is not base64url") from None
+    # A canonical spelling re-encodes to itself: the unused bits of the last character are 0.
+    if base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii") != segment:
+        raise JoseError(f"the {what} is not canonical base64url")
+    return raw
 
 
 def segment_json(segment: str, what: str) -> dict[str, Any]:
     """The JSON object a base64url segment holds; JoseError for anything else."""
-    if not _SEGMENT.fullmatch(segment):
-        raise JoseError(f"the {what} is not base64url")
+    raw = segment_bytes(segment, what)
     try:
-        raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
-        value = json.loads(raw, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
-    except JoseError as error:
+        return json_input.loads_object(raw)
+    except json_input.JsonInputError as error:
         raise JoseError(f"the {what}: {error}") from None
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise JoseError(f"the {what} is not JSON") from None
-    if not isinstance(value, dict):
-        raise JoseError(f"the {what} is not a JSON object")
-    return value
+
+
+def read(token: str, max_bytes: int = MAX_JWS) -> Compact:
+    """A compact JWS (three segments, only the signature may be empty), every segment
+    strict; JoseError otherwise.
+
+    The signature is only decoded here to judge its spelling; verifying it is the caller's.
+    """
+    if len(token) > max_bytes:
+        raise JoseError(f"a JWS of {len(token)} bytes (at most {max_bytes})")
+    if token[:1] == "{":
+        raise JoseError("JSON serialization is not accepted")
+    parts = token.split(".")
+    if len(parts) == 5:
+        raise JoseError("JWE is not accepted")
+    if len(parts) != 3:
+        raise JoseError(f"not a compact JWS ({len(parts)} segments)")
+    if not parts[0] or not parts[1]:
+        raise JoseError("empty header or payload")
+    header = segment_json(parts[0], "header")
+    for name in STRING_HEADERS:
+        if name in header and not isinstance(header[name], str):
+            raise JoseError(f"the header's {name} is not a string")
+    refused = sorted(REFUSED_HEADERS & header.keys())
+    if refused:
+        raise JoseError(f"header parameters {refused} are not accepted")
+    claims = segment_json(parts[1], "payload")
+    return Compact(header, claims, segment_bytes(parts[2], "signature"))

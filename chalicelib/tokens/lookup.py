@@ -15,10 +15,6 @@ whether it is still within its lifetime, not whether some API should accept it.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-
 from chalicelib.authorizer.errors import InvalidToken
 from chalicelib.authorizer.in_process import keys_for
 from chalicelib.authorizer.validate import Claims, verify
@@ -26,6 +22,7 @@ from chalicelib.deps import Deps
 from chalicelib.grants.refresh_token import MAX_TOKEN
 from chalicelib.ids import digest
 from chalicelib.stores.models import RefreshToken
+from chalicelib.tokens import jose
 
 ACCESS_TOKEN = "access_token"  # noqa: S105 (a token_type_hint value, RFC 7009 2.1)
 REFRESH_TOKEN = "refresh_token"  # noqa: S105
@@ -39,14 +36,11 @@ MAX_LEEWAY = 300
 
 def _claimed_audience(token: str) -> str | None:
     """The first `aud` of an unverified JWT payload (verification follows), or None."""
-    parts = token.split(".")
-    if len(parts) != 3:
-        return None
     try:
-        payload = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+        payload = jose.read(token).claims
+    except jose.JoseError:
         return None
-    aud = payload.get("aud") if isinstance(payload, dict) else None
+    aud = payload.get("aud")
     if isinstance(aud, list) and aud:
         aud = aud[0]
     return aud if isinstance(aud, str) and aud else None

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 ISSUER = "https://auth.example.test"
 AUDIENCE = "https://api.example.test"
 NOW = 1_800_000_000
+NOT_UTF8_HEADER = b'{"alg":"ES256","typ":"at+jwt","kid":"\xff"}'
 
 Sign = Callable[[bytes], bytes]
 
@@ -36,6 +37,20 @@ def jws(header: dict[str, Any], claims: dict[str, Any], sign: Sign | None) -> st
     signing_input = f"{b64json(header)}.{b64json(claims)}"
     signature = sign(signing_input.encode("ascii")) if sign else b""
     return f"{signing_input}.{b64(signature)}"
+
+
+def raw_jws(header: str, payload: str, sign: Sign | None) -> str:
+    """A JWS of JSON texts as written (what json.dumps cannot write: 1e400, "\\ud800")."""
+    signing_input = f"{b64(header.encode())}.{b64(payload.encode())}"
+    signature = sign(signing_input.encode("ascii")) if sign else b""
+    return f"{signing_input}.{b64(signature)}"
+
+
+def non_canonical(segment: str) -> str:
+    """The same bytes spelled differently: the last character's unused bits set."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    unused = {2: 0b1111, 3: 0b11}[len(segment) % 4]  # bits of the last character not used
+    return segment[:-1] + alphabet[alphabet.index(segment[-1]) | unused]
 
 
 def public_jwk(key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey, kid: str) -> dict[str, Any]:
@@ -203,6 +218,44 @@ def attacks(
     out["sub empty"] = ec_key.token(claims(sub=""))
     out["exp not a number"] = ec_key.token(claims(exp="tomorrow"))
     out["scope not a string"] = ec_key.token(claims(scope=["notes:read"]))
+    out.update(malformed(ec_key, header, claims()))
+    return out
+
+
+def malformed(key: KeyPair, header: dict[str, Any], claims: dict[str, Any]) -> dict[str, str]:
+    """Bad input that must be refused before it can crash a reader: nesting, spellings,
+    types, numbers and strings JSON can write but a token must not hold (issue 10 items 3
+    and 10; issue 17 items 1, 3 and 4). Signed with `key`, so only the reader can refuse."""
+    good = jws(header, claims, key.sign)
+    head, body, signature = good.split(".")
+    deep = "[" * 1500 + "]" * 1500
+    head_text = json.dumps(header, separators=(",", ":"))
+
+    def with_claim(name: str, raw: str) -> str:
+        rest = json.dumps({k: v for k, v in claims.items() if k != name}, separators=(",", ":"))
+        return raw_jws(head_text, rest[:-1] + f',"{name}":{raw}}}', key.sign)
+
+    out = {
+        "header nested 1500 deep": f"{b64(deep.encode())}.{body}.{signature}",
+        "header object nested 1500 deep": raw_jws('{"a":' * 1500 + "1" + "}" * 1500, "{}", None),
+        "payload nested 1500 deep": with_claim("x", deep),
+        "signature padded ==": good + "==",
+        "header padded ==": f"{head}==.{body}.{signature}",
+        "payload padded =": f"{head}.{body}=.{signature}",
+        "alg a list": jws({**header, "alg": []}, claims, key.sign),
+        "alg an object": jws({**header, "alg": {}}, claims, key.sign),
+        "typ a list": jws({**header, "typ": ["at+jwt"]}, claims, key.sign),
+        "kid an object": jws({**header, "kid": {"a": 1}}, claims, key.sign),
+        "header not UTF-8": f"{b64(NOT_UTF8_HEADER)}.{body}.{signature}",
+        "exp 1e400": with_claim("exp", "1e400"),
+        "exp -1e400": with_claim("exp", "-1e400"),
+        "iat 1e400": with_claim("iat", "1e400"),
+        "nbf -1e400": with_claim("nbf", "-1e400"),
+        "exp beyond 2**53": with_claim("exp", str(2**60)),
+        "jti a lone surrogate": with_claim("jti", '"\\ud800"'),
+        "sub a lone surrogate": with_claim("sub", '"a\\udc00"'),
+    }
+    out["signature spelled otherwise"] = f"{head}.{body}.{non_canonical(signature)}"
     return out
 
 
