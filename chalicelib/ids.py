@@ -7,7 +7,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
+
+# A client_id is at most 255 visible ASCII characters (RFC 6749 A.1: *VSCHAR). Anything
+# else is refused before it reaches a storage lookup: DynamoDB refuses keys over 2,048
+# bytes with an error that would surface as a 503 (issue 17 item 6; README "Input limits").
+MAX_CLIENT_ID = 255
+_CLIENT_ID = re.compile(rf"[\x20-\x7e]{{1,{MAX_CLIENT_ID}}}")
 
 
 def new_secret() -> str:
@@ -18,6 +25,11 @@ def new_secret() -> str:
 def new_id() -> str:
     """An identifier that is not a secret but must not be guessable (16 random bytes)."""
     return secrets.token_urlsafe(16)
+
+
+def is_client_id(value: object) -> bool:
+    """Whether `value` may be a client_id at all (RFC 6749 A.1, at most MAX_CLIENT_ID)."""
+    return isinstance(value, str) and _CLIENT_ID.fullmatch(value) is not None
 
 
 def digest(value: str) -> str:

@@ -16,7 +16,7 @@ from urllib.parse import unquote_plus
 
 from chalicelib.errors import InvalidClient, InvalidRequest
 from chalicelib.http.message import HttpRequest
-from chalicelib.ids import digest, new_id, same
+from chalicelib.ids import digest, is_client_id, new_id, same
 from chalicelib.protocol import client_assertion
 from chalicelib.protocol.params import Params
 from chalicelib.stores.models import Client
@@ -77,7 +77,7 @@ def _assertion(params: Params, header: str | None, form_secret: str | None) -> P
             client_id = client_assertion.claimed_client(assertion)
         except client_assertion.BadAssertion as error:
             raise InvalidClient("client authentication failed", str(error)) from None
-    return Presented(PRIVATE_KEY_JWT, client_id, None, assertion)
+    return _bounded(Presented(PRIVATE_KEY_JWT, client_id, None, assertion))
 
 
 def presented(request: HttpRequest, params: Params) -> Presented:
@@ -94,8 +94,9 @@ def presented(request: HttpRequest, params: Params) -> Presented:
         if form_secret is not None:
             raise InvalidRequest("use one client authentication method, not two")
         try:
+            # A str with non-ASCII characters raises ValueError, not binascii.Error.
             decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
+        except (binascii.Error, ValueError):
             raise BasicInvalidClient("malformed Basic credentials") from None
         raw_id, sep, raw_secret = decoded.partition(":")
         if not sep:
@@ -103,12 +104,21 @@ def presented(request: HttpRequest, params: Params) -> Presented:
         client_id, secret = unquote_plus(raw_id), unquote_plus(raw_secret)
         if form_id is not None and form_id != client_id:
             raise InvalidRequest("client_id differs from the Basic credentials")
-        return Presented("client_secret_basic", client_id, secret)
+        return _bounded(Presented("client_secret_basic", client_id, secret))
     if form_id is None:
         raise InvalidClient("client authentication is required", "no client_id")
     if form_secret is not None:
-        return Presented("client_secret_post", form_id, form_secret)
-    return Presented("none", form_id, None)
+        return _bounded(Presented("client_secret_post", form_id, form_secret))
+    return _bounded(Presented("none", form_id, None))
+
+
+def _bounded(credentials: Presented) -> Presented:
+    """Refuse a client_id no client can have (RFC 6749 A.1, at most MAX_CLIENT_ID visible
+    ASCII characters) before anything is looked up or counted under it (issue 17 item 6)."""
+    if not is_client_id(credentials.client_id):
+        error = BasicInvalidClient if credentials.method == "client_secret_basic" else InvalidClient
+        raise error("client authentication failed", "malformed client_id")
+    return credentials
 
 
 def authenticate(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 
 from chalicelib.clock import Clock
+from chalicelib.ids import is_client_id
 from chalicelib.stores.models import Client
 from chalicelib.stores.repository import Store
 
@@ -27,6 +28,8 @@ class ClientCache:
         self._lock = threading.Lock()
 
     def get(self, client_id: str) -> Client | None:
+        if not is_client_id(client_id):
+            return None  # no such client can exist: never a storage lookup (issue 17 item 6)
         now = self._clock.now()
         with self._lock:
             entry = self._entries.get(client_id)
