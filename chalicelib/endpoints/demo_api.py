@@ -11,11 +11,11 @@ see the token.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib import json_input
 from chalicelib.authorizer.policy import RoutePolicy
 from chalicelib.deps import Deps
 from chalicelib.errors import InvalidRequest
@@ -97,9 +97,10 @@ def note_text(request: HttpRequest) -> str:
     if len(request.body) > MAX_BODY:
         raise InvalidRequest("request body too large", f"{len(request.body)} bytes")
     try:
-        doc = json.loads(request.body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise InvalidRequest("the body is not UTF-8 JSON") from None
+        # The strict reader: bounded nesting, valid Unicode only (a lone surrogate was a 503).
+        doc = json_input.loads(request.body)
+    except json_input.JsonInputError as error:
+        raise InvalidRequest(f"the body is not acceptable JSON: {error}") from None
     if not isinstance(doc, dict) or set(doc) != {"text"}:
         raise InvalidRequest('the body must be {"text": "..."}')
     text = doc["text"]

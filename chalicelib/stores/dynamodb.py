@@ -230,7 +230,9 @@ class DynamoTable:
         with self._errors():
             self._client.delete_item(TableName=self._name, Key=self._key(pk, sk))
 
-    def query(self, pk: str, sk_prefix: str = "") -> list[Item]:
+    def query(
+        self, pk: str, sk_prefix: str = "", *, limit: int | None = None, descending: bool = False
+    ) -> list[Item]:
         condition = "pk = :pk"
         values: dict[str, Any] = {":pk": {"S": pk}}
         if sk_prefix:
@@ -242,12 +244,16 @@ class DynamoTable:
             "KeyConditionExpression": condition,
             "ExpressionAttributeValues": values,
             "ConsistentRead": True,
+            "ScanIndexForward": not descending,
         }
         while True:
+            if limit is not None:
+                # Expired items still stored are skipped here, so ask for what is missing.
+                kwargs["Limit"] = limit - len(items)
             with self._errors():
                 out = self._client.query(**kwargs)
             items.extend(i for raw in out.get("Items", []) if (i := self._live(self._decode(raw))))
-            if "LastEvaluatedKey" not in out:
+            if "LastEvaluatedKey" not in out or (limit is not None and len(items) >= limit):
                 return items
             kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
 

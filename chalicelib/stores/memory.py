@@ -67,14 +67,17 @@ class MemoryTable:
         with self._lock:
             self._items.pop((pk, sk), None)
 
-    def query(self, pk: str, sk_prefix: str = "") -> list[Item]:
+    def query(
+        self, pk: str, sk_prefix: str = "", *, limit: int | None = None, descending: bool = False
+    ) -> list[Item]:
         with self._lock:
             found = [
                 copy.deepcopy(item)
                 for (ipk, isk), item in self._items.items()
                 if ipk == pk and isk.startswith(sk_prefix) and self._live(item) is not None
             ]
-        return sorted(found, key=lambda item: str(item["sk"]))
+        ordered = sorted(found, key=lambda item: str(item["sk"]), reverse=descending)
+        return ordered if limit is None else ordered[:limit]
 
     def scan_prefix(self, pk_prefix: str) -> list[Item]:
         with self._lock:

@@ -28,6 +28,6 @@ class NoteRepository:
         self.table.put(to_item(note, f"NOTES#{note.sub}", sk), if_absent=True)
 
     def list_for(self, sub: str, limit: int = 100) -> list[Note]:
-        """The subject's newest notes first (one Query)."""
-        items = self.table.query(f"NOTES#{sub}", "NOTE#")
-        return [n for i in reversed(items) if (n := from_item(Note, i))][:limit]
+        """The subject's newest notes first: one Query that reads at most `limit` of them."""
+        items = self.table.query(f"NOTES#{sub}", "NOTE#", limit=limit, descending=True)
+        return [n for i in items if (n := from_item(Note, i))]

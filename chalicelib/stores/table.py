@@ -111,8 +111,11 @@ class Table(Protocol):
 
     def delete(self, pk: str, sk: str) -> None: ...
 
-    def query(self, pk: str, sk_prefix: str = "") -> list[Item]:
-        """Live items of one partition, sorted by sk."""
+    def query(
+        self, pk: str, sk_prefix: str = "", *, limit: int | None = None, descending: bool = False
+    ) -> list[Item]:
+        """Live items of one partition, sorted by sk (`descending`: last first); with a
+        `limit`, the first that many, read without reading the rest of the partition."""
         ...
 
     def scan_prefix(self, pk_prefix: str) -> list[Item]:
