@@ -126,6 +126,10 @@ class DynamoTable:
             raise StoreUnavailable(f"DynamoDB error {code}") from exc
         except BotoCoreError as exc:
             raise StoreUnavailable(type(exc).__name__) from exc
+        except UnicodeEncodeError as exc:
+            # DynamoDB refuses a string that is not UTF-8 (ValidationException); moto fails
+            # before sending it. Either way: callers must never send one.
+            raise StoreUnavailable("a string that is not UTF-8") from exc
 
     @staticmethod
     def _is_condition_failure(exc: Exception) -> bool:

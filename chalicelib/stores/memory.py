@@ -13,11 +13,54 @@ from chalicelib.stores.table import (
     Item,
     ItemExists,
     Put,
+    StoreUnavailable,
     TransactionCanceled,
     Update,
     Write,
     check_transaction,
 )
+
+# DynamoDB's limits on a key: a partition key of at most 2,048 bytes, a sort key of at most
+# 1,024 bytes, both UTF-8. Real DynamoDB answers ValidationException (DynamoTable: a
+# StoreUnavailable, a 503); this table does the same, so tests catch an unbounded lookup.
+MAX_PK_BYTES = 2048
+MAX_SK_BYTES = 1024
+
+
+def _utf8_size(value: str) -> int:
+    try:
+        return len(value.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise StoreUnavailable("ValidationException: a string that is not UTF-8") from None
+
+
+def _check_key(pk: str, sk: str | None = None) -> None:
+    if _utf8_size(pk) > MAX_PK_BYTES or (sk is not None and _utf8_size(sk) > MAX_SK_BYTES):
+        raise StoreUnavailable("ValidationException: key over DynamoDB's size limit")
+
+
+def _check_values(value: object) -> None:
+    """Every string an item holds must be UTF-8, as DynamoDB requires."""
+    if isinstance(value, str):
+        _utf8_size(value)
+    elif isinstance(value, dict):
+        for member in value.values():
+            _check_values(member)
+    elif isinstance(value, list | set | tuple):
+        for member in value:
+            _check_values(member)
+
+
+def _check_write(write: Write) -> None:
+    if isinstance(write, Put):
+        _check_key(write.item["pk"], write.item["sk"])
+        _check_values(write.item)
+        return
+    _check_key(write.pk, write.sk)
+    if isinstance(write, Claim):
+        _check_values([write.value, write.also])
+    elif isinstance(write, Update):
+        _check_values(write.values)
 
 
 class MemoryTable:
@@ -35,15 +78,19 @@ class MemoryTable:
         return item
 
     def get(self, pk: str, sk: str) -> Item | None:
+        _check_key(pk, sk)
         with self._lock:
             item = self._live(self._items.get((pk, sk)))
             return copy.deepcopy(item)
 
     def get_many(self, keys: list[tuple[str, str]]) -> list[Item | None]:
+        for pk, sk in keys:
+            _check_key(pk, sk)
         with self._lock:
             return [copy.deepcopy(self._live(self._items.get(key))) for key in keys]
 
     def increment(self, pk: str, sk: str, ttl: int) -> int:
+        _check_key(pk, sk)
         with self._lock:
             item = self._items.get((pk, sk))
             if item is None:
@@ -57,6 +104,7 @@ class MemoryTable:
 
     def put(self, item: Item, *, if_absent: bool = False) -> None:
         key = (item["pk"], item["sk"])
+        _check_write(Put(item))
         with self._lock:
             if if_absent and self._live(self._items.get(key)) is not None:
                 raise ItemExists(f"{key[0]}/{key[1]}")
@@ -64,12 +112,14 @@ class MemoryTable:
             self._items[key] = copy.deepcopy({k: v for k, v in item.items() if v is not None})
 
     def delete(self, pk: str, sk: str) -> None:
+        _check_key(pk, sk)
         with self._lock:
             self._items.pop((pk, sk), None)
 
     def query(
         self, pk: str, sk_prefix: str = "", *, limit: int | None = None, descending: bool = False
     ) -> list[Item]:
+        _check_key(pk, sk_prefix)
         with self._lock:
             found = [
                 copy.deepcopy(item)
@@ -90,6 +140,7 @@ class MemoryTable:
 
     def claim(self, pk: str, sk: str, field: str, value: str, also: Item | None = None) -> Item:
         write = Claim(pk, sk, field, value, also or {})
+        _check_write(write)
         with self._lock:
             failure = self._check(write)
             if failure is not None:
@@ -99,6 +150,7 @@ class MemoryTable:
 
     def update(self, pk: str, sk: str, values: Item) -> Item:
         write = Update(pk, sk, values)
+        _check_write(write)
         with self._lock:
             if self._check(write) is not None:
                 raise ConditionFailed(None)
@@ -107,6 +159,8 @@ class MemoryTable:
 
     def transact(self, writes: list[Write]) -> None:
         check_transaction(writes)
+        for write in writes:
+            _check_write(write)
         with self._lock:
             failed = {}
             for index, write in enumerate(writes):
