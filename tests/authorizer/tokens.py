@@ -109,6 +109,20 @@ class KeyPair:
         return {"keys": [self.jwk, *(o.jwk for o in others)]}
 
 
+class StaticSigner:
+    """A Signer whose keys are the test's own, so attacks can use the real private key."""
+
+    def __init__(self, ec_key: KeyPair, rsa_key: KeyPair) -> None:
+        self.ec_key, self.rsa_key = ec_key, rsa_key
+
+    def sign(self, claims: dict[str, Any], *, alg: str, typ: str) -> str:
+        key = self.ec_key if alg == "ES256" else self.rsa_key
+        return key.token(claims, typ=typ)
+
+    def jwks(self) -> dict[str, Any]:
+        return self.ec_key.jwks(self.rsa_key)
+
+
 def access_claims(**overrides: Any) -> dict[str, Any]:
     """RFC 9068 claims valid at NOW; an override of None removes the claim."""
     claims: dict[str, Any] = {

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 
 import pytest
 from chalice.test import Client as ChaliceClient
 
+from chalicelib import deps as wiring
 from chalicelib.clock import FakeClock
 from chalicelib.deps import Deps
+from tests.authorizer.tokens import KeyPair, StaticSigner
 from tests.functional.flows import Authorized, Unchanged, sign_in
 from tests.support.oauth import Browser, tollgate
 
@@ -51,6 +54,14 @@ def new_browser(http: ChaliceClient) -> Callable[[], Browser]:
 def signed_in(browser: Browser) -> Authorized:
     """alice signed in with `browser` and consented "openid profile" for "web" (with PKCE)."""
     return sign_in(browser)
+
+
+@pytest.fixture
+def test_keys(deps: Deps) -> Iterator[tuple[KeyPair, KeyPair]]:
+    """The issuer signs with the test's own keys (EC, RSA), so attacks can sign with them."""
+    ec_key, rsa_key = KeyPair.ec("func-ec"), KeyPair.rsa("func-rsa")
+    wiring.override(dataclasses.replace(deps, signer=StaticSigner(ec_key, rsa_key)))
+    yield ec_key, rsa_key
 
 
 @pytest.fixture

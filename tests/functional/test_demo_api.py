@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,7 +19,7 @@ from chalicelib.endpoints import demo_api
 from chalicelib.stores.table import StoreUnavailable
 from chalicelib.tokens import access_token
 from chalicelib.web.protected import tollgate_authorizer
-from tests.authorizer.tokens import KeyPair, access_claims, attacks
+from tests.authorizer.tokens import KeyPair, StaticSigner, access_claims, attacks
 from tests.functional.flows import redeem, sign_in, token
 from tests.support.oauth import REDIRECT, Answer, Browser, basic, tollgate
 
@@ -144,27 +143,6 @@ def test_no_token_or_a_bad_one_is_401(browser: Browser, deps: Deps, clock: FakeC
     invalid_token(call(browser, "GET", "/api/notes", bearer))
 
 
-class StaticSigner:
-    """The issuer's keys are the test's own, so attacks can use the real private key."""
-
-    def __init__(self, ec_key: KeyPair, rsa_key: KeyPair) -> None:
-        self.ec_key, self.rsa_key = ec_key, rsa_key
-
-    def sign(self, claims: dict[str, Any], *, alg: str, typ: str) -> str:
-        key = self.ec_key if alg == "ES256" else self.rsa_key
-        return key.token(claims, typ=typ)
-
-    def jwks(self) -> dict[str, Any]:
-        return self.ec_key.jwks(self.rsa_key)
-
-
-@pytest.fixture
-def test_keys(deps: Deps) -> Iterator[tuple[KeyPair, KeyPair]]:
-    ec_key, rsa_key = KeyPair.ec("func-ec"), KeyPair.rsa("func-rsa")
-    wiring.override(dataclasses.replace(deps, signer=StaticSigner(ec_key, rsa_key)))
-    yield ec_key, rsa_key
-
-
 def test_every_attack_is_a_401_with_invalid_token(
     browser: Browser, deps: Deps, test_keys: tuple[KeyPair, KeyPair]
 ) -> None:
@@ -193,6 +171,14 @@ def test_every_attack_is_a_401_with_invalid_token(
         (b'{"text": "   "}', "application/json"),
         (json.dumps({"text": "x" * 2001}).encode(), "application/json"),
         (b'{"text": "' + b"x" * 20000 + b'"}', "application/json"),
+        # Issue 10 item 15: nesting was a 500, a lone surrogate a 503 (an outage, on AWS).
+        (b'{"text": "x", "n": ' + b"[" * 1500 + b"]" * 1500 + b"}", "application/json"),
+        (b"[" * 5000, "application/json"),
+        (b'{"text": "\\ud800"}', "application/json"),
+        (b'{"text": "a\\udfff b"}', "application/json"),
+        (b'{"text": "x", "text": "y"}', "application/json"),
+        (b'{"text": "x", "n": 1e400}', "application/json"),
+        (b'\xef\xbb\xbf{"text": "x"}', "application/json"),
     ],
 )
 def test_note_bodies_are_validated(
@@ -211,6 +197,30 @@ def test_a_note_of_2000_characters_is_fine(browser: Browser, deps: Deps) -> None
     text = "é" * demo_api.MAX_TEXT
     assert call(browser, "POST", "/api/notes", bearer, {"text": text}).status == 201
     assert deps.store.notes.list_for("sub-alice")[0].text == text
+
+
+def test_the_notes_list_reads_only_the_newest(
+    browser: Browser, deps: Deps, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 10 item 15: GET /api/notes asks the store for LIST_LIMIT notes, newest first,
+    instead of reading the whole partition and slicing it."""
+    for n in range(demo_api.LIST_LIMIT + 5):
+        deps.store.put_note(demo_api.Note(f"n{n}", "sub-alice", f"note {n}", clock.now() + n))
+    asked: list[dict[str, Any]] = []
+    query = deps.store.table.query
+
+    def recording(pk: str, sk_prefix: str = "", **kwargs: Any) -> Any:
+        if pk.startswith("NOTES#"):
+            asked.append(kwargs)
+        return query(pk, sk_prefix, **kwargs)
+
+    monkeypatch.setattr(deps.store.table, "query", recording)
+    answer = call(browser, "GET", "/api/notes", mint(deps, ["notes:read"]))
+
+    assert answer.status == 200, answer.text
+    shown = [note["text"] for note in answer.json()["notes"]]
+    assert shown == [f"note {n}" for n in range(demo_api.LIST_LIMIT + 4, 4, -1)]
+    assert asked == [{"limit": demo_api.LIST_LIMIT, "descending": True}]
 
 
 def test_the_demo_api_is_off_in_prod() -> None:
