@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+import re
+from urllib.parse import quote, urlsplit
 
 from chalicelib.http.message import HttpResponse
 
@@ -32,8 +33,25 @@ def _origin(uri: str) -> str:
     return ""
 
 
+_NOT_VISIBLE_ASCII = re.compile(r"[^\x20-\x7e]")
+
+
+def _encoded(found: re.Match[str]) -> str:
+    return quote(found.group(), safe="", errors="replace")
+
+
+def ascii_only(value: str) -> str:
+    """A header value with every character outside visible ASCII percent-encoded as UTF-8.
+
+    HTTP header values are ASCII here, always: a raw non-ASCII byte is read differently by
+    different clients (a Latin-1 redirect URI sent a browser elsewhere; others made `chalice
+    local` drop the connection), and CR or LF would split the header (issue 17 item 2)."""
+    return _NOT_VISIBLE_ASCII.sub(_encoded, value)
+
+
 def secure(response: HttpResponse, form_targets: list[str] | None = None) -> HttpResponse:
-    """Add the security headers; HTML gets the full page policy."""
+    """Add the security headers; HTML gets the full page policy. Every header value leaves
+    as visible ASCII (`ascii_only`): the adapter calls this on every answer."""
     h = response.headers
     h.setdefault("X-Content-Type-Options", "nosniff")
     h.setdefault("Referrer-Policy", "no-referrer")
@@ -41,4 +59,7 @@ def secure(response: HttpResponse, form_targets: list[str] | None = None) -> Htt
     h.setdefault("Content-Security-Policy", content_security_policy(form_targets or []))
     if h.get("Content-Type", "").startswith("text/html"):
         h.setdefault("Cache-Control", "no-store")
+    for name, value in h.items():
+        if not (value.isascii() and value.isprintable()):
+            h[name] = ascii_only(value)
     return response

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 LOOPBACK_HOSTS = {"127.0.0.1", "[::1]", "localhost"}
 
@@ -19,10 +19,36 @@ def _is_loopback(uri: str) -> bool:
     return parts.scheme == "http" and host in LOOPBACK_HOSTS
 
 
+def ascii_form(uri: str) -> str | None:
+    """The URI with an IDNA (punycode) host and its other non-ASCII characters percent-encoded
+    as UTF-8 (RFC 3986 2.1, RFC 5891), or None when the host is not a valid IDN."""
+    parts = urlsplit(uri)
+    host = parts.hostname or ""
+    try:
+        ascii_host = host.encode("idna").decode("ascii") if host else ""
+    except UnicodeError:
+        return None
+    netloc = parts.netloc.replace(host, ascii_host, 1) if host else parts.netloc
+    rebuilt = parts._replace(netloc=netloc).geturl()
+    return quote(rebuilt, safe="".join(chr(c) for c in range(0x21, 0x7F)))
+
+
 def validate_registration(uri: str) -> str:
-    """Refuse what can never be a safe redirect target (SECURITY.md item 2)."""
+    """Refuse what can never be a safe redirect target (SECURITY.md item 2).
+
+    The admin command line registers redirect and post-logout redirect URIs through this.
+    """
     if not uri or len(uri) > 2000 or any(ord(c) < 0x21 or ord(c) == 0x7F for c in uri):
         raise InvalidRedirectUri("a redirect URI must be a non-empty URL without spaces")
+    if not uri.isascii():
+        # Browsers send the encoded form, the URI goes into HTTP headers (Location, the CSP's
+        # form-action), which carry ASCII only, and matching is exact (issue 17 item 2).
+        suggestion = ascii_form(uri)
+        hint = f": register {suggestion!r}" if suggestion else ""
+        raise InvalidRedirectUri(
+            "a redirect URI must be ASCII; write a non-ASCII host in its IDNA form (xn--...) "
+            f"and percent-encode other characters{hint}"
+        )
     try:
         parts = urlsplit(uri)
     except ValueError:
