@@ -12,3 +12,17 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.pop("AWS_PROFILE", None)
 
 import moto  # noqa: F401  (import order matters: see the module docstring)
+
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+# Property tests (tests/properties/): moderate example counts so the family suite stays
+# under a minute; under CI (CI=true) the examples are derived from each test's name, the
+# same on every run, and no example database is kept.
+_PROPERTIES = {
+    "max_examples": 60,
+    "deadline": None,
+    "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
+}
+settings.register_profile("tollgate", **_PROPERTIES)
+settings.register_profile("ci", **_PROPERTIES, derandomize=True, database=None)
+settings.load_profile("ci" if os.environ.get("CI") == "true" else "tollgate")
