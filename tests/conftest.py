@@ -12,8 +12,7 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.pop("AWS_PROFILE", None)
 
 import moto  # noqa: F401  (import order matters: see the module docstring)
-
-from hypothesis import HealthCheck, settings  # noqa: E402
+from hypothesis import HealthCheck, settings
 
 # Property tests (tests/properties/): moderate example counts so the family suite stays
 # under a minute; under CI (CI=true) the examples are derived from each test's name, the

@@ -245,7 +245,11 @@ class Unchanged:
         # Brute-force counters (RATE#) are the one state a refused request writes on purpose:
         # a failed client authentication or login is counted (SECURITY.md item 18).
         after = {k: v for k, v in snapshot(self._deps).items() if not k[0].startswith("RATE#")}
-        added = sorted(set(after) - set(self._before))
-        removed = sorted(set(self._before) - set(after))
-        changed = sorted(k for k in set(after) & set(self._before) if after[k] != self._before[k])
-        assert (added, removed, changed) == ([], [], []), "the request changed stored state"
+        before = {k: v for k, v in self._before.items() if not k[0].startswith("RATE#")}
+        added = sorted(set(after) - set(before))
+        removed = sorted(set(before) - set(after))
+        changed = sorted(k for k in set(after) & set(before) if after[k] != before[k])
+        assert (added, removed, changed) == ([], [], []), (
+            f"the request changed stored state: added {added[:3]}, removed {removed[:3]}, "
+            f"changed {changed[:3]}"
+        )
