@@ -17,11 +17,13 @@ from hypothesis import HealthCheck, settings
 # Property tests (tests/properties/): moderate example counts so the family suite stays
 # under a minute; under CI (CI=true) the examples are derived from each test's name, the
 # same on every run, and no example database is kept.
-_PROPERTIES = {
-    "max_examples": 60,
-    "deadline": None,
-    "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
-}
-settings.register_profile("tollgate", **_PROPERTIES)
-settings.register_profile("ci", **_PROPERTIES, derandomize=True, database=None)
+settings.register_profile(
+    "tollgate",
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.register_profile(
+    "ci", parent=settings.get_profile("tollgate"), derandomize=True, database=None
+)
 settings.load_profile("ci" if os.environ.get("CI") == "true" else "tollgate")

@@ -124,8 +124,9 @@ def segment() -> st.SearchStrategy[str]:
 
 
 def jws() -> st.SearchStrategy[str]:
-    """A compact JWS (sometimes with a wrong number of segments)."""
-    return st.lists(segment(), min_size=1, max_size=5).map(".".join)
+    """A compact JWS of three segments, or sometimes another number of them."""
+    three = st.tuples(segment(), segment(), segment()).map(".".join)
+    return three | three | st.lists(segment(), min_size=1, max_size=5).map(".".join)
 
 
 def mutated(token: str) -> st.SearchStrategy[str]:
