@@ -1,6 +1,6 @@
 """The one strict reader for JSON that comes from outside (token segments, request bodies,
 a fetched JWK Set): I-JSON (RFC 7493) and a little more, so that no input can crash a
-caller after parsing.
+caller after parsing (SECURITY.md 29).
 
 Refused, each with a message that says why:
 

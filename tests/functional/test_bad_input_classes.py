@@ -4,7 +4,8 @@ token must not hold, as access tokens (UserInfo, introspection, revocation), as 
 assertions (/token, /revoke, /introspect) and as ID token hints (/logout, /authorize);
 non-ASCII Basic credentials; client ids no client can have.
 
-Each gets its OAuth error (never a 500 or a 503) and changes no stored state. The attack
+Each gets its OAuth error (never a 500 or a 503) and changes no stored state (SECURITY.md
+29 and 34). The attack
 list is tests/authorizer/tokens.py `malformed`, which the authorizer tests share.
 """
 

@@ -1,4 +1,4 @@
-"""chalicelib/json_input.py: the one strict reader of JSON from outside."""
+"""chalicelib/json_input.py: the one strict reader of JSON from outside (SECURITY.md 29)."""
 
 from __future__ import annotations
 
