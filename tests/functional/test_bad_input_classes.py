@@ -37,7 +37,7 @@ LONG_IDS = ["c" * 3000, "é" * 1500, "c" * 256, "a\x00b", "\u202eweb", "web\n"]
 
 @pytest.fixture(autouse=True)
 def pkj(deps: Deps) -> None:
-    deps.store.create_client(
+    deps.store.clients.create(
         Client(
             client_id="pkj",
             name="Key client",

@@ -16,7 +16,7 @@ from chalicelib.authorizer.errors import Unauthorized
 from chalicelib.clock import FakeClock
 from chalicelib.deps import Deps
 from chalicelib.endpoints import demo_api
-from chalicelib.stores.repository import Note
+from chalicelib.stores.notes import Note
 from chalicelib.stores.table import StoreUnavailable
 from chalicelib.tokens import access_token
 from chalicelib.web.protected import tollgate_authorizer
@@ -206,7 +206,7 @@ def test_the_notes_list_reads_only_the_newest(
     """Issue 10 item 15: GET /api/notes asks the store for LIST_LIMIT notes, newest first,
     instead of reading the whole partition and slicing it."""
     for n in range(demo_api.LIST_LIMIT + 5):
-        deps.store.put_note(Note(f"n{n}", "sub-alice", f"note {n}", clock.now() + n))
+        deps.store.notes.put(Note(f"n{n}", "sub-alice", f"note {n}", clock.now() + n))
     asked: list[dict[str, Any]] = []
     query = deps.store.table.query
 

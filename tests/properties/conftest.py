@@ -29,7 +29,7 @@ class Running:
 @pytest.fixture(scope="module")
 def running() -> Iterator[Running]:
     with tollgate() as (deps, _clock, http):
-        deps.store.create_client(
+        deps.store.clients.create(
             Client(
                 client_id="pkj",
                 name="Key client",

@@ -49,7 +49,7 @@ def test_the_command_line_refuses_non_ascii_uris(
     assert main([*argv, option, "https://例え.jp/cb"], store=store) == 2
     err = capsys.readouterr().err
     assert "must be ASCII" in err and "xn--r8jz45g.jp" in err
-    assert store.list_clients() == []
+    assert store.clients.all() == []
 
 
 def _all_headers_ascii(answer: Answer) -> None:
@@ -60,7 +60,7 @@ def _all_headers_ascii(answer: Answer) -> None:
 @pytest.fixture
 def legacy(server: Server) -> Server:
     """A client registered before the rule, with non-ASCII URIs stored as they were typed."""
-    server.deps.store.create_client(
+    server.deps.store.clients.create(
         Client(
             client_id="legacy",
             name="Legacy",
