@@ -68,12 +68,13 @@ infra/node_modules/.package-lock.json: infra/package.json infra/package-lock.jso
 	cd infra && npm ci --no-audit --no-fund --loglevel=error
 infra-deps: infra/node_modules/.package-lock.json
 
-# The stage's CloudFormation template in infra/cdk.out, checked by cfn-lint. No AWS account,
-# no network once the Lambda dependency layer is cached (.chalice/deployments).
+# The stage's CloudFormation template in infra/cdk.out, checked by cfn-lint as written and with
+# the SAM transform expanded (infra/lint.py lists the checks it ignores, and why). No AWS
+# account, no network once the Lambda dependency layer is cached (.chalice/deployments).
 synth: $(VENV)/.synced
 	rm -rf infra/chalice.out infra/cdk.out
 	cd infra && ../$(BIN)/python app.py -c stage=$(STAGE) $(CONTEXT)
-	$(BIN)/cfn-lint --ignore-checks W3005 -- infra/cdk.out/$(STAGE).template.json
+	$(BIN)/python -m infra.lint infra/cdk.out/$(STAGE).template.json
 	@echo "Template: infra/cdk.out/$(STAGE).template.json"
 
 # Once per AWS account and region: the bucket and roles the CDK deploys with.

@@ -12,12 +12,10 @@ Least privilege, by construction:
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
-from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_dynamodb as dynamodb
@@ -31,6 +29,7 @@ from constructs import Construct
 
 from chalicelib.stores import schema
 from chalicelib.tokens.envelope import PURPOSE
+from infra import api
 from infra.chalice_app import ChaliceApp
 from infra.config import RETENTION_DAYS, StageConfig
 
@@ -108,11 +107,16 @@ class TollgateStack(cdk.Stack):
             name_of=config.name,
         )
         self.rest_api = self.chalice.resource(REST_API)
+        # SAM keeps every layer version it replaces or deletes unless told otherwise: a
+        # destroyed stage would leave its layer behind, and each deploy with new dependencies
+        # the old one. The layer holds no state (the package's dependencies), and a deleted
+        # version stays usable by a function already configured with it.
+        self.chalice.resource("ManagedLayer").add_property_override("RetentionPolicy", "Delete")
         self.issuer = self._issuer()
         self._app_functions()
         self.standalone = self._standalone_authorizer(removal)
         self._permissions()
-        self._api_settings()
+        api.configure(self.rest_api, config)
         self._alarms()
         self._outputs()
 
@@ -307,46 +311,6 @@ class TollgateStack(cdk.Stack):
         for logical in app_ids:
             self.chalice.resource(logical).add_resource_dependency(policy)
 
-    # -- the API ----------------------------------------------------------------------------
-
-    def _api_settings(self) -> None:
-        self.rest_api.add_property_override(
-            "MethodSettings",
-            [
-                {
-                    "ResourcePath": "/*",
-                    "HttpMethod": "*",
-                    "ThrottlingRateLimit": self.config.throttle_rate,
-                    "ThrottlingBurstLimit": self.config.throttle_burst,
-                }
-            ],
-        )
-        json_type = "application/json"
-        answers = {
-            # API Gateway cannot tell a missing token from a bad one: both are UNAUTHORIZED.
-            # invalid_token tells a client holding a token to get a new one (RFC 6750 3.1).
-            "UNAUTHORIZED": ("401", 'Bearer error="invalid_token"', "invalid_token"),
-            "ACCESS_DENIED": ("403", 'Bearer error="insufficient_scope"', "insufficient_scope"),
-            # The authorizer could not decide (keys unreadable): never an allow, retry later.
-            "AUTHORIZER_FAILURE": ("503", "Bearer", "temporarily_unavailable"),
-        }
-        for kind, (status, challenge, error) in answers.items():
-            parameters = {
-                "gatewayresponse.header.WWW-Authenticate": f"'{challenge}'",
-                "gatewayresponse.header.Cache-Control": "'no-store'",
-            }
-            if status == "503":
-                parameters["gatewayresponse.header.Retry-After"] = "'5'"
-            apigateway.CfnGatewayResponse(
-                self,
-                f"Response{kind.title().replace('_', '')}",
-                rest_api_id=self.rest_api.ref,
-                response_type=kind,
-                status_code=status,
-                response_parameters=parameters,
-                response_templates={json_type: json.dumps({"error": error})},
-            )
-
     # -- alarms -----------------------------------------------------------------------------
 
     def _alarms(self) -> None:
@@ -355,11 +319,11 @@ class TollgateStack(cdk.Stack):
         if self.config.alarm_email:
             topic = sns.Topic(self, "Alarms", display_name=f"Tollgate {self.config.stage}")
             topic.add_subscription(subscriptions.EmailSubscription(self.config.alarm_email))
-        api = {"ApiName": self.config.name("api"), "Stage": self.config.stage}
+        dimensions = {"ApiName": self.config.name("api"), "Stage": self.config.stage}
         server_errors = cloudwatch.Metric(
             namespace="AWS/ApiGateway",
             metric_name="5XXError",
-            dimensions_map=api,
+            dimensions_map=dimensions,
             statistic="Sum",
             period=period,
         )

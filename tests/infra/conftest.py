@@ -31,6 +31,8 @@ PROD_CONTEXT: dict[str, Any] = {
 
 @dataclass(frozen=True)
 class Synthesized:
+    """Each stage's template as the CDK writes it (a SAM template: chalice's part is SAM)."""
+
     dev: dict[str, Any]
     prod: dict[str, Any]
     dev_path: Path
@@ -74,3 +76,18 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthesize
             if environ.get(name) != os.environ.get(name)
         },
     )
+
+
+@dataclass(frozen=True)
+class Expanded:
+    """Each stage's template after the SAM transform: what CloudFormation deploys."""
+
+    dev: dict[str, Any]
+    prod: dict[str, Any]
+
+
+@pytest.fixture(scope="session")
+def expanded(synthesized: Synthesized) -> Expanded:
+    from infra.lint import expand
+
+    return Expanded(dev=expand(synthesized.dev), prod=expand(synthesized.prod))

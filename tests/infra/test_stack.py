@@ -2,8 +2,8 @@
 
 Both stages come from the real app (tests/infra/conftest.py). Each assertion names what a
 deployment needs: the table as the app's schema defines it, least-privilege IAM, the
-environment the functions read, RFC 6750 challenges on the gateway's own 401/403, and a
-template CloudFormation accepts (cfn-lint, and no circular dependency).
+environment the functions read, and no circular dependency. What the SAM transform makes of
+the template (stages, gateway responses, retention, cfn-lint) is in test_expanded.py.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from aws_cdk.assertions import Match, Template
+from aws_cdk.assertions import Template
 
 from chalicelib.stores import schema
 from chalicelib.tokens.envelope import PURPOSE
@@ -274,32 +274,6 @@ def test_every_function_has_a_fixed_name_and_a_log_group_with_retention(
 # -- the API ----------------------------------------------------------------------------
 
 
-def test_a_401_from_the_gateway_carries_a_bearer_challenge(template: dict[str, Any]) -> None:
-    assertions = Template.from_json(template)
-    for kind, status, error in (
-        ("UNAUTHORIZED", "401", "invalid_token"),
-        ("ACCESS_DENIED", "403", "insufficient_scope"),
-        ("AUTHORIZER_FAILURE", "503", "temporarily_unavailable"),
-    ):
-        assertions.has_resource_properties(
-            "AWS::ApiGateway::GatewayResponse",
-            {
-                "ResponseType": kind,
-                "StatusCode": status,
-                "RestApiId": {"Ref": "RestAPI"},
-                "ResponseParameters": Match.object_like(
-                    {
-                        "gatewayresponse.header.WWW-Authenticate": Match.string_like_regexp(
-                            "^'Bearer"
-                        ),
-                        "gatewayresponse.header.Cache-Control": "'no-store'",
-                    }
-                ),
-                "ResponseTemplates": {"application/json": json.dumps({"error": error})},
-            },
-        )
-
-
 def test_the_stage_is_throttled(synthesized: Synthesized) -> None:
     for template, rate in ((synthesized.dev, 100), (synthesized.prod, 50)):
         settings = template["Resources"]["RestAPI"]["Properties"]["MethodSettings"]
@@ -445,15 +419,3 @@ def test_the_cycle_check_finds_the_loop_chalice_s_own_template_would_make(
     found = cycle(relinked)
     assert found is not None
     assert {"APIHandler", "RestAPI"} <= set(found)
-
-
-def test_cfn_lint_accepts_both_templates(synthesized: Synthesized) -> None:
-    from cfnlint.api import lint_file  # type: ignore[import-untyped]
-    from cfnlint.config import ManualArgs  # type: ignore[import-untyped]
-
-    # W3005 flags the DependsOn that CDK's Lambda construct adds next to its GetAtt of the
-    # role: redundant, harmless, and not ours to remove.
-    config = ManualArgs(regions=["us-east-1", "eu-west-1"], ignore_checks=["W3005"])
-    for path in (synthesized.dev_path, synthesized.prod_path):
-        matches = lint_file(path, config)
-        assert [str(m) for m in matches] == [], path

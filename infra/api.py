@@ -1,0 +1,67 @@
+"""The API's settings, written into the `AWS::Serverless::Api` that `chalice package` makes.
+
+Everything goes through SAM's own properties, so that the API Gateway resources SAM expands
+them into are the whole API and nothing more:
+
+- `OpenApiVersion`: without it SAM deploys a second stage named "Stage" beside the configured
+  one (public, and without the stage's throttling). SAM converts only bodies that have no
+  `swagger` member to OpenAPI 3, so chalice's Swagger 2.0 body is deployed as it is.
+- `GatewayResponses`: SAM writes them into the API's body (x-amazon-apigateway-gateway-
+  responses). Separate `AWS::ApiGateway::GatewayResponse` resources beside a body may be
+  missing from the first deployment and are dropped when the body changes (cfn-lint W3660).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_cdk import CfnResource
+
+from infra.config import StageConfig
+
+# Any 3.x turns SAM's extra stage off; the version of the body itself is unchanged.
+OPENAPI_VERSION = "3.0.1"
+
+# API Gateway's own answers, as RFC 6750 3 asks of a protected resource:
+# response type -> (status, WWW-Authenticate challenge, JSON error code).
+CHALLENGES = {
+    # API Gateway cannot tell a missing token from a bad one: both are UNAUTHORIZED.
+    # invalid_token tells a client holding a token to get a new one (RFC 6750 3.1).
+    "UNAUTHORIZED": ("401", 'Bearer error="invalid_token"', "invalid_token"),
+    "ACCESS_DENIED": ("403", 'Bearer error="insufficient_scope"', "insufficient_scope"),
+    # The authorizer could not decide (keys unreadable): never an allow, retry later.
+    "AUTHORIZER_FAILURE": ("503", "Bearer", "temporarily_unavailable"),
+}
+
+
+def gateway_responses() -> dict[str, Any]:
+    """SAM's GatewayResponses: header values are API Gateway literals, hence the quotes."""
+    responses: dict[str, Any] = {}
+    for kind, (status, challenge, error) in CHALLENGES.items():
+        headers = {"WWW-Authenticate": f"'{challenge}'", "Cache-Control": "'no-store'"}
+        if status == "503":
+            headers["Retry-After"] = "'5'"
+        responses[kind] = {
+            "StatusCode": status,
+            "ResponseParameters": {"Headers": headers},
+            "ResponseTemplates": {"application/json": json.dumps({"error": error})},
+        }
+    return responses
+
+
+def configure(rest_api: CfnResource, config: StageConfig) -> None:
+    """Throttling on the one stage, no second stage, and the RFC 6750 gateway responses."""
+    rest_api.add_property_override(
+        "MethodSettings",
+        [
+            {
+                "ResourcePath": "/*",
+                "HttpMethod": "*",
+                "ThrottlingRateLimit": config.throttle_rate,
+                "ThrottlingBurstLimit": config.throttle_burst,
+            }
+        ],
+    )
+    rest_api.add_property_override("OpenApiVersion", OPENAPI_VERSION)
+    rest_api.add_property_override("GatewayResponses", gateway_responses())

@@ -1,0 +1,105 @@
+"""What CloudFormation deploys: each stage's template after the SAM transform.
+
+`chalice package` writes SAM; CloudFormation expands it before creating anything. These
+tests read the expansion (infra/lint.py, as `make synth` does): one stage and no other, the
+RFC 6750 gateway responses inside the API's body, nothing left behind by `make destroy`, and
+cfn-lint silent on both forms.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.infra.conftest import Expanded, Synthesized
+
+RETAINED = {"Retain", "RetainExceptOnCreate", "Snapshot"}
+
+
+def of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
+
+
+@pytest.fixture(params=["dev", "prod"])
+def stage(request: pytest.FixtureRequest) -> str:
+    name: str = request.param
+    return name
+
+
+@pytest.fixture
+def template(expanded: Expanded, stage: str) -> dict[str, Any]:
+    chosen: dict[str, Any] = getattr(expanded, stage)
+    return chosen
+
+
+def test_the_only_stage_is_the_configured_one(template: dict[str, Any], stage: str) -> None:
+    """SAM's implicit "Stage" stage (a Deployment's StageName) would be a second public
+    stage without the configured one's throttling."""
+    stages = of_type(template, "AWS::ApiGateway::Stage")
+    assert [s["Properties"]["StageName"] for s in stages.values()] == [stage]
+    (logical,) = stages
+    (settings,) = stages[logical]["Properties"]["MethodSettings"]
+    assert settings["ResourcePath"] == "/*"
+    assert settings["ThrottlingRateLimit"] == (100 if stage == "dev" else 50)
+    deployments = of_type(template, "AWS::ApiGateway::Deployment").values()
+    assert len(deployments) == 1
+    assert all("StageName" not in d["Properties"] for d in deployments)
+    for mapping in of_type(template, "AWS::ApiGateway::BasePathMapping").values():
+        assert mapping["Properties"]["Stage"] == {"Ref": logical}
+
+
+def test_the_gateway_s_own_answers_are_rfc_6750_challenges_inside_the_api(
+    template: dict[str, Any],
+) -> None:
+    """In the body, not beside it: a body change would drop separate GatewayResponse
+    resources, and API Gateway would answer its defaults."""
+    assert of_type(template, "AWS::ApiGateway::GatewayResponse") == {}
+    (api,) = of_type(template, "AWS::ApiGateway::RestApi").values()
+    responses = api["Properties"]["Body"]["x-amazon-apigateway-gateway-responses"]
+    expected = {
+        "UNAUTHORIZED": ("401", "'Bearer error=\"invalid_token\"'", "invalid_token"),
+        "ACCESS_DENIED": ("403", "'Bearer error=\"insufficient_scope\"'", "insufficient_scope"),
+        "AUTHORIZER_FAILURE": ("503", "'Bearer'", "temporarily_unavailable"),
+    }
+    assert set(responses) == set(expected)
+    for kind, (status, challenge, error) in expected.items():
+        response = responses[kind]
+        assert response["statusCode"] == status
+        headers = response["responseParameters"]
+        assert headers["gatewayresponse.header.WWW-Authenticate"] == challenge
+        assert headers["gatewayresponse.header.Cache-Control"] == "'no-store'"
+        assert response["responseTemplates"] == {"application/json": f'{{"error": "{error}"}}'}
+    assert responses["AUTHORIZER_FAILURE"]["responseParameters"][
+        "gatewayresponse.header.Retry-After"
+    ] == ("'5'")
+
+
+def _retained(template: dict[str, Any]) -> set[str]:
+    return {
+        resource["Type"]
+        for resource in template["Resources"].values()
+        if {resource.get("DeletionPolicy"), resource.get("UpdateReplacePolicy")} & RETAINED
+    }
+
+
+def test_destroying_a_non_prod_stage_leaves_nothing_behind(expanded: Expanded) -> None:
+    assert _retained(expanded.dev) == set()
+    (layer,) = of_type(expanded.dev, "AWS::Lambda::LayerVersion").values()
+    assert layer["DeletionPolicy"] == "Delete"
+
+
+def test_prod_keeps_only_its_data(expanded: Expanded) -> None:
+    """The table and the signing keys; not the dependency layer, which has no state."""
+    assert _retained(expanded.prod) == {"AWS::DynamoDB::Table", "AWS::KMS::Key"}
+
+
+def test_cfn_lint_accepts_both_templates_before_and_after_the_transform(
+    synthesized: Synthesized,
+) -> None:
+    from infra.lint import IGNORED, lint
+
+    assert set(IGNORED) == {"W3005"}  # each one explained where it is ignored
+    for path in (synthesized.dev_path, synthesized.prod_path):
+        assert lint(path) == [], path
+        assert path.with_name(path.name.replace(".template", ".expanded")).exists()
