@@ -1,0 +1,368 @@
+"""The package is proven, not assumed: the synthesized Lambda zips, run on their own.
+
+The zips are the CDK assets of tests/infra/conftest.py's synthesis, which runs `chalice
+package` through chalice's CDK construct exactly as `make deploy` does. Each handler the
+templates name (the API, the built-in authorizer, the standalone authorizer) runs from its
+unzipped code and layer in a fresh `python3.11 -I -S` (tests/infra/lambda_package.py) with
+the environment its template sets, against a moto server: discovery, the JWKS, a
+client_credentials token that verifies against them, and an allow and a deny from each
+authorizer. Every module a handler loaded must come from its code, its layer or the
+standard library; every native library must suit Lambda's python3.11 runtime.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import boto3
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+from chalicelib import ids
+from chalicelib.admin import local
+from chalicelib.stores.models import Client
+from tests.infra import lambda_package as package
+from tests.infra.conftest import Synthesized
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+API_ID = "abcdef1234"  # the RestAPI's id, as API Gateway would make it
+HANDLERS = {
+    "APIHandler": "app.app",
+    "TollgateAuthorizer": "chalicelib.web.protected.tollgate_authorizer",
+    "StandaloneAuthorizer9ECA7970": "chalicelib.authorizer.lambda_handler.handler",
+}
+CLIENT_ID = "nightly-job"
+SECRET = "package-test-secret-0123456789abcdef"
+SCOPES = "notes:read api"  # api: what the standalone authorizer's default policy asks
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def moto_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = _free_port()
+    log = (tmp_path_factory.mktemp("moto") / "moto.log").open("wb")
+    child = local.start_moto(port, log)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        local.stop(child)
+        log.close()
+
+
+@dataclass(frozen=True)
+class Deployed:
+    """One stage's functions, and what the template's references resolve to locally."""
+
+    stage: str
+    functions: dict[str, package.Function]
+    environments: dict[str, dict[str, str]]
+    issuer: str
+    work: Path
+
+
+def _aws(moto_url: str) -> dict[str, str]:
+    """What Lambda gives every function, but AWS_ENDPOINT_URL: moto instead of AWS."""
+    return {
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_ENDPOINT_URL": moto_url,
+        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.11",
+        "LANG": "en_US.UTF-8",
+        "TZ": ":UTC",
+        "NO_PROXY": "127.0.0.1,localhost",
+    }
+
+
+def _deploy(template: dict[str, Any], moto_url: str) -> tuple[dict[str, str], dict[str, str]]:
+    """The table, keys and client in moto; Ref and Fn::GetAtt values for the template."""
+    refs = {
+        "AWS::Region": REGION,
+        "AWS::AccountId": ACCOUNT,
+        "AWS::Partition": "aws",
+        "AWS::URLSuffix": "amazonaws.com",
+        "RestAPI": API_ID,
+    }
+    attributes: dict[str, str] = {}
+    kms = boto3.client(
+        "kms",
+        region_name=REGION,
+        endpoint_url=moto_url,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    for logical, resource in template["Resources"].items():
+        props = resource.get("Properties", {})
+        if resource["Type"] == "AWS::DynamoDB::Table":
+            local.ensure_table(moto_url, props["TableName"], REGION)
+            refs[logical] = props["TableName"]
+        elif resource["Type"] == "AWS::KMS::Key":
+            spec = {k: props[k] for k in ("KeySpec", "KeyUsage") if k in props}
+            key = kms.create_key(Description=props.get("Description", logical), **spec)
+            refs[logical] = key["KeyMetadata"]["KeyId"]
+            attributes[f"{logical}.Arn"] = key["KeyMetadata"]["Arn"]
+    return refs, attributes
+
+
+@pytest.fixture(scope="module", params=["dev", "prod"])
+def deployed(
+    request: pytest.FixtureRequest,
+    synthesized: Synthesized,
+    moto_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Deployed:
+    """dev: envelope signer, issuer with the stage's path; prod: kms signer, custom domain."""
+    stage: str = request.param
+    template: dict[str, Any] = getattr(synthesized, stage)
+    path: Path = getattr(synthesized, f"{stage}_path")
+    work = tmp_path_factory.mktemp(f"lambda-{stage}")
+    functions = package.functions(template, path.parent, work)
+    assert {f.logical_id: f.handler for f in functions.values()} == HANDLERS
+    refs, attributes = _deploy(template, moto_url)
+    environments = {
+        logical: {
+            **_aws(moto_url),
+            "AWS_LAMBDA_FUNCTION_NAME": function.name,
+            "LAMBDA_TASK_ROOT": str(function.code),
+            **package.resolve(function.environment, refs, attributes),
+        }
+        for logical, function in functions.items()
+    }
+    issuer = environments["APIHandler"]["TOLLGATE_ISSUER"]
+    table = environments["APIHandler"]["TOLLGATE_TABLE"]
+    local.local_store(moto_url, table, REGION).create_client(
+        Client(
+            client_id=CLIENT_ID,
+            name="Nightly Job",
+            client_type="confidential",
+            auth_method="client_secret_basic",
+            redirect_uris=[],
+            grant_types=["client_credentials"],
+            scopes=SCOPES.split(),
+            secret_hash=ids.digest(SECRET),
+        )
+    )
+    return Deployed(stage, functions, environments, issuer, work)
+
+
+def _api_event(issuer: str, method: str, path: str, body: str | None = None) -> dict[str, Any]:
+    """A REST API proxy event (payload 1.0), as API Gateway sends it to the handler."""
+    headers = {"Host": urlsplit(issuer).netloc, "X-Forwarded-Proto": "https"}
+    if body is not None:
+        basic = base64.b64encode(f"{CLIENT_ID}:{SECRET}".encode()).decode()
+        headers |= {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Authorization": f"Basic {basic}",
+        }
+    stage_path = urlsplit(issuer).path
+    return {
+        "resource": path,
+        "path": path,
+        "httpMethod": method,
+        "headers": headers,
+        "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": path,
+            "httpMethod": method,
+            "path": stage_path + path,
+            "stage": "dev",
+            "requestId": "package-test",
+            "identity": {"sourceIp": "198.51.100.7"},
+            "apiId": API_ID,
+        },
+        "body": body,
+        "isBase64Encoded": False,
+    }
+
+
+def _forged(token: str) -> str:
+    """The token's claims and header, signed by a key that is not the issuer's."""
+    header = jwt.get_unverified_header(token)
+    claims = jwt.decode(token, options={"verify_signature": False})
+    key: Any = (
+        ec.generate_private_key(ec.SECP256R1())
+        if header["alg"] == "ES256"
+        else rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    )
+    return jwt.encode(claims, key, algorithm=header["alg"], headers={"kid": header["kid"]})
+
+
+class _Jwks(BaseHTTPRequestHandler):
+    body = b""
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(self.body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def _serve(jwks: dict[str, Any]) -> tuple[ThreadingHTTPServer, str]:
+    """The issuer's /jwks.json on loopback, for the standalone authorizer to fetch."""
+    handler = type("Jwks", (_Jwks,), {"body": json.dumps(jwks).encode()})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}/jwks.json"
+
+
+def _allowed(answer: dict[str, Any], method_arn: str) -> bool:
+    """Whether the policy allows invoking the method: IAM's `*` and `?` wildcards."""
+    allowed = denied = False
+    for statement in answer["result"]["policyDocument"]["Statement"]:
+        resources = statement["Resource"]
+        resources = resources if isinstance(resources, list) else [resources]
+        if statement["Action"] in ("execute-api:Invoke", ["execute-api:Invoke"]) and any(
+            fnmatchcase(method_arn, r) for r in resources
+        ):
+            allowed |= statement["Effect"] == "Allow"
+            denied |= statement["Effect"] == "Deny"
+    return allowed and not denied
+
+
+def _assert_package_only(result: package.Run, function: package.Function) -> None:
+    assert package.foreign_modules(result, function) == {}
+    # Some from each: the app's code, and its dependencies from the layer.
+    assert Path(result.modules["chalicelib"]).is_relative_to(function.code.resolve())
+    assert Path(result.modules["cryptography"]).is_relative_to(function.opt.resolve())
+
+
+@pytest.mark.slow
+def test_each_handler_runs_from_the_package_alone(deployed: Deployed) -> None:
+    api = deployed.functions["APIHandler"]
+    issuer = deployed.issuer
+    token_body = urlencode({"grant_type": "client_credentials", "scope": SCOPES})
+    result = package.run(
+        api,
+        deployed.environments["APIHandler"],
+        [
+            _api_event(issuer, "GET", "/.well-known/openid-configuration"),
+            _api_event(issuer, "GET", "/jwks.json"),
+            _api_event(issuer, "POST", "/token", token_body),
+        ],
+        deployed.work,
+    )
+    discovery, jwks_answer, token_answer = (a["result"] for a in result.answers)
+    assert discovery["statusCode"] == 200, discovery
+    metadata = json.loads(discovery["body"])
+    assert metadata["issuer"] == issuer
+    assert metadata["jwks_uri"] == f"{issuer}/jwks.json"
+    assert jwks_answer["statusCode"] == 200, jwks_answer
+    jwks = json.loads(jwks_answer["body"])
+    assert token_answer["statusCode"] == 200, token_answer
+    token = json.loads(token_answer["body"])["access_token"]
+    header = jwt.get_unverified_header(token)
+    signer = dict(deployed.environments["APIHandler"])["TOLLGATE_SIGNER"]
+    assert signer == ("envelope" if deployed.stage == "dev" else "kms")
+    (jwk,) = [k for k in jwks["keys"] if k["kid"] == header["kid"]]
+    claims = jwt.decode(
+        token,
+        jwt.PyJWK(jwk).key,
+        algorithms=[header["alg"]],
+        issuer=issuer,
+        options={"verify_aud": False},
+    )
+    assert claims["client_id"] == CLIENT_ID
+    assert set(claims["scope"].split()) == set(SCOPES.split())
+    _assert_package_only(result, api)
+    assert "boto3" in result.modules  # the table and KMS, through the layer's boto3
+
+    method_arn = f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{API_ID}/{deployed.stage}/GET/api/whoami"
+    forged = _forged(token)
+    # The built-in authorizer, in a container of its own: it opens the keys the API sealed.
+    builtin = deployed.functions["TollgateAuthorizer"]
+    result = package.run(
+        builtin,
+        deployed.environments["TollgateAuthorizer"],
+        [
+            {"type": "TOKEN", "authorizationToken": f"Bearer {t}", "methodArn": method_arn}
+            for t in (token, forged)
+        ],
+        deployed.work,
+    )
+    allow, deny = result.answers
+    assert allow["result"]["principalId"] == CLIENT_ID, allow
+    assert _allowed(allow, method_arn)
+    assert deny == {"errorType": "Unauthorized", "errorMessage": "Unauthorized"}
+    _assert_package_only(result, builtin)
+
+    standalone = deployed.functions["StandaloneAuthorizer9ECA7970"]
+    environment = dict(deployed.environments["StandaloneAuthorizer9ECA7970"])
+    assert environment["TOLLGATE_JWKS_URI"] == f"{issuer}/jwks.json"
+    server, environment["TOLLGATE_JWKS_URI"] = _serve(jwks)  # https on execute-api, really
+    try:
+        result = package.run(
+            standalone,
+            environment,
+            [
+                {"type": "TOKEN", "authorizationToken": f"Bearer {t}", "methodArn": method_arn}
+                for t in (token, forged)
+            ],
+            deployed.work,
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    allow, deny = result.answers
+    assert _allowed(allow, method_arn), allow
+    assert deny == {"errorType": "Unauthorized", "errorMessage": "Unauthorized"}
+    _assert_package_only(result, standalone)
+    assert "boto3" not in result.modules  # its import path never loads boto3
+
+
+def test_native_libraries_suit_the_lambda_runtime(synthesized: Synthesized, tmp_path: Path) -> None:
+    """ELF machine = the function's architecture; no GLIBC symbol newer than Amazon Linux 2's."""
+    functions = package.functions(synthesized.dev, synthesized.dev_path.parent, tmp_path)
+    checked = 0
+    for function in functions.values():
+        machine = package.ELF_MACHINES[function.architecture]
+        for root in (function.code, function.opt):
+            for library in package.native_libraries(root):
+                checked += 1
+                assert library.machine == machine, library
+                assert library.glibc is not None, library  # every one links against libc
+                assert library.glibc <= package.RUNTIME_GLIBC, library
+    # cryptography, cffi and argon2's bindings, seen by each of the three functions
+    assert checked >= 9
+
+
+def test_the_provenance_check_refuses_modules_from_outside_the_package(tmp_path: Path) -> None:
+    task, opt, stdlib = tmp_path / "task", tmp_path / "opt", tmp_path / "lib" / "python3.11"
+    for directory in (task, opt, stdlib):
+        directory.mkdir(parents=True)
+    function = package.Function("F", "f", "app.app", "x86_64", {}, task, opt)
+    loaded = {
+        "app": f"{task}/app.py",
+        "jwt": f"{opt}/python/lib/python3.11/site-packages/jwt/__init__.py",
+        "os": f"{stdlib}/os.py",
+        "installed": f"{stdlib}/site-packages/installed.py",
+        "elsewhere": f"{tmp_path}/task2/elsewhere.py",
+    }
+    run = package.Run(answers=[], modules=loaded, stdlib=[str(stdlib)])
+    assert set(package.foreign_modules(run, function)) == {"installed", "elsewhere"}
