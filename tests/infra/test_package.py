@@ -150,7 +150,7 @@ def deployed(
     }
     issuer = environments["APIHandler"]["TOLLGATE_ISSUER"]
     table = environments["APIHandler"]["TOLLGATE_TABLE"]
-    local.local_store(moto_url, table, REGION).create_client(
+    local.local_store(moto_url, table, REGION).clients.create(
         Client(
             client_id=CLIENT_ID,
             name="Nightly Job",
