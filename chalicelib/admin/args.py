@@ -26,6 +26,11 @@ class UsageError(Exception):
     """Bad input: reported as `tollgate: <message>`, exit code 2."""
 
 
+class NotFound(UsageError):
+    """The named client, user or grant does not exist: exit code 3, so a script can tell a
+    missing thing from a mistyped command."""
+
+
 class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{message}\n{self.format_usage().rstrip()}")

@@ -2,7 +2,7 @@
 
     tollgate [--stage S] [--table T] [--endpoint-url U] [--region R] [--json] COMMAND ...
 
-    client create|list|show|delete|rotate-secret|set-jwks         admin/clients.py
+    client create|list|show|update|delete|rotate-secret|set-jwks  admin/clients.py
     user   create|set-password|set-claims|disable|enable|show|list admin/users.py
     keys   rotate|list                                             admin/keys.py
     grant  list|revoke                                             admin/grants.py
@@ -12,8 +12,15 @@ Each resource module adds its commands to the parser (`add_commands`); all of th
 admin/args.py (input checks, UsageError) and admin/output.py (Result, text layouts), and none
 imports this module. admin/target.py picks the table.
 
-Exit codes: 0 done, 1 the store could not be reached, 2 bad input (a message on stderr that
-starts with "tollgate: "). With --json every command prints one JSON value on stdout.
+Exit codes (a message on stderr that starts with "tollgate: " for each but 0):
+    0  done
+    1  the store could not be reached (or the local stack failed)
+    2  bad input: a usage error, a value refused
+    3  not found: no such client, user or grant
+    4  no local stack is running (stage local, no --endpoint-url)
+    130  interrupted (Ctrl-C)
+    141  the reader of the output went away (`| head`): nothing more is printed
+With --json every command prints one JSON value on stdout.
 Password hashes and client secret hashes are never printed; a client secret is printed
 once, by the command that creates it.
 """
@@ -25,20 +32,17 @@ import os
 import sys
 
 from chalicelib.admin import clients, grants, keys, users
-from chalicelib.admin.args import Groups, Parser, UsageError, port_number
-from chalicelib.admin.output import Handler, print_result
-from chalicelib.admin.target import (
-    DEFAULT_MOTO_PORT,
-    Target,
-    build_store,
-    resolve_target,
-    unavailable_message,
-)
+from chalicelib.admin.args import Groups, NotFound, Parser, UsageError, port_number
+from chalicelib.admin.local_state import NoLocalStack
+from chalicelib.admin.output import Handler, Result, print_result
+from chalicelib.admin.target import Target, build_store, resolve_target, unavailable_message
 from chalicelib.stores.repository import Store
 from chalicelib.stores.table import StoreUnavailable
 
 PROG = "tollgate"
 DEFAULT_PORT = 8000
+DEFAULT_MOTO_PORT = 5055
+BROKEN_PIPE = 128 + 13  # as if killed by SIGPIPE, like other tools at the head of a pipe
 
 
 def _local_commands(groups: Groups) -> None:
@@ -58,6 +62,11 @@ def _local_commands(groups: Groups) -> None:
         default=os.environ.get("MOTO_PORT") or str(DEFAULT_MOTO_PORT),
         help=f"moto server's port (env MOTO_PORT; default {DEFAULT_MOTO_PORT})",
     )
+    sub.add_argument(
+        "--reload",
+        action="store_true",
+        help="restart chalice local when a file below the project changes (polls the tree)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -75,8 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--endpoint-url",
-        help="DynamoDB endpoint (env AWS_ENDPOINT_URL; for stage local default "
-        "http://127.0.0.1:<MOTO_PORT or 5055>; an empty value means AWS itself)",
+        help="DynamoDB endpoint (env AWS_ENDPOINT_URL; for stage local, the moto server of "
+        "the running `make run`; an empty value means AWS itself)",
     )
     parser.add_argument(
         "--region", help="AWS region (env AWS_REGION or AWS_DEFAULT_REGION; default us-east-1)"
@@ -107,15 +116,21 @@ def main(argv: list[str] | None = None, store: Store | None = None) -> int:
         if args.group == "local":
             from chalicelib.admin.local import run
 
-            return run(port=args.port, moto_port=args.moto_port)
+            return run(port=args.port, moto_port=args.moto_port, reload=args.reload)
         handler: Handler = args.handler
         if store is None:
             target = resolve_target(args)
             store = build_store(target)
         result = handler(args, store)
+    except NotFound as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return 3
     except UsageError as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 2
+    except NoLocalStack as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return 4
     except StoreUnavailable as exc:
         print(unavailable_message(exc, target), file=sys.stderr)
         return 1
@@ -123,7 +138,20 @@ def main(argv: list[str] | None = None, store: Store | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else 0
     except KeyboardInterrupt:
         return 130
-    print_result(result, args.json)
+    return _print(result, args.json)
+
+
+def _print(result: Result, as_json: bool) -> int:
+    try:
+        print_result(result, as_json)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (`tollgate client list | head -1`). Point stdout at /dev/null
+        # so that the interpreter's own flush at exit does not fail again with a traceback.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return BROKEN_PIPE
     return 0
 
 

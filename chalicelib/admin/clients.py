@@ -1,4 +1,4 @@
-"""`tollgate client create|list|show|delete|rotate-secret|set-jwks`: OAuth client registrations.
+"""`tollgate client create|list|show|update|delete|rotate-secret|set-jwks`: OAuth clients.
 
 Client secret hashes are never printed; a client secret is printed once, by the command that
 creates it.
@@ -7,9 +7,9 @@ creates it.
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from chalicelib import ids
+from chalicelib.admin import client_update, registration
 from chalicelib.admin.args import (
     DEFAULT_SCOPES,
     Groups,
@@ -24,105 +24,51 @@ from chalicelib.admin.args import (
     read_jwks,
     unique,
 )
-from chalicelib.admin.output import Result, fields, table, when
+from chalicelib.admin.output import Result, collect, next_page_note, page_options, table
+from chalicelib.admin.registration import (
+    DEFAULT_GRANT_TYPES,
+    GRANT_TYPES,
+    PRIVATE_KEY_JWT,
+    SECRET_METHODS,
+    SHOWN_ONCE,
+    client_text,
+    client_view,
+    kids,
+    needs_secret,
+    require_client,
+)
 from chalicelib.clock import SystemClock
 from chalicelib.stores.models import AUTH_METHODS, CONFIDENTIAL, PUBLIC, Client
 from chalicelib.stores.repository import Store
 from chalicelib.stores.table import ItemExists
 
-GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
-DEFAULT_GRANT_TYPES = ["authorization_code"]
-PRIVATE_KEY_JWT = "private_key_jwt"
-_SHOWN_ONCE = "The secret is shown only now: Tollgate keeps only its hash. Store it safely."
-
-
-def client_view(client: Client) -> dict[str, Any]:
-    """A client as shown to an admin: named fields only, so no stored hash can slip out."""
-    return {
-        "client_id": client.client_id,
-        "name": client.name,
-        "client_type": client.client_type,
-        "auth_method": client.auth_method,
-        "redirect_uris": list(client.redirect_uris),
-        "grant_types": list(client.grant_types),
-        "scopes": list(client.scopes),
-        "has_secret": client.secret_hash is not None,
-        "may_introspect": client.may_introspect,
-        "id_token_signed_response_alg": client.id_token_signed_response_alg,
-        "post_logout_redirect_uris": list(client.post_logout_redirect_uris),
-        "resources": list(client.resources),
-        "jwks": client.jwks,  # public keys only (private_key_jwt)
-        "created_at": client.created_at,
-    }
-
-
-def _client_text(client: Client) -> str:
-    return fields(
-        [
-            ("client_id", client.client_id),
-            ("name", client.name),
-            ("type", client.client_type),
-            ("auth_method", client.auth_method),
-            ("redirect_uris", client.redirect_uris),
-            ("grant_types", " ".join(client.grant_types)),
-            ("scopes", " ".join(client.scopes)),
-            ("secret", "set (only its hash is stored)" if client.secret_hash else "none"),
-            ("introspects", "every token" if client.may_introspect else "its own tokens"),
-            ("keys", _kids(client)),
-            ("created", when(client.created_at)),
-        ]
-    )
-
-
-def _kids(client: Client) -> str:
-    if not client.jwks:
-        return "-"
-    return ", ".join(str(jwk.get("kid")) for jwk in client.jwks.get("keys", []))
-
-
-def _require_client(store: Store, client_id: str) -> Client:
-    client = store.clients.get(client_id)
-    if client is None:
-        raise UsageError(f"no client with id {client_id!r}")
-    return client
+# What a change of credentials does on running servers: a server that refuses credentials
+# reads the client again before refusing (endpoints/client_request.py), so new credentials
+# work at once; old ones only where a container still caches the client.
+_CACHE = (
+    "a server container that read this client within the last TOLLGATE_CLIENT_CACHE_TTL "
+    "seconds (default 60) still accepts {old} until its cached copy expires or the new "
+    "{new} is used there."
+)
+OLD_SECRET = (
+    "It works at once. The old secret is refused from now on, except that "
+    + _CACHE.format(old="the old secret", new="secret")
+)
+OLD_KEYS = (
+    "Assertions signed with them work at once. Other keys are refused from now on, except "
+    "that " + _CACHE.format(old="the old keys", new="keys")
+)
 
 
 def client_create(args: argparse.Namespace, store: Store) -> Result:
     name = parse_text(args.name, "--name")
     client_type: str = args.type
-    public = client_type == PUBLIC
-    auth_method: str = args.auth_method or ("none" if public else "client_secret_basic")
-    if public and auth_method != "none":
-        raise UsageError(
-            f"a public client cannot authenticate with {auth_method}: it has no secret "
-            "(use --auth-method none, or --type confidential)"
-        )
-    if not public and auth_method == "none":
-        raise UsageError(
-            "a confidential client authenticates with client_secret_basic, "
-            "client_secret_post or private_key_jwt (use --type public for --auth-method none)"
-        )
-    jwks = read_jwks(args)
-    if auth_method == PRIVATE_KEY_JWT and jwks is None:
-        raise UsageError(
-            "private_key_jwt needs the client's public keys: --jwks-file PATH or --jwks JSON"
-        )
-    if auth_method != PRIVATE_KEY_JWT and jwks is not None:
-        raise UsageError("--jwks and --jwks-file are only for --auth-method private_key_jwt")
-    if public and args.introspect:
-        raise UsageError("--introspect is only for confidential clients (resource servers)")
+    auth_method: str = args.auth_method or ("none" if client_type == PUBLIC else SECRET_METHODS[0])
+    registration.check_method(client_type, auth_method)
     grant_types = unique(args.grant_type or DEFAULT_GRANT_TYPES)
-    if public and "client_credentials" in grant_types:
-        raise UsageError("client_credentials is only for confidential clients")
-    if "refresh_token" in grant_types and "authorization_code" not in grant_types:
-        raise UsageError("refresh_token needs the authorization_code grant type as well")
     redirect_uris = parse_redirect_uris(args.redirect_uri)
-    if "authorization_code" in grant_types and not redirect_uris:
-        raise UsageError("the authorization_code grant needs at least one --redirect-uri")
     scopes = parse_scopes(args.scope)
     client_id = parse_client_id(args.client_id) if args.client_id is not None else ids.new_id()
-
-    secret = None if public or auth_method == PRIVATE_KEY_JWT else ids.new_secret()
     client = Client(
         client_id=client_id,
         name=name,
@@ -131,44 +77,47 @@ def client_create(args: argparse.Namespace, store: Store) -> Result:
         redirect_uris=redirect_uris,
         grant_types=grant_types,
         scopes=scopes,
-        secret_hash=ids.digest(secret) if secret else None,
         created_at=SystemClock().now(),
-        jwks=jwks,
+        jwks=read_jwks(args),
         may_introspect=args.introspect,
         id_token_signed_response_alg=args.id_token_alg,
         post_logout_redirect_uris=parse_redirect_uris(args.post_logout_redirect_uri),
         resources=parse_resources(args.resource),
     )
+    registration.check(client)
+    secret = ids.new_secret() if needs_secret(auth_method) else None
+    client.secret_hash = ids.digest(secret) if secret else None
     try:
         store.clients.create(client)
     except ItemExists:
         raise UsageError(f"a client with id {client_id!r} already exists") from None
 
     data = client_view(client)
-    text = f"Created {client_type} client {name!r}.\n{_client_text(client)}"
+    text = f"Created {client_type} client {name!r}.\n{client_text(client)}"
     if secret:
         data["client_secret"] = secret
-        text += f"\n\nclient_secret: {secret}\n{_SHOWN_ONCE}"
+        text += f"\n\nclient_secret: {secret}\n{SHOWN_ONCE}"
     return Result(data, text)
 
 
 def client_list(args: argparse.Namespace, store: Store) -> Result:
-    clients = store.clients.all()
+    clients, after = collect(store.clients.page, args)
     rows = [
         [c.client_id, c.client_type, c.auth_method, " ".join(c.grant_types), c.name]
         for c in clients
     ]
     headers = ["CLIENT_ID", "TYPE", "AUTH_METHOD", "GRANT_TYPES", "NAME"]
-    return Result([client_view(c) for c in clients], table(headers, rows, "No clients."))
+    note = next_page_note("tollgate client list", after)
+    return Result([client_view(c) for c in clients], table(headers, rows, "No clients."), note)
 
 
 def client_show(args: argparse.Namespace, store: Store) -> Result:
-    client = _require_client(store, args.client_id)
-    return Result(client_view(client), _client_text(client))
+    client = require_client(store, args.client_id)
+    return Result(client_view(client), client_text(client))
 
 
 def client_delete(args: argparse.Namespace, store: Store) -> Result:
-    client = _require_client(store, args.client_id)
+    client = require_client(store, args.client_id)
     store.clients.delete(client.client_id)
     return Result(
         {"deleted": True, "client_id": client.client_id},
@@ -177,7 +126,7 @@ def client_delete(args: argparse.Namespace, store: Store) -> Result:
 
 
 def client_rotate_secret(args: argparse.Namespace, store: Store) -> Result:
-    client = _require_client(store, args.client_id)
+    client = require_client(store, args.client_id)
     if client.client_type != CONFIDENTIAL:
         raise UsageError(f"client {client.client_id!r} is public: it has no secret to rotate")
     if client.auth_method == PRIVATE_KEY_JWT:
@@ -189,14 +138,14 @@ def client_rotate_secret(args: argparse.Namespace, store: Store) -> Result:
     client.secret_hash = ids.digest(secret)
     store.clients.save(client)
     return Result(
-        {"client_id": client.client_id, "client_secret": secret},
-        f"New secret for client {client.client_id!r}; the old one no longer works.\n\n"
-        f"client_secret: {secret}\n{_SHOWN_ONCE}",
+        {"client_id": client.client_id, "client_secret": secret, "old_secret": OLD_SECRET},
+        f"New secret for client {client.client_id!r}. {OLD_SECRET}\n\n"
+        f"client_secret: {secret}\n{SHOWN_ONCE}",
     )
 
 
 def client_set_jwks(args: argparse.Namespace, store: Store) -> Result:
-    client = _require_client(store, args.client_id)
+    client = require_client(store, args.client_id)
     if client.auth_method != PRIVATE_KEY_JWT:
         raise UsageError(
             f"client {client.client_id!r} uses {client.auth_method}, not private_key_jwt"
@@ -208,9 +157,7 @@ def client_set_jwks(args: argparse.Namespace, store: Store) -> Result:
     store.clients.save(client)
     return Result(
         client_view(client),
-        f"New keys for client {client.client_id!r}: {_kids(client)}. Assertions signed with "
-        "any other key are refused from now on (by running servers within the client cache "
-        "lifetime).",
+        f"New keys for client {client.client_id!r}: {kids(client)}. {OLD_KEYS}",
     )
 
 
@@ -275,7 +222,9 @@ def add_commands(groups: Groups, leaf: Parser) -> None:
     jwks_options(create)
     create.set_defaults(handler=client_create)
 
-    cmds.add_parser("list", parents=[leaf], help="list clients").set_defaults(handler=client_list)
+    listing = cmds.add_parser("list", parents=[leaf], help="list clients, by id")
+    page_options(listing, "clients")
+    listing.set_defaults(handler=client_list)
     for name, handler, text in (
         ("show", client_show, "show a client"),
         ("delete", client_delete, "delete a client"),
@@ -285,6 +234,7 @@ def add_commands(groups: Groups, leaf: Parser) -> None:
         sub.add_argument("client_id", metavar="CLIENT_ID")
         sub.set_defaults(handler=handler)
 
+    client_update.add_command(cmds, leaf)
     sub = cmds.add_parser(
         "set-jwks", parents=[leaf], help="replace a private_key_jwt client's public keys"
     )

@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from chalicelib.admin.args import Groups, Parser, UsageError, parse_client_id
+from chalicelib.admin.args import Groups, NotFound, Parser, UsageError, parse_client_id
 from chalicelib.admin.output import Result, fields, table, when
 from chalicelib.admin.users import require_user
 from chalicelib.clock import SystemClock
@@ -69,7 +69,7 @@ def grant_revoke(args: argparse.Namespace, store: Store) -> Result:
 def _revoke_one(store: Store, grant_id: str) -> Result:
     grant = store.grants.get(grant_id)
     if grant is None:
-        raise UsageError(f"no grant with id {grant_id!r}")
+        raise NotFound(f"no grant with id {grant_id!r}")
     if not grant.active:
         return Result(
             {**grant_view(grant), "revoked_now": False},
@@ -95,6 +95,13 @@ def _revoke_one(store: Store, grant_id: str) -> Result:
 def _revoke_consent(store: Store, username: str, client_id: str) -> Result:
     user = require_user(store, username)
     had_consent = store.consents.get(user.sub, client_id) is not None
+    if (
+        not had_consent
+        and store.clients.get(client_id) is None
+        and not any(g.client_id == client_id for g in store.grants.list_for(user.sub))
+    ):
+        # A typo must not look like a success (a deleted client's grants can still go).
+        raise NotFound(f"no client with id {client_id!r}, and {username!r} has no grants for it")
     revoked = store.consents.revoke(user.sub, client_id, SystemClock().now(), CONSENT_REASON)
     data = {
         "username": user.username,

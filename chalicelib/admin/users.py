@@ -11,6 +11,7 @@ from typing import Any
 from chalicelib import ids
 from chalicelib.admin.args import (
     Groups,
+    NotFound,
     Parser,
     UsageError,
     hash_password,
@@ -21,7 +22,15 @@ from chalicelib.admin.args import (
     password_options,
     read_password,
 )
-from chalicelib.admin.output import Result, fields, table, when
+from chalicelib.admin.output import (
+    Result,
+    collect,
+    fields,
+    next_page_note,
+    page_options,
+    table,
+    when,
+)
 from chalicelib.clock import SystemClock
 from chalicelib.stores.models import User
 from chalicelib.stores.repository import Store
@@ -57,7 +66,7 @@ def _user_text(user: User) -> str:
 def require_user(store: Store, username: str) -> User:
     user = store.users.get(username)
     if user is None:
-        raise UsageError(f"no user named {username!r}")
+        raise NotFound(f"no user named {username!r}")
     return user
 
 
@@ -137,13 +146,14 @@ def user_show(args: argparse.Namespace, store: Store) -> Result:
 
 
 def user_list(args: argparse.Namespace, store: Store) -> Result:
-    users = store.users.all()
+    users, after = collect(store.users.page, args)
     rows = [
         [u.username, u.sub, "disabled" if u.disabled else "enabled", u.name or "", u.email or ""]
         for u in users
     ]
     headers = ["USERNAME", "SUB", "STATUS", "NAME", "EMAIL"]
-    return Result([user_view(u) for u in users], table(headers, rows, "No users."))
+    note = next_page_note("tollgate user list", after)
+    return Result([user_view(u) for u in users], table(headers, rows, "No users."), note)
 
 
 # -- the parser ----------------------------------------------------------------------------
@@ -188,4 +198,6 @@ def add_commands(groups: Groups, leaf: Parser) -> None:
         sub.add_argument("username", metavar="USERNAME")
         sub.set_defaults(handler=handler)
 
-    cmds.add_parser("list", parents=[leaf], help="list users").set_defaults(handler=user_list)
+    listing = cmds.add_parser("list", parents=[leaf], help="list users, by username")
+    page_options(listing, "users")
+    listing.set_defaults(handler=user_list)

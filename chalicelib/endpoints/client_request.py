@@ -54,9 +54,22 @@ def authenticate(deps: Deps, request: HttpRequest, params: Params, path: str) ->
     the limit is answered 429 (with Retry-After) instead of 401.
     """
     presented = client_auth.presented(request, params)
+    check = client_auth.AssertionCheck.at(deps, path)
+    cached = deps.clients.is_cached(presented.client_id)
     found = deps.clients.get(presented.client_id)
     try:
-        return client_auth.authenticate(found, presented, client_auth.AssertionCheck.at(deps, path))
+        try:
+            return client_auth.authenticate(found, presented, check)
+        except InvalidClient:
+            # A rotated secret or new keys must work at once, not after the cache expires:
+            # before refusing, read the client once more. At most one read per failure, and
+            # failures are limited below, so this is no lever against the table.
+            if not cached:
+                raise
+            fresh = deps.clients.reload(presented.client_id)
+            if fresh == found:
+                raise
+            return client_auth.authenticate(fresh, presented, check)
     except InvalidClient:
         wait = rate_limit.for_client(deps, presented.client_id, request.source_ip).failed()
         if wait is not None:

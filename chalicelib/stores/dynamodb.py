@@ -261,6 +261,24 @@ class DynamoTable:
                 return items
             kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
 
+    def query_page(
+        self, pk: str, sk_prefix: str, limit: int, after: str | None = None
+    ) -> tuple[list[Item], str | None]:
+        kwargs: dict[str, Any] = {
+            "TableName": self._name,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :sk)",
+            "ExpressionAttributeValues": {":pk": {"S": pk}, ":sk": {"S": sk_prefix}},
+            "ConsistentRead": True,
+            "Limit": limit,
+        }
+        if after is not None:
+            kwargs["ExclusiveStartKey"] = self._key(pk, after)
+        with self._errors():
+            out = self._client.query(**kwargs)
+        items = [i for raw in out.get("Items", []) if (i := self._live(self._decode(raw)))]
+        last = out.get("LastEvaluatedKey")
+        return items, (str(last["sk"]["S"]) if last else None)
+
     def scan_prefix(self, pk_prefix: str) -> list[Item]:
         items: list[Item] = []
         kwargs: dict[str, Any] = {

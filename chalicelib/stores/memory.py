@@ -129,6 +129,20 @@ class MemoryTable:
         ordered = sorted(found, key=lambda item: str(item["sk"]), reverse=descending)
         return ordered if limit is None else ordered[:limit]
 
+    def query_page(
+        self, pk: str, sk_prefix: str, limit: int, after: str | None = None
+    ) -> tuple[list[Item], str | None]:
+        # Like DynamoDB's Limit: it counts items read, expired ones included.
+        with self._lock:
+            keys = sorted(
+                isk
+                for (ipk, isk) in self._items
+                if ipk == pk and isk.startswith(sk_prefix) and (after is None or isk > after)
+            )
+            page = keys[:limit]
+            found = [copy.deepcopy(i) for k in page if (i := self._live(self._items[(pk, k)]))]
+        return found, page[-1] if len(keys) > limit else None
+
     def scan_prefix(self, pk_prefix: str) -> list[Item]:
         with self._lock:
             found = [

@@ -7,7 +7,7 @@ import typing
 from typing import Any, TypeVar
 
 from chalicelib.stores.models import AuthorizationCode, RefreshToken
-from chalicelib.stores.table import Item
+from chalicelib.stores.table import Item, Table
 
 T = TypeVar("T")
 
@@ -70,3 +70,35 @@ def from_item(cls: type[T], item: Item | None) -> T | None:
     for name in _optional_fields(cls) - values.keys():
         values[name] = None
     return cls(**values)
+
+
+def index_page(
+    table: Table,
+    index: str,
+    prefix: str,
+    cls: type[T],
+    *,
+    limit: int,
+    after: str | None,
+) -> tuple[list[T], str | None]:
+    """One page of an index partition (`index` / `<prefix><name>`, key-only entries) read
+    with one Query, and the records it names, at `<prefix><name>` / `<prefix without #>`,
+    with one BatchGetItem. Entries whose record is gone are skipped. Returns the records and
+    the name to pass as `after` for the next page (None at the end)."""
+    entries, last = table.query_page(
+        index, prefix, limit, None if after is None else prefix + after
+    )
+    sk = prefix.removesuffix("#")
+    keys = [(str(e["sk"]), sk) for e in entries]
+    records = [r for item in table.get_many(keys) if (r := from_item(cls, item))]
+    return records, None if last is None else last.removeprefix(prefix)
+
+
+def index_all(table: Table, index: str, prefix: str, cls: type[T]) -> list[T]:
+    records: list[T] = []
+    after: str | None = None
+    while True:
+        page, after = index_page(table, index, prefix, cls, limit=100, after=after)
+        records.extend(page)
+        if after is None:
+            return records

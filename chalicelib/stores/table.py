@@ -118,6 +118,14 @@ class Table(Protocol):
         `limit`, the first that many, read without reading the rest of the partition."""
         ...
 
+    def query_page(
+        self, pk: str, sk_prefix: str, limit: int, after: str | None = None
+    ) -> tuple[list[Item], str | None]:
+        """One page of a partition, sorted by sk: the live items among the next `limit`
+        whose sk starts with the prefix and sorts after `after`, and the sk to pass as
+        `after` for the next page (None when there is none; a page may come back empty)."""
+        ...
+
     def scan_prefix(self, pk_prefix: str) -> list[Item]:
         """Live items whose pk starts with the prefix (admin listings only: a full scan)."""
         ...

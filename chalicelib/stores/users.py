@@ -1,10 +1,15 @@
-"""Users: USER#<username> / USER, and SUB#<sub> / SUB, the username of a subject."""
+"""Users: USER#<username> / USER; SUB#<sub> / SUB, the username of a subject; and the index
+USERS / USER#<username> (key-only entries, written with the user) that admin listings page
+through with a Query instead of scanning the table. Whoever deletes a user deletes all
+three (`keys`)."""
 
 from __future__ import annotations
 
 from chalicelib.stores.models import User
-from chalicelib.stores.records import from_item, to_item
+from chalicelib.stores.records import from_item, index_all, index_page, to_item
 from chalicelib.stores.table import ItemExists, Put, Table, TransactionCanceled
+
+INDEX = "USERS"
 
 
 class UserRepository:
@@ -20,6 +25,7 @@ class UserRepository:
                 [
                     Put(to_item(user, f"USER#{user.username}", "USER"), if_absent=True),
                     Put(pointer, if_absent=True),
+                    Put({"pk": INDEX, "sk": f"USER#{user.username}", "kind": "UserIndex"}),
                 ]
             )
         except TransactionCanceled:
@@ -38,5 +44,18 @@ class UserRepository:
     def save(self, user: User) -> None:
         self.table.put(to_item(user, f"USER#{user.username}", "USER"))
 
+    def page(self, limit: int, after: str | None = None) -> tuple[list[User], str | None]:
+        """Up to `limit` users by username, after `after`; and the next page's `after`."""
+        return index_page(self.table, INDEX, "USER#", User, limit=limit, after=after)
+
     def all(self) -> list[User]:
-        return [u for i in self.table.scan_prefix("USER#") if (u := from_item(User, i))]
+        return index_all(self.table, INDEX, "USER#", User)
+
+    @staticmethod
+    def keys(user: User) -> list[tuple[str, str]]:
+        """Every item that is this user: the record, its sub pointer, its index entry."""
+        return [
+            (f"USER#{user.username}", "USER"),
+            (f"SUB#{user.sub}", "SUB"),
+            (INDEX, f"USER#{user.username}"),
+        ]

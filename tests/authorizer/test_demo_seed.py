@@ -30,10 +30,15 @@ def test_existing_demo_clients_get_the_new_scopes(tmp_path: Path) -> None:
         )
     local.seed(store, 8000, tmp_path)
     local.seed(store, 8000, tmp_path)  # idempotent: nothing added twice
-    for client_id in (local.WEB_CLIENT, local.SPA_CLIENT):
-        client = store.clients.get(client_id)
-        assert client is not None
-        assert client.scopes == ["openid", "profile", "email", *NOTES]
+    spa, web = store.clients.get(local.SPA_CLIENT), store.clients.get(local.WEB_CLIENT)
+    assert spa is not None and web is not None
+    assert spa.scopes == ["openid", "profile", "email", *NOTES]
+    # Updated in place: the web app becomes the confidential refresh-token client it is now.
+    assert web.scopes == ["openid", "profile", "email", *NOTES, "offline_access"]
+    assert (web.client_type, web.auth_method) == ("confidential", "client_secret_basic")
+    assert web.grant_types == ["authorization_code", "refresh_token"]
+    assert web.secret_hash is not None
+    for client in (spa, web):
         assert client.name == "seeded by an older Tollgate"  # the rest is left alone
 
 
@@ -41,6 +46,7 @@ def test_the_banner_asks_for_the_demo_api_scopes_and_shows_the_calls() -> None:
     creds = local.DemoCredentials("demo", "p" * 16, "demo-web", "s" * 43, "demo-spa", "x")
     text = local.banner(creds, "http://127.0.0.1:9", "http://127.0.0.1:5055", Path("x.json"))
     assert text.count("scope=openid+profile+email+notes%3Aread+notes%3Awrite") == 2
+    assert text.count("notes%3Awrite+offline_access&") == 1  # the web app's, for a refresh token
     assert "http://127.0.0.1:9/api/whoami" in text
     assert '-d \'{"text": "hello"}\' http://127.0.0.1:9/api/notes' in text
 

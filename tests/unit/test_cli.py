@@ -5,7 +5,9 @@ from __future__ import annotations
 import functools
 import io
 import json
+import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -309,7 +311,7 @@ def test_list_show_delete(store: Store, capsys: pytest.CaptureFixture[str]) -> N
 
     for argv in (["client", "show", "a-web"], ["client", "delete", "a-web"]):
         code, out, err = run(store, capsys, *argv)
-        assert code == 2
+        assert code == 3  # not found, distinct from bad input (2)
         assert err.startswith("tollgate: no client")
 
 
@@ -353,7 +355,7 @@ def test_rotate_secret_refused(store: Store, capsys: pytest.CaptureFixture[str])
     assert "public" in err
     assert out == ""
     code, _, err = run(store, capsys, "client", "rotate-secret", "nobody")
-    assert code == 2
+    assert code == 3
     assert err.startswith("tollgate: no client")
 
 
@@ -445,7 +447,7 @@ def test_user_usage_errors(
 ) -> None:
     monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
     code, out, err = run(store, capsys, *argv)
-    assert code == 2
+    assert code == (3 if message == "no user" else 2)  # not found is 3
     assert out == ""
     assert err.startswith("tollgate: ")
     assert message in err
@@ -510,7 +512,7 @@ def test_disable_enable_list_and_claims(store: Store, capsys: pytest.CaptureFixt
 
 def test_store_unavailable_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
     class Down:
-        def scan_prefix(self, pk_prefix: str) -> list[dict[str, Any]]:
+        def query_page(self, *args: Any) -> tuple[list[dict[str, Any]], str | None]:
             raise StoreUnavailable("ThrottlingException")
 
     code = main(["client", "list"], store=Store(Down()))  # type: ignore[arg-type]
@@ -537,21 +539,22 @@ def test_help_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
     assert "client" in capsys.readouterr().out
 
 
-def test_target_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_target_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from chalicelib.admin.cli import build_parser
+    from chalicelib.admin.local_state import RunningStack, record
 
     for name in ("AWS_ENDPOINT_URL", "TOLLGATE_TABLE", "TOLLGATE_STAGE", "MOTO_PORT"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    monkeypatch.setenv("TOLLGATE_LOCAL_DIR", str(tmp_path))
+    stack = RunningStack(os.getpid(), "http://127.0.0.1:6000", "tollgate-local", "us-east-1", "")
+    record(tmp_path, stack)
 
+    # Stage local: the endpoint and table the running stack recorded, never a guessed port.
     target = resolve_target(build_parser().parse_args(["client", "list"]))
     assert (target.stage, target.table) == ("local", "tollgate-local")
-    assert target.endpoint_url == "http://127.0.0.1:5055"
-    assert target.region == "eu-west-1"
-
-    monkeypatch.setenv("MOTO_PORT", "6000")
-    target = resolve_target(build_parser().parse_args(["client", "list"]))
     assert target.endpoint_url == "http://127.0.0.1:6000"
+    assert target.region == "eu-west-1"
 
     target = resolve_target(build_parser().parse_args(["--stage", "prod", "client", "list"]))
     assert (target.table, target.endpoint_url) == ("tollgate-prod", None)

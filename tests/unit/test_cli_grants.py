@@ -121,6 +121,7 @@ def test_revoke_by_user_and_client_ends_consent_and_grants(
         (["grant", "list", "--user", "nobody"], "no user named 'nobody'"),
         (["grant", "revoke", "missing"], "no grant with id 'missing'"),
         (["grant", "revoke", "--user", "nobody", "--client", "web"], "no user named 'nobody'"),
+        (["grant", "revoke", "--user", "alice", "--client", "nope"], "no client with id 'nope'"),
         (["grant", "revoke"], "give GRANT_ID, or --user USERNAME and --client CLIENT_ID"),
         (["grant", "revoke", "--user", "alice"], "give GRANT_ID, or --user"),
         (["grant", "revoke", "g1", "--user", "alice"], "not both"),
@@ -133,7 +134,7 @@ def test_bad_input_exits_2_and_changes_nothing(
 ) -> None:
     code, out, err = run(seeded, capsys, *argv)
 
-    assert (code, out) == (2, "")
+    assert (code, out) == (3 if message.startswith("no ") else 2, "")  # not found: 3
     assert err.startswith("tollgate: ")
     assert message in err
     assert [g.grant_id for g in seeded.grants.list_for("sub-alice") if g.active] == ["g1", "g2"]

@@ -66,9 +66,11 @@ def check(store: Store, creds: DemoCredentials) -> None:
     )
     assert spa.grant_types == ["authorization_code"]
     assert spa.secret_hash is None
+    demo = ["openid", "profile", "email", "notes:read", "notes:write"]
+    assert spa.scopes == demo
+    assert web.scopes == [*demo, "offline_access"]  # so its flow returns a refresh token
     for client in clients:
         assert client.redirect_uris == [f"http://127.0.0.1:{PORT}/demo/callback"]
-        assert client.scopes == ["openid", "profile", "email", "notes:read", "notes:write"]
         validate_registration(client.redirect_uris[0])
 
     (user,) = store.users.all()
