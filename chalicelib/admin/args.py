@@ -188,6 +188,12 @@ def read_jwks(args: argparse.Namespace) -> dict[str, Any] | None:
         return None
     if len(raw) > MAX_JWKS_TEXT:
         raise UsageError(f"{where} is larger than {MAX_JWKS_TEXT} bytes")
+    if "-----BEGIN" in raw[:200]:
+        raise UsageError(
+            f"{where} holds a PEM key or certificate; Tollgate needs the client's public keys "
+            'as a JWK Set ({"keys": [...]}, RFC 7517): README "A client\'s JWK Set" shows how '
+            "to make one from a PEM public key"
+        )
     try:
         doc = json.loads(raw)
     except ValueError as exc:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import quote, urlsplit
+from urllib.parse import SplitResult, quote, urlsplit
 
 LOOPBACK_HOSTS = {"127.0.0.1", "[::1]", "localhost"}
 
@@ -69,7 +69,44 @@ def validate_registration(uri: str) -> str:
         )
     if parts.username or parts.password:
         raise InvalidRedirectUri("a redirect URI must not contain credentials")
+    problem = _never_matches(uri, parts)
+    if problem:
+        raise InvalidRedirectUri(problem)
     return uri
+
+
+# A DNS name (labels of letters, digits, '-' and the '_' browsers accept; an optional final
+# dot), an IPv4 address, or an IPv6 literal in brackets.
+_LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
+_HOST = re.compile(rf"\A(?:(?:{_LABEL}\.)*{_LABEL}\.?|\[[0-9A-Fa-f:.]+\])\Z")
+
+
+def _never_matches(uri: str, parts: SplitResult) -> str | None:
+    """Why a registration could never be used, though it parses: matching is exact (RFC
+    9700 2.1, OAuth 2.1 2.3.1), so a pattern is only ever a literal string no browser is
+    sent to, and an address a browser cannot go to as written never comes back to match."""
+    if "*" in uri:
+        return (
+            "wildcards are not supported: redirect URIs are compared exactly, so "
+            f"{uri!r} would only match itself; register each URI in full"
+        )
+    if parts.scheme.lower() not in {"http", "https"}:
+        return None
+    if "@" in parts.netloc:
+        return "a redirect URI must not contain a user name or password (an '@' before the host)"
+    host = parts.netloc.rsplit(":", 1)[0] if not parts.netloc.endswith("]") else parts.netloc
+    if not _HOST.match(host):
+        return (
+            f"{host!r} is not a host name a browser can be sent to "
+            "(labels of letters, digits and '-' between dots, or an IP address)"
+        )
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if port is not None and not 0 < port <= 65535:
+        return "its port is not a port number (1 to 65535)"
+    return None
 
 
 # A loopback URI as registered: lower-case scheme, the bare host, an optional numeric port.

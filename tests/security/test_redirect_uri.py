@@ -194,6 +194,37 @@ def test_registration_accepts_https_and_loopback(uri: str) -> None:
     assert validate_registration(uri) == uri
 
 
+@pytest.mark.parametrize(
+    ("uri", "why"),
+    [
+        ("https://*.example/cb", "wildcards are not supported"),
+        ("https://app.example/*", "wildcards are not supported"),
+        ("com.example.app:/cb/*", "wildcards are not supported"),
+        ("https://@app.example/cb", "user name or password"),
+        ("https://:pw@app.example/cb", "must not contain credentials"),
+        ("https://app..example/cb", "not a host name"),
+        ("https://-app.example/cb", "not a host name"),
+        ("https://%61pp.example/cb", "not a host name"),
+        ("https://app.example:99999/cb", "not a port number"),
+        ("https://app.example:0/cb", "not a port number"),
+        ("https:///cb", "needs a host"),
+    ],
+)
+def test_registrations_that_could_never_match_say_why(uri: str, why: str) -> None:
+    """Issue 16 item 4: matching is exact (SECURITY.md 1; RFC 9700 2.1), so a pattern or an
+    address no browser can be sent to is refused when registered, with the reason."""
+    with pytest.raises(InvalidRedirectUri, match=why):
+        validate_registration(uri)
+
+
+@pytest.mark.parametrize(
+    "uri",
+    ["https://app_x.example/cb", "https://app.example./cb", "https://[2001:db8::1]:8443/cb"],
+)
+def test_unusual_but_reachable_hosts_are_accepted(uri: str) -> None:
+    assert validate_registration(uri) == uri
+
+
 def test_code_goes_exactly_to_registered_uri(server: Server) -> None:
     """SECURITY.md 1; RFC 6749 4.1.2: the code is appended to the registered URI, nothing else."""
     flow = server.sign_in("web")

@@ -185,6 +185,7 @@ def test_client_credentials_client_needs_no_redirect_uri(
         ("https://user:pw@app.example/cb", "credentials"),
         ("myapp:/cb", "reverse domain"),
         ("https://app.example/a b", "without spaces"),
+        ("https://*.example/cb", "wildcards are not supported"),
     ],
 )
 def test_bad_redirect_uris_are_refused(

@@ -272,3 +272,67 @@ def test_set_jwks_and_rotate_secret_refusals(
     assert unchanged is not None and web is not None
     assert (unchanged.jwks, unchanged.secret_hash) == (jwks(EC), None)
     assert web.jwks is None and web.secret_hash is not None
+
+
+# -- PEM where a JWK Set belongs, and the README's way to make one (issue 16 item 4) ----------
+
+
+def _pem(key: Any) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
+    return bytes(
+        key.private.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+
+
+def test_a_pem_key_is_refused_with_a_message_that_says_so(
+    store: Store, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "job-public.pem"
+    path.write_bytes(_pem(EC))
+    code, out, err = run(
+        store, capsys, *create("--auth-method", "private_key_jwt", "--jwks-file", str(path))
+    )
+    assert (code, out) == (2, "")
+    assert "holds a PEM key" in err and "JWK Set" in err and "README" in err, err
+    assert "not JSON" not in err
+    assert store.clients.get("job") is None
+
+
+def _readme_script() -> str:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    start = readme.index("```python\n# make_jwks.py") + len("```python\n")
+    return readme[start : readme.index("```", start)]
+
+
+@pytest.mark.parametrize("key", [EC, RSA], ids=["EC", "RSA"])
+def test_the_readme_script_makes_a_jwks_that_create_accepts(
+    store: Store,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    key: Any,
+) -> None:
+    import subprocess
+    import sys
+
+    script, pem = tmp_path / "make_jwks.py", tmp_path / "public.pem"
+    script.write_text(_readme_script())
+    pem.write_bytes(_pem(key))
+    made = subprocess.run(
+        [sys.executable, str(script), str(pem), "job-key-1"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    monkeypatch.setattr("sys.stdin", io.StringIO(made))
+    argv = create("--auth-method", "private_key_jwt", "--jwks-file", "-")
+    code, _, err = run(store, capsys, *argv)
+    assert code == 0, err
+    client = store.clients.get("job")
+    assert client is not None and client.jwks == {
+        "keys": [{**key.public_jwk(), "kid": "job-key-1"}]
+    }
