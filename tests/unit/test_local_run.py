@@ -86,13 +86,23 @@ def stack(tmp_path: Path) -> Iterator[Running]:
                 os.kill(pid, signal.SIGKILL)
 
 
-STOPS: dict[str, Callable[[int], None]] = {
-    "Ctrl-C": lambda pid: os.kill(pid, signal.SIGINT),
-    "SIGTERM": lambda pid: os.kill(pid, signal.SIGTERM),
-    "SIGTERM to the group": lambda pid: os.killpg(pid, signal.SIGTERM),
-    # A wrapper that forwards the signal (uv run, a supervisor) delivers it twice.
-    "SIGTERM twice": lambda pid: (os.kill(pid, signal.SIGTERM), os.killpg(pid, signal.SIGTERM)),
-    "Ctrl-C, then SIGTERM": lambda pid: (os.kill(pid, signal.SIGINT), os.kill(pid, signal.SIGTERM)),
+def _signals(*sends: tuple[bool, signal.Signals]) -> Callable[[int], None]:
+    """Send each (to the group?, signal) in turn to the process `pid`."""
+
+    def send(pid: int) -> None:
+        for group, signum in sends:
+            (os.killpg if group else os.kill)(pid, signum)
+
+    return send
+
+
+STOPS = {
+    "Ctrl-C": _signals((False, signal.SIGINT)),
+    "SIGTERM": _signals((False, signal.SIGTERM)),
+    "SIGTERM to the group": _signals((True, signal.SIGTERM)),
+    # GNU make forwards a SIGTERM to its children: `make run` gets the group's and make's.
+    "SIGTERM twice": _signals((True, signal.SIGTERM), (False, signal.SIGTERM)),
+    "Ctrl-C, then SIGTERM": _signals((False, signal.SIGINT), (False, signal.SIGTERM)),
 }
 
 
