@@ -82,8 +82,10 @@ class AnnouncedWrites:
     def get_many(self, keys: list[tuple[str, str]]) -> list[Item | None]:
         return self._inner.get_many(keys)
 
-    def query(self, pk: str, sk_prefix: str = "") -> list[Item]:
-        return self._inner.query(pk, sk_prefix)
+    def query(
+        self, pk: str, sk_prefix: str = "", *, limit: int | None = None, descending: bool = False
+    ) -> list[Item]:
+        return self._inner.query(pk, sk_prefix, limit=limit, descending=descending)
 
     def query_page(
         self, pk: str, sk_prefix: str, limit: int, after: str | None = None
