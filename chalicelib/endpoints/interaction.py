@@ -131,7 +131,7 @@ def login_post(deps: Deps, request: HttpRequest, interaction_id: str) -> HttpRes
     session, cookie = sessions.start(deps, user, ["pwd"])
     if old is not None:
         # A fresh sign-in replaces the old session: no fixation, no stale auth_time.
-        deps.store.sessions.delete(old[0].sid_hash)
+        deps.store.sessions.delete(old[0])
     interaction = deps.store.interactions.update(
         interaction.interaction_id, {"sid_hash": session.sid_hash}
     )

@@ -86,7 +86,7 @@ def handle(deps: Deps, request: HttpRequest) -> HttpResponse:
         return headers.secure(response, [target] if target else [])
 
     if found is not None:
-        deps.store.sessions.delete(found[0].sid_hash)
+        deps.store.sessions.delete(found[0])
     if target is not None:
         state = params.get("state")
         response = redirect_to_client(target, {"state": state} if state else {})

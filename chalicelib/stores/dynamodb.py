@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.clock import Clock
 from chalicelib.stores.table import (
+    Check,
     Claim,
     ConditionFailed,
     Delete,
@@ -333,20 +334,36 @@ class DynamoTable:
             "ExpressionAttributeValues": values,
         }
 
-    def _update_request(self, write: Update) -> dict[str, Any]:
+    def _expect(self, expect: Item) -> tuple[str, dict[str, str], dict[str, Any]]:
+        """The condition that the item is live and holds `expect`: expression, names, values."""
         live, values = self._live_condition()
         serialize, _ = _codec()
         names = {"#ttl": "ttl"}
+        condition = live
+        for i, (name, value) in enumerate(expect.items()):
+            names[f"#e{i}"] = name
+            values[f":e{i}"] = serialize(value)
+            condition += f" AND #e{i} = :e{i}"
+        return condition, names, values
+
+    def _check_request(self, write: Check) -> dict[str, Any]:
+        condition, names, values = self._expect(write.expect)
+        return {
+            "TableName": self._name,
+            "Key": self._key(write.pk, write.sk),
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
+
+    def _update_request(self, write: Update) -> dict[str, Any]:
+        condition, names, values = self._expect(write.expect)
+        serialize, _ = _codec()
         sets = []
         for i, (name, value) in enumerate(write.values.items()):
             names[f"#a{i}"] = name
             values[f":a{i}"] = serialize(value)
             sets.append(f"#a{i} = :a{i}")
-        condition = live
-        for i, (name, value) in enumerate(write.expect.items()):
-            names[f"#e{i}"] = name
-            values[f":e{i}"] = serialize(value)
-            condition += f" AND #e{i} = :e{i}"
         return {
             "TableName": self._name,
             "Key": self._key(write.pk, write.sk),
@@ -375,6 +392,8 @@ class DynamoTable:
                 items.append({"Delete": {"TableName": self._name, "Key": key}})
             elif isinstance(write, Claim):
                 items.append({"Update": self._claim_request(write)})
+            elif isinstance(write, Check):
+                items.append({"ConditionCheck": self._check_request(write)})
             else:
                 items.append({"Update": self._update_request(write)})
         for item in items:

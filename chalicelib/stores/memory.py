@@ -7,6 +7,7 @@ import threading
 
 from chalicelib.clock import Clock
 from chalicelib.stores.table import (
+    Check,
     Claim,
     ConditionFailed,
     Delete,
@@ -204,7 +205,7 @@ class MemoryTable:
             held = current.get(write.field)
             if held is not None and held != write.value:
                 return False, copy.deepcopy(current)
-        if isinstance(write, Update) and any(
+        if isinstance(write, Update | Check) and any(
             current.get(name) != value for name, value in write.expect.items()
         ):
             return False, copy.deepcopy(current)
@@ -216,6 +217,8 @@ class MemoryTable:
             self._items[(item["pk"], item["sk"])] = copy.deepcopy(item)
         elif isinstance(write, Delete):
             self._items.pop((write.pk, write.sk), None)
+        elif isinstance(write, Check):
+            return
         elif isinstance(write, Claim):
             item = self._items[(write.pk, write.sk)]
             item[write.field] = write.value

@@ -47,7 +47,17 @@ class Delete:
     sk: str
 
 
-Write = Put | Claim | Update | Delete
+@dataclass(frozen=True)
+class Check:
+    """Write nothing: the transaction applies only while this live item holds `expect`
+    (DynamoDB's ConditionCheck)."""
+
+    pk: str
+    sk: str
+    expect: Item
+
+
+Write = Put | Claim | Update | Delete | Check
 
 
 def check_transaction(writes: list[Write]) -> None:

@@ -198,9 +198,10 @@ def test_session_id_is_create_only_until_it_expires(store: Store, clock: FakeClo
 def test_delete_session(store: Store) -> None:
     store.sessions.put(make_session())
 
-    store.sessions.delete("s1")
+    store.sessions.delete(make_session())
 
     assert store.sessions.get("s1") is None
+    assert store.sessions.list_for("sub-1") == []
 
 
 # -- interactions ---------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import pytest
 
 from chalicelib.clock import FakeClock
 from chalicelib.stores.table import (
+    Check,
     Claim,
     Delete,
     Put,
@@ -53,6 +54,26 @@ def test_one_failed_condition_writes_nothing(table: Table) -> None:
     assert caught.value.failed[1] == _item("A", used_by="someone-else")
     assert table.get("B", "X") is None
     assert table.get("C", "X") == _item("C", n=1)
+
+
+def test_a_check_writes_nothing_and_holds_the_transaction_to_its_condition(
+    table: Table, clock: FakeClock
+) -> None:
+    table.put(_item("U", sub="s1", disabled=False, ttl=clock.now() + 10))
+    table.transact([Check("U", "X", {"sub": "s1", "disabled": False}), Put(_item("B", n=1))])
+    assert table.get("U", "X") == _item("U", sub="s1", disabled=False, ttl=clock.now() + 10)
+    assert table.get("B", "X") == _item("B", n=1)
+
+    for expect, pk in (({"disabled": True}, "U"), ({"sub": "s2"}, "U"), ({}, "absent")):
+        with pytest.raises(TransactionCanceled) as caught:
+            table.transact([Put(_item("C", n=1)), Check(pk, "X", expect)])
+        assert set(caught.value.failed) == {1}
+        assert table.get("C", "X") is None
+    clock.advance(10)  # expired: absent to the check too
+    with pytest.raises(TransactionCanceled) as caught:
+        table.transact([Check("U", "X", {}), Put(_item("C", n=1))])
+    assert caught.value.failed == {0: None}
+    assert table.get("C", "X") is None
 
 
 def test_create_only_put_fails_over_a_live_item(table: Table) -> None:
