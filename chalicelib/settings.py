@@ -59,9 +59,10 @@ class Settings:
     session_ttl: int = 8 * 3600
     client_cache_ttl: int = 60
     refresh_token_ttl: int = 14 * 86400
-    # A client whose token response was lost may present the old refresh token again
-    # within this many seconds and still end up with working tokens.
-    refresh_grace: int = 30
+    # 0: refresh tokens rotate strictly (SECURITY.md 28). Above 0, a confidential client
+    # whose token response was lost may present the old refresh token again within this
+    # many seconds and still end up with working tokens (README, "Refresh tokens").
+    refresh_grace: int = 0
     # The audience put in access tokens when the client asks for none (RFC 8707 comes later).
     default_audience: str = ""
     scopes: tuple[str, ...] = field(default=tuple(DEFAULT_SCOPES.split()))
@@ -144,7 +145,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         session_ttl=_int(env, "TOLLGATE_SESSION_TTL", 8 * 3600, 300, 30 * 86400),
         client_cache_ttl=_int(env, "TOLLGATE_CLIENT_CACHE_TTL", 60, 0, 3600),
         refresh_token_ttl=_int(env, "TOLLGATE_REFRESH_TOKEN_TTL", 14 * 86400, 300, 365 * 86400),
-        refresh_grace=_int(env, "TOLLGATE_REFRESH_GRACE", 30, 0, 300),
+        refresh_grace=_int(env, "TOLLGATE_REFRESH_GRACE", 0, 0, 300),
         default_audience=env.get("TOLLGATE_AUDIENCE", ""),
         scopes=scopes,
         stage=stage,

@@ -1,6 +1,8 @@
 """Authorization responses (RFC 6749 4.1.2, RFC 9207): code or error, always with `iss`.
 
-Also where a finished authorization becomes a grant and a single-use code.
+Also where a finished authorization becomes a single-use code. Its grant is created when
+the code is redeemed (stores/codes.py; SECURITY.md item 35), so a code never redeemed
+leaves nothing behind once it expires.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from chalicelib.deps import Deps
 from chalicelib.errors import OAuthError
 from chalicelib.http.message import HttpResponse
 from chalicelib.ids import digest, new_id, new_secret
-from chalicelib.stores.models import AuthorizationCode, Grant, Interaction, Session
+from chalicelib.stores.models import AuthorizationCode, Interaction, Session
 
 
 def redirect_to_client(redirect_uri: str, params: dict[str, str]) -> HttpResponse:
@@ -32,15 +34,8 @@ def error_redirect(
 
 
 def issue_code(deps: Deps, interaction: Interaction, session: Session) -> HttpResponse:
-    """Record the grant and a fresh code, then send the browser back to the client."""
+    """Record a fresh code (naming the grant it will create), then send the browser back."""
     now = deps.clock.now()
-    grant = Grant(
-        grant_id=new_id(),
-        sub=session.sub,
-        client_id=interaction.client_id,
-        scopes=interaction.scopes,
-        created_at=now,
-    )
     code = new_secret()
     record = AuthorizationCode(
         code_hash=digest(code),
@@ -49,15 +44,15 @@ def issue_code(deps: Deps, interaction: Interaction, session: Session) -> HttpRe
         code_challenge=interaction.code_challenge,
         scopes=interaction.scopes,
         sub=session.sub,
-        grant_id=grant.grant_id,
+        grant_id=new_id(),
         auth_time=session.auth_time,
         expires_at=now + deps.settings.code_ttl,
         nonce=interaction.nonce,
         sid=session.sid or None,
         amr=session.amr,
         resources=interaction.resources,
+        username=session.username,
     )
-    deps.store.grants.put(grant)
     deps.store.codes.put(record)
     params = {"code": code}
     if interaction.state is not None:

@@ -1,24 +1,32 @@
 """Refresh token grant (RFC 6749 6, RFC 9700 4.14.2): every use rotates the token.
 
-A rotated token presented again is reuse, and the whole grant is revoked, unless it comes
-within the grace window after its rotation and its successor was never used: then the
-client most likely lost the answer (a Lambda timeout, a dropped connection), so the lost
-successor is voided and a new one issued in its place. At any moment a grant has one
-usable refresh token.
+Strict by default (SECURITY.md item 28): a rotated token presented again is reuse, and the
+whole grant is revoked. So is a voided successor: one exists only when a rotated token was
+presented again, so two parties hold the chain. Only with TOLLGATE_REFRESH_GRACE > 0, and
+only for a confidential client, a rotated token presented again within that many seconds,
+while its successor was never used, is taken for a lost answer (a Lambda timeout, a dropped
+connection): the successor is voided and a new one issued in its place. At any moment a
+grant has one usable refresh token.
+
+Each refresh re-reads what may have changed since the grant (issue 16): the user must still
+be enabled (checked in the rotating transaction, SECURITY.md item 27), and the client's
+current registration bounds what is issued: its scopes and resources now, and whether it
+may still hold refresh tokens at all.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from chalicelib.deps import Deps
-from chalicelib.errors import InvalidGrant, InvalidScope
+from chalicelib.errors import InvalidGrant, InvalidScope, UnauthorizedClient
 from chalicelib.grants import tokens
 from chalicelib.ids import digest, new_id, same
-from chalicelib.protocol import scope
+from chalicelib.protocol import resource, scope
 from chalicelib.protocol.params import Params
 from chalicelib.stores.models import Client, RefreshToken
-from chalicelib.stores.records import Gone, RefreshAlreadyUsed
+from chalicelib.stores.records import AccountDisabled, Gone, RefreshAlreadyUsed
 
 MAX_TOKEN = 128
 SUPERSEDED = "superseded:"
@@ -31,12 +39,44 @@ def _reuse(deps: Deps, record: RefreshToken) -> InvalidGrant:
     )
 
 
-def _in_grace(deps: Deps, record: RefreshToken) -> bool:
+def _disabled() -> InvalidGrant:
+    return InvalidGrant("invalid refresh token", "the user is disabled or gone")
+
+
+def _in_grace(deps: Deps, client: Client, record: RefreshToken) -> bool:
     consumed_at = record.consumed_at or 0
     return (
-        record.successor_hash is not None
+        not client.is_public
+        and deps.settings.refresh_grace > 0
+        and record.successor_hash is not None
         and deps.clock.now() - consumed_at <= deps.settings.refresh_grace
     )
+
+
+def _with_username(deps: Deps, record: RefreshToken) -> RefreshToken:
+    """A token issued before tokens named their user: find the user by `sub` (one read)."""
+    if record.username is not None:
+        return record
+    user = deps.store.users.get_by_sub(record.sub)
+    if user is None or user.disabled:
+        raise _disabled()
+    return dataclasses.replace(record, username=user.username)
+
+
+def _as_registered_now(deps: Deps, client: Client, record: RefreshToken) -> tokens.Authorization:
+    """The token's authorization cut down to the client's current registration."""
+    scopes = [s for s in record.scopes if s in client.scopes]
+    if record.scopes and not scopes:
+        raise InvalidGrant("invalid refresh token", "the client may no longer use these scopes")
+    if not tokens.wants_refresh(client, scopes):
+        raise UnauthorizedClient("this client may no longer use refresh tokens")
+    allowed = resource.allowed(client, deps.settings.audience)
+    resources = [r for r in record.resources if r in allowed]
+    if record.resources and not resources:
+        # An empty list would mean the default audience: never widen to it.
+        raise InvalidGrant("invalid refresh token", "the client may no longer use these resources")
+    auth = tokens.Authorization.of(record)  # no nonce: OIDC Core 12.2
+    return dataclasses.replace(auth, scopes=scopes, resources=resources)
 
 
 def refresh(deps: Deps, client: Client, params: Params) -> dict[str, Any]:
@@ -49,34 +89,35 @@ def refresh(deps: Deps, client: Client, params: Params) -> dict[str, Any]:
     if not same(record.client_id, client.client_id):
         raise InvalidGrant("invalid refresh token", "refresh token of another client")
     if (record.consumed_by or "").startswith(SUPERSEDED):
-        # Voided by a grace-window retry: never usable, but no sign of theft either.
-        raise InvalidGrant("invalid refresh token", "superseded refresh token")
+        # Voided because its predecessor was presented again: two parties hold the chain.
+        raise _reuse(deps, record)
     grant = deps.store.grants.get(record.grant_id)
     if grant is None or not grant.active:
         raise InvalidGrant("invalid refresh token", "grant revoked")
+    record = _with_username(deps, record)
+    auth = _as_registered_now(deps, client, record)
     requested = scope.parse(params.get("scope"))
-    if requested and not set(requested) <= set(record.scopes):
+    if requested and not set(requested) <= set(auth.scopes):
         raise InvalidScope("scope may narrow but never widen", f"asked {requested}")
 
-    auth = tokens.Authorization.of(record)  # no nonce: OIDC Core 12.2
-    # The successor keeps the original scopes (RFC 6749 6): narrowing is per access token.
+    # The successor keeps the token's scopes (RFC 6749 6): narrowing is per access token.
     token, successor = tokens.new_refresh(deps, client, auth)
     now = deps.clock.now()
     consumer = new_id()
     # Sign first: a signer outage must leave the presented token unused for a retry.
-    resources = tokens.target(params, record.resources, deps.settings.audience)
+    resources = tokens.target(params, auth.resources, deps.settings.audience)
     body = tokens.response(
         deps,
         client,
         auth,
-        scopes=requested or record.scopes,
+        scopes=requested or auth.scopes,
         resources=resources,
         refresh_token=token,
     )
     try:
         if record.consumed_by is None:
             deps.store.refresh.rotate(record, consumer, now, successor)
-        elif _in_grace(deps, record):
+        elif _in_grace(deps, client, record):
             deps.store.refresh.supersede(record, consumer, now, successor)
         else:
             raise _reuse(deps, record)
@@ -85,7 +126,7 @@ def refresh(deps: Deps, client: Client, params: Params) -> dict[str, Any]:
         current = deps.store.refresh.get(record.token_hash)
         if current is None or used.record.token_hash != record.token_hash:
             raise _reuse(deps, record) from None
-        if not _in_grace(deps, current):
+        if not _in_grace(deps, client, current):
             raise _reuse(deps, current) from None
         try:
             deps.store.refresh.supersede(current, consumer, now, successor)
@@ -93,4 +134,6 @@ def refresh(deps: Deps, client: Client, params: Params) -> dict[str, Any]:
             raise _reuse(deps, current) from None
     except Gone:
         raise InvalidGrant("invalid refresh token", "expired while rotating") from None
+    except AccountDisabled:
+        raise _disabled() from None
     return body

@@ -25,6 +25,7 @@ class Authorization:
     sid: str | None = None
     amr: list[str] = field(default_factory=list)
     resources: list[str] = field(default_factory=list)  # RFC 8707: what was authorized
+    username: str | None = None  # whose sign-in: rotating a refresh token checks the user
 
     @classmethod
     def of(
@@ -40,6 +41,7 @@ class Authorization:
             sid=record.sid,
             amr=record.amr,
             resources=record.resources,
+            username=record.username,
         )
 
 
@@ -66,6 +68,7 @@ def new_refresh(deps: Deps, client: Client, auth: Authorization) -> tuple[str, R
         sid=auth.sid,
         amr=auth.amr,
         resources=auth.resources,
+        username=auth.username,
     )
     return token, record
 

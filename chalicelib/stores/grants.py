@@ -26,6 +26,23 @@ def _index_sk(grant: Grant) -> str:
     return f"GRANT#{grant.created_at:012d}#{grant.grant_id}"  # sorts by time
 
 
+def grant_writes(grant: Grant) -> list[Put]:
+    """The create-only writes of a grant and its index item (also part of
+    CodeRepository.redeem: a grant exists only once its code is redeemed)."""
+    index: Item = {"pk": f"GRANTS#{grant.sub}", "sk": _index_sk(grant)}
+    index.update(
+        kind="GrantIndex",
+        grant_id=grant.grant_id,
+        client_id=grant.client_id,
+        scopes=list(grant.scopes),
+        created_at=grant.created_at,
+    )
+    return [
+        Put(to_item(grant, f"GRANT#{grant.grant_id}", "GRANT"), if_absent=True),
+        Put(index, if_absent=True),
+    ]
+
+
 class GrantRepository:
     def __init__(self, table: Table) -> None:
         self.table = table
@@ -33,21 +50,8 @@ class GrantRepository:
     def put(self, grant: Grant) -> None:
         """The grant and its index item in the user's partition, in one create-only
         transaction; ItemExists if either exists."""
-        index: Item = {"pk": f"GRANTS#{grant.sub}", "sk": _index_sk(grant)}
-        index.update(
-            kind="GrantIndex",
-            grant_id=grant.grant_id,
-            client_id=grant.client_id,
-            scopes=list(grant.scopes),
-            created_at=grant.created_at,
-        )
         try:
-            self.table.transact(
-                [
-                    Put(to_item(grant, f"GRANT#{grant.grant_id}", "GRANT"), if_absent=True),
-                    Put(index, if_absent=True),
-                ]
-            )
+            self.table.transact(list(grant_writes(grant)))
         except TransactionCanceled:
             raise ItemExists(f"grant {grant.grant_id!r} exists") from None
 

@@ -106,6 +106,9 @@ class AuthorizationCode:
     amr: list[str] = field(default_factory=list)
     consumed_by: str | None = None
     resources: list[str] = field(default_factory=list)
+    # Whose sign-in issued it: redeeming checks in the same transaction that this user is
+    # still enabled (SECURITY.md item 27). None on codes issued before usernames were kept.
+    username: str | None = None
 
 
 @dataclass
@@ -126,6 +129,7 @@ class RefreshToken:
     consumed_at: int | None = None
     successor_hash: str | None = None
     resources: list[str] = field(default_factory=list)
+    username: str | None = None  # as AuthorizationCode.username: rotating checks the user
 
 
 @dataclass

@@ -20,6 +20,10 @@ class AlreadyUsed(Exception):
         self.record = record
 
 
+class AccountDisabled(Exception):
+    """The user a code or refresh token was issued to is disabled or gone (SECURITY.md 27)."""
+
+
 class AssertionReplayed(Exception):
     """A client assertion's jti was used before (RFC 7523 3, SECURITY.md 19)."""
 

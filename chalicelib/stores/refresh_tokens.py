@@ -1,10 +1,27 @@
-"""Refresh tokens: RT#<sha256(token)> / RT, with a ttl. Rotation is one transaction."""
+"""Refresh tokens: RT#<sha256(token)> / RT, with a ttl. Rotation is one transaction, which
+also requires the token's user to be enabled when the token names its user (SECURITY.md 27)."""
 
 from __future__ import annotations
 
+from chalicelib.stores import users
 from chalicelib.stores.models import RefreshToken
-from chalicelib.stores.records import Gone, RefreshAlreadyUsed, from_item, to_item
-from chalicelib.stores.table import Claim, Item, Put, Table, TransactionCanceled, Update
+from chalicelib.stores.records import (
+    AccountDisabled,
+    Gone,
+    RefreshAlreadyUsed,
+    from_item,
+    to_item,
+)
+from chalicelib.stores.table import (
+    Check,
+    Claim,
+    Item,
+    Put,
+    Table,
+    TransactionCanceled,
+    Update,
+    Write,
+)
 
 
 def refresh_item(token: RefreshToken) -> Item:
@@ -26,7 +43,7 @@ class RefreshTokenRepository:
         """Consume `old` and store its successor `new`, atomically.
 
         RefreshAlreadyUsed (with the current record) when another request consumed it
-        first; Gone when it expired meanwhile.
+        first; Gone when it expired meanwhile; AccountDisabled when `new`'s user is disabled.
         """
         claim = Claim(
             f"RT#{old.token_hash}",
@@ -35,7 +52,7 @@ class RefreshTokenRepository:
             consumer,
             {"consumed_at": now, "successor_hash": new.token_hash},
         )
-        self._rotate([claim, Put(refresh_item(new))])
+        self._rotate([claim, Put(refresh_item(new))], new)
 
     def supersede(self, old: RefreshToken, consumer: str, now: int, new: RefreshToken) -> None:
         """Within the grace window: replace old's unused successor with `new`.
@@ -44,7 +61,7 @@ class RefreshTokenRepository:
         (with the successor's record) when the successor was used after all.
         """
         assert old.successor_hash is not None
-        writes: list[Claim | Put | Update] = [
+        writes: list[Write] = [
             Update(
                 f"RT#{old.token_hash}",
                 "RT",
@@ -60,15 +77,19 @@ class RefreshTokenRepository:
             ),
             Put(refresh_item(new)),
         ]
-        self._rotate(list(writes))
+        self._rotate(writes, new)
 
-    def _rotate(self, writes: list[Claim | Put | Update]) -> None:
+    def _rotate(self, writes: list[Write], new: RefreshToken) -> None:
+        if new.username is not None:
+            writes = [*writes, users.enabled(new.username, new.sub)]
         try:
-            self.table.transact(list(writes))
+            self.table.transact(writes)
         except TransactionCanceled as canceled:
             for index in sorted(canceled.failed):
                 if isinstance(writes[index], Put):
                     continue
+                if isinstance(writes[index], Check):
+                    raise AccountDisabled from None
                 current = from_item(RefreshToken, canceled.failed[index])
                 if current is None:
                     raise Gone from None

@@ -7,7 +7,13 @@ from __future__ import annotations
 
 from chalicelib.stores.models import User
 from chalicelib.stores.records import from_item, index_all, index_page, to_item
-from chalicelib.stores.table import ItemExists, Put, Table, TransactionCanceled
+from chalicelib.stores.table import Check, ItemExists, Put, Table, TransactionCanceled
+
+
+def enabled(username: str, sub: str) -> Check:
+    """A transaction's condition that the user still exists, enabled, with this `sub`
+    (a user deleted and created again under the same name has another sub)."""
+    return Check(f"USER#{username}", "USER", {"sub": sub, "disabled": False})
 
 INDEX = "USERS"
 

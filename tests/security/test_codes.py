@@ -218,14 +218,14 @@ def test_retried_claim_by_the_same_consumer_is_not_reuse(server: Server) -> None
     store = server.deps.store
     first = store.codes.get(digest(flow.code))
     assert first is not None
-    store.codes.redeem(first, "consumer-1", None)
-    store.codes.redeem(first, "consumer-1", None)
+    store.codes.redeem(first, "consumer-1", None, server.clock.now())
+    store.codes.redeem(first, "consumer-1", None, server.clock.now())
     again = store.codes.get(digest(flow.code))
     assert again is not None and again.consumed_by == "consumer-1"
     grant = store.grants.get(first.grant_id)
     assert grant is not None and grant.revoked_at is None
     with pytest.raises(AlreadyUsed) as reused:
-        store.codes.redeem(first, "consumer-2", None)
+        store.codes.redeem(first, "consumer-2", None, server.clock.now())
     assert reused.value.record.grant_id == first.grant_id
 
 
@@ -239,10 +239,10 @@ def test_unknown_code_is_not_reuse(server: Server) -> None:
 
 
 def test_expired_code_is_not_reuse(server: Server) -> None:
-    """SECURITY.md 14, 24; RFC 6749 4.1.2: an expired code is refused and revokes nothing."""
+    """SECURITY.md 14, 24, 35; RFC 6749 4.1.2: an expired code is refused and creates no
+    grant (a grant exists only once its code is redeemed)."""
     flow = server.sign_in("web")
     gid = grant_of_code(server, flow)
     server.clock.advance(61)
     assert_invalid_grant(server.redeem(flow))
-    grant = server.deps.store.grants.get(gid)
-    assert grant is not None and grant.revoked_at is None
+    assert server.deps.store.grants.get(gid) is None

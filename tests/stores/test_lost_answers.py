@@ -87,7 +87,7 @@ def test_code_redemption_survives_a_lost_answer(dynamo: tuple[Store, Any]) -> No
     store, client = dynamo
     store.codes.put(_code())
     hook = _lose_first(client, "TransactWriteItems")
-    store.codes.redeem(_code(), "request-1", _refresh("r1"))
+    store.codes.redeem(_code(), "request-1", _refresh("r1"), NOW)
     assert hook.sent == 2  # the first attempt committed, its answer was lost, then a retry
     code = store.codes.get("c1")
     assert code is not None and code.consumed_by == "request-1"
@@ -114,6 +114,6 @@ def test_without_the_request_id_the_retry_would_look_like_reuse(
     store, client = dynamo
     store.codes.put(_code())
     _lose_first(client, "TransactWriteItems")
-    store.codes.redeem(_code(), "request-1", None)
+    store.codes.redeem(_code(), "request-1", None, NOW)
     with pytest.raises(AlreadyUsed):
-        store.codes.redeem(_code(), "request-2", None)
+        store.codes.redeem(_code(), "request-2", None, NOW)

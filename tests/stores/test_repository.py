@@ -272,12 +272,12 @@ def test_get_code_round_trip_and_expiry(store: Store, clock: FakeClock) -> None:
 
 def test_redeem_code_consumes_it_once(store: Store) -> None:
     store.codes.put(make_code())
-    store.codes.redeem(make_code(), "request-1", None)
+    store.codes.redeem(make_code(), "request-1", None, NOW)
     got = store.codes.get("h1")
     assert got == dataclasses.replace(make_code(), consumed_by="request-1")
 
     with pytest.raises(AlreadyUsed) as used:
-        store.codes.redeem(make_code(), "request-2", None)
+        store.codes.redeem(make_code(), "request-2", None, NOW)
     # the record tells the caller which grant to revoke (RFC 9700 4.2.4 code reuse)
     assert used.value.record == dataclasses.replace(make_code(), consumed_by="request-1")
     assert used.value.record.grant_id == "g1"
@@ -287,8 +287,8 @@ def test_redeem_code_the_same_consumer_succeeds_again(store: Store) -> None:
     """A retried transaction whose first attempt committed is not reuse."""
     refresh = make_refresh()
     store.codes.put(make_code())
-    store.codes.redeem(make_code(), "request-1", refresh)
-    store.codes.redeem(make_code(), "request-1", refresh)
+    store.codes.redeem(make_code(), "request-1", refresh, NOW)
+    store.codes.redeem(make_code(), "request-1", refresh, NOW)
     assert store.refresh.get("r1") == refresh
     code = store.codes.get("h1")
     assert code is not None and code.consumed_by == "request-1"
@@ -299,10 +299,10 @@ def test_redeem_code_expired_or_unknown_is_gone(store: Store, clock: FakeClock, 
     store.codes.put(make_code(expires_at=clock.now() + 60))
     clock.advance(60 + late)
     with pytest.raises(Gone):
-        store.codes.redeem(make_code(), "request-1", make_refresh())
+        store.codes.redeem(make_code(), "request-1", make_refresh(), NOW)
     assert store.refresh.get("r1") is None  # nothing half-written
     with pytest.raises(Gone):
-        store.codes.redeem(make_code("unknown"), "request-1", None)
+        store.codes.redeem(make_code("unknown"), "request-1", None, NOW)
 
 
 def test_rotate_refresh_once_then_already_used(store: Store) -> None:
