@@ -134,6 +134,27 @@ def test_code_is_bound_to_its_client(server: Server, thief: str) -> None:
     assert "access_token" not in answer.json()
 
 
+@pytest.mark.parametrize("thief", ["post", "spa"])
+def test_a_used_code_presented_by_another_client_revokes_nothing(
+    server: Server, thief: str
+) -> None:
+    """SECURITY.md 14, 15 (issue 16): the client is checked before the reuse check. A public
+    client authenticates with its id alone, so a leaked, already used code must not let
+    anyone revoke its owner's grant; a reuse by the code's own client still revokes."""
+    flow = server.sign_in("web")
+    first = server.redeem(flow)
+    assert first.status == 200, first.text
+    gid = grant_id_of(first)
+
+    assert_invalid_grant(server.redeem(flow, client_id=thief))
+
+    grant = server.deps.store.grants.get(gid)
+    assert grant is not None and grant.active
+    assert_invalid_grant(server.redeem(flow))
+    grant = server.deps.store.grants.get(gid)
+    assert grant is not None and grant.revoked_reason == "code reuse"
+
+
 def test_public_clients_code_is_bound_to_it(server: Server) -> None:
     """SECURITY.md 15; RFC 6749 4.1.3: a confidential client cannot take a public client's code."""
     flow = server.sign_in("spa")
