@@ -18,8 +18,8 @@ def current(deps: Deps, request: HttpRequest) -> tuple[Session, User] | None:
     if session is None or session.expires_at <= deps.clock.now():
         return None
     user = deps.store.users.get(session.username)
-    if user is None or user.disabled or user.sub != session.sub:
-        return None
+    if user is None or user.disabled or user.sub != session.sub or user.stamp != session.stamp:
+        return None  # disabled, or disabled since this sign-in (User.stamp)
     return session, user
 
 
@@ -35,6 +35,7 @@ def start(deps: Deps, user: User, amr: list[str]) -> tuple[Session, str]:
         amr=amr,
         expires_at=now + deps.settings.session_ttl,
         sid=new_id(),
+        stamp=user.stamp,
     )
     deps.store.sessions.put(session)
     cookie = cookies.set_cookie(deps.settings, cookies.SESSION, sid, deps.settings.session_ttl)

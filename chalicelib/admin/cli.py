@@ -4,6 +4,8 @@
 
     client create|list|show|update|delete|rotate-secret|set-jwks  admin/clients.py
     user   create|set-password|set-claims|disable|enable|show|list admin/users.py
+           revoke-grants|delete
+    user   sessions|signout                                        admin/sessions.py
     keys   rotate|list                                             admin/keys.py
     grant  list|revoke                                             admin/grants.py
     local  run                                                     admin/local.py
@@ -31,7 +33,7 @@ import argparse
 import os
 import sys
 
-from chalicelib.admin import clients, grants, keys, users
+from chalicelib.admin import clients, grants, keys, sessions, users
 from chalicelib.admin.args import Groups, NotFound, Parser, UsageError, port_number
 from chalicelib.admin.local_state import NoLocalStack
 from chalicelib.admin.output import Handler, Result, print_result
@@ -98,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     groups = parser.add_subparsers(dest="group", required=True, metavar="COMMAND")
     clients.add_commands(groups, leaf)
-    users.add_commands(groups, leaf)
+    sessions.add_commands(users.add_commands(groups, leaf), leaf)
     _local_commands(groups)
     keys.add_commands(groups, leaf)
     grants.add_commands(groups, leaf)

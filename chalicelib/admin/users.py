@@ -1,11 +1,17 @@
-"""`tollgate user create|set-password|set-claims|disable|enable|show|list`: user accounts.
+"""`tollgate user create|set-password|set-claims|disable|enable|show|list|revoke-grants|delete`:
+user accounts (`user sessions|signout` are in admin/sessions.py).
 
-Password hashes are never printed.
+What each change does to the user's sessions and grants (stores/accounts.py, SECURITY.md
+items 27 and 33): `set-password` ends every session; `disable` ends every session and
+revokes every grant, and `enable` brings none of them back; `revoke-grants` revokes every
+grant and deletes the consents; `delete` removes the user, its subject pointer, sessions,
+consents and grants. Password hashes are never printed.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 from typing import Any
 
 from chalicelib import ids
@@ -36,6 +42,8 @@ from chalicelib.stores.models import User
 from chalicelib.stores.repository import Store
 from chalicelib.stores.table import ItemExists
 
+REVOKED_REASON = "all grants revoked by an admin"
+
 
 def user_view(user: User) -> dict[str, Any]:
     return {
@@ -47,10 +55,13 @@ def user_view(user: User) -> dict[str, Any]:
         "email_verified": user.email_verified,
         "claims": dict(user.claims),
         "created_at": user.created_at,
+        "updated_at": user.updated_at,
     }
 
 
 def _user_text(user: User) -> str:
+    """Everything user_view holds (what --json prints), as a field list."""
+    claims = [f"{name}={json.dumps(value)}" for name, value in sorted(user.claims.items())]
     return fields(
         [
             ("username", user.username),
@@ -58,7 +69,10 @@ def _user_text(user: User) -> str:
             ("status", "disabled" if user.disabled else "enabled"),
             ("name", user.name or "-"),
             ("email", user.email or "-"),
+            ("email_verified", "yes" if user.email_verified else "no"),
+            ("claims", claims),
             ("created", when(user.created_at)),
+            ("updated", when(user.updated_at)),
         ]
     )
 
@@ -68,6 +82,27 @@ def require_user(store: Store, username: str) -> User:
     if user is None:
         raise NotFound(f"no user named {username!r}")
     return user
+
+
+def _find_user(args: argparse.Namespace, store: Store) -> User:
+    """By USERNAME, --sub or --email: exactly one of them."""
+    given = [v for v in (args.username, args.sub, args.email) if v is not None]
+    if len(given) != 1:
+        raise UsageError("give one of USERNAME, --sub SUB or --email EMAIL")
+    if args.username is not None:
+        return require_user(store, args.username)
+    if args.sub is not None:
+        user = store.users.get_by_sub(args.sub)
+        if user is None:
+            raise NotFound(f"no user with sub {args.sub!r}")
+        return user
+    found = store.users.with_email(parse_email(args.email))
+    if not found:
+        raise NotFound(f"no user with email {args.email!r}")
+    if len(found) > 1:
+        names = ", ".join(repr(u.username) for u in found)
+        raise UsageError(f"{len(found)} users have email {args.email!r} ({names}): name one")
+    return found[0]
 
 
 def user_create(args: argparse.Namespace, store: Store) -> Result:
@@ -93,28 +128,72 @@ def user_create(args: argparse.Namespace, store: Store) -> Result:
 
 def user_set_password(args: argparse.Namespace, store: Store) -> Result:
     user = require_user(store, args.username)
-    user.password_hash = hash_password(read_password(args))
-    store.users.save(user)
+    ended = store.accounts.set_password(user, hash_password(read_password(args)))
     return Result(
-        {"username": user.username, "password_changed": True},
-        f"Changed the password of {user.username!r}.",
+        {"username": user.username, "password_changed": True, "sessions_ended": ended.sessions},
+        f"Changed the password of {user.username!r}; ended {ended.sessions} session(s).",
     )
 
 
-def _set_disabled(store: Store, username: str, disabled: bool) -> Result:
-    user = require_user(store, username)
-    user.disabled = disabled
-    store.users.save(user)
-    word = "Disabled" if disabled else "Enabled"
-    return Result(user_view(user), f"{word} user {user.username!r}.")
-
-
 def user_disable(args: argparse.Namespace, store: Store) -> Result:
-    return _set_disabled(store, args.username, True)
+    user = require_user(store, args.username)
+    ended = store.accounts.disable(user, SystemClock().now())
+    user.disabled = True
+    data = {
+        **user_view(user),
+        "sessions_ended": ended.sessions,
+        "revoked_grants": ended.revoked_grants,
+    }
+    return Result(
+        data,
+        f"Disabled user {user.username!r}: ended {ended.sessions} session(s), "
+        f"revoked {len(ended.revoked_grants)} grant(s).",
+    )
 
 
 def user_enable(args: argparse.Namespace, store: Store) -> Result:
-    return _set_disabled(store, args.username, False)
+    user = require_user(store, args.username)
+    store.accounts.enable(user)
+    user.disabled = False
+    return Result(
+        user_view(user),
+        f"Enabled user {user.username!r}. Sessions ended and grants revoked before stay so: "
+        "the user signs in and authorizes clients again.",
+    )
+
+
+def user_revoke_grants(args: argparse.Namespace, store: Store) -> Result:
+    user = require_user(store, args.username)
+    ended = store.accounts.revoke_grants(user, SystemClock().now(), REVOKED_REASON)
+    ids_text = ", ".join(ended.revoked_grants) or "none active"
+    return Result(
+        {
+            "username": user.username,
+            "sub": user.sub,
+            "revoked_grants": ended.revoked_grants,
+            "deleted_consents": ended.deleted_consents,
+        },
+        f"Revoked all of {user.username!r}'s grants: {ids_text}; deleted "
+        f"{len(ended.deleted_consents)} consent(s), so every client asks again.",
+    )
+
+
+def user_delete(args: argparse.Namespace, store: Store) -> Result:
+    user = require_user(store, args.username)
+    ended = store.accounts.delete(user, SystemClock().now())
+    return Result(
+        {
+            "deleted": True,
+            "username": user.username,
+            "sub": user.sub,
+            "sessions_ended": ended.sessions,
+            "deleted_grants": ended.deleted_grants,
+            "deleted_consents": ended.deleted_consents,
+        },
+        f"Deleted user {user.username!r} (sub {user.sub}): ended {ended.sessions} session(s), "
+        f"deleted {len(ended.deleted_grants)} grant(s) and "
+        f"{len(ended.deleted_consents)} consent(s).",
+    )
 
 
 def user_set_claims(args: argparse.Namespace, store: Store) -> Result:
@@ -141,7 +220,7 @@ def user_set_claims(args: argparse.Namespace, store: Store) -> Result:
 
 
 def user_show(args: argparse.Namespace, store: Store) -> Result:
-    user = require_user(store, args.username)
+    user = _find_user(args, store)
     return Result(user_view(user), _user_text(user))
 
 
@@ -159,7 +238,8 @@ def user_list(args: argparse.Namespace, store: Store) -> Result:
 # -- the parser ----------------------------------------------------------------------------
 
 
-def add_commands(groups: Groups, leaf: Parser) -> None:
+def add_commands(groups: Groups, leaf: Parser) -> Groups:
+    """The `user` commands; returns the group's subparsers (admin/sessions.py adds more)."""
     user = groups.add_parser("user", help="manage user accounts")
     cmds = user.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -190,14 +270,22 @@ def add_commands(groups: Groups, leaf: Parser) -> None:
     sub.set_defaults(handler=user_set_claims)
 
     for name, handler, text in (
-        ("disable", user_disable, "stop a user from signing in"),
-        ("enable", user_enable, "let a disabled user sign in again"),
-        ("show", user_show, "show a user"),
+        ("disable", user_disable, "stop a user: end its sessions, revoke its grants"),
+        ("enable", user_enable, "let a disabled user sign in again (nothing else comes back)"),
+        ("revoke-grants", user_revoke_grants, "revoke all of a user's grants and consents"),
+        ("delete", user_delete, "delete a user with its sessions, consents and grants"),
     ):
         sub = cmds.add_parser(name, parents=[leaf], help=text)
         sub.add_argument("username", metavar="USERNAME")
         sub.set_defaults(handler=handler)
 
+    show = cmds.add_parser("show", parents=[leaf], help="show a user (by name, sub or email)")
+    show.add_argument("username", nargs="?", metavar="USERNAME")
+    show.add_argument("--sub", help="find the user by its sub")
+    show.add_argument("--email", help="find the user by its email")
+    show.set_defaults(handler=user_show)
+
     listing = cmds.add_parser("list", parents=[leaf], help="list users, by username")
     page_options(listing, "users")
     listing.set_defaults(handler=user_list)
+    return cmds

@@ -52,6 +52,7 @@ def issue_code(deps: Deps, interaction: Interaction, session: Session) -> HttpRe
         amr=session.amr,
         resources=interaction.resources,
         username=session.username,
+        stamp=session.stamp,
     )
     deps.store.codes.put(record)
     params = {"code": code}

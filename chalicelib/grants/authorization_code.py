@@ -44,7 +44,7 @@ def _with_username(deps: Deps, record: AuthorizationCode) -> AuthorizationCode:
     user = deps.store.users.get_by_sub(record.sub)
     if user is None or user.disabled:
         raise _disabled()
-    return dataclasses.replace(record, username=user.username)
+    return dataclasses.replace(record, username=user.username, stamp=user.stamp)
 
 
 def exchange(deps: Deps, client: Client, params: Params) -> dict[str, Any]:

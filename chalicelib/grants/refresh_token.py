@@ -60,7 +60,7 @@ def _with_username(deps: Deps, record: RefreshToken) -> RefreshToken:
     user = deps.store.users.get_by_sub(record.sub)
     if user is None or user.disabled:
         raise _disabled()
-    return dataclasses.replace(record, username=user.username)
+    return dataclasses.replace(record, username=user.username, stamp=user.stamp)
 
 
 def _as_registered_now(deps: Deps, client: Client, record: RefreshToken) -> tokens.Authorization:

@@ -26,6 +26,7 @@ class Authorization:
     amr: list[str] = field(default_factory=list)
     resources: list[str] = field(default_factory=list)  # RFC 8707: what was authorized
     username: str | None = None  # whose sign-in: rotating a refresh token checks the user
+    stamp: str | None = None  # and that the user was not disabled since (User.stamp)
 
     @classmethod
     def of(
@@ -42,6 +43,7 @@ class Authorization:
             amr=record.amr,
             resources=record.resources,
             username=record.username,
+            stamp=record.stamp,
         )
 
 
@@ -69,6 +71,7 @@ def new_refresh(deps: Deps, client: Client, auth: Authorization) -> tuple[str, R
         amr=auth.amr,
         resources=auth.resources,
         username=auth.username,
+        stamp=auth.stamp,
     )
     return token, record
 

@@ -39,7 +39,7 @@ class CodeRepository:
         grant = Grant(code.grant_id, code.sub, code.client_id, list(code.scopes), now)
         writes: list[Write] = [Claim(f"CODE#{code.code_hash}", "CODE", "consumed_by", consumer)]
         if code.username is not None:
-            writes.append(users.enabled(code.username, code.sub))
+            writes.append(users.enabled(code.username, code.sub, code.stamp))
         writes += grant_writes(grant)
         if refresh is not None:
             # No create-only condition: the key is a fresh 256-bit hash, and a retry of our

@@ -19,6 +19,18 @@ class ConsentRepository:
     def put(self, consent: Consent) -> None:
         self.table.put(to_item(consent, f"CONSENT#{consent.sub}", f"CLIENT#{consent.client_id}"))
 
+    def list_for(self, sub: str) -> list[Consent]:
+        """The subject's consents, one Query of its partition."""
+        items = self.table.query(f"CONSENT#{sub}", "CLIENT#")
+        return [c for i in items if (c := from_item(Consent, i)) is not None]
+
+    def delete_all(self, sub: str) -> list[str]:
+        """Delete every consent of the subject; the client ids whose consent was deleted."""
+        consents = self.list_for(sub)
+        for consent in consents:
+            self.table.delete(f"CONSENT#{sub}", f"CLIENT#{consent.client_id}")
+        return [c.client_id for c in consents]
+
     def revoke(self, sub: str, client_id: str, when: int, reason: str) -> list[str]:
         """End the subject's authorization of the client: revoke each of its active grants
         for that client, then delete the consent. The ids of the grants revoked now.

@@ -342,6 +342,9 @@ class DynamoTable:
         condition = live
         for i, (name, value) in enumerate(expect.items()):
             names[f"#e{i}"] = name
+            if value is None:  # as stored: to_item drops None-valued fields
+                condition += f" AND attribute_not_exists(#e{i})"
+                continue
             values[f":e{i}"] = serialize(value)
             condition += f" AND #e{i} = :e{i}"
         return condition, names, values

@@ -14,6 +14,7 @@ from chalicelib.stores.models import Grant
 from chalicelib.stores.records import from_item, to_item
 from chalicelib.stores.table import (
     ConditionFailed,
+    Delete,
     Item,
     ItemExists,
     Put,
@@ -73,6 +74,29 @@ class GrantRepository:
             )
         except ConditionFailed:
             return  # no such grant: nothing to revoke
+
+    def revoke_all(self, sub: str, when: int, reason: str) -> list[str]:
+        """Revoke every active grant of the subject; the ids of those revoked now."""
+        revoked: list[str] = []
+        for grant in self.list_for(sub):
+            if grant.active:
+                self.revoke(grant.grant_id, when, reason)
+                revoked.append(grant.grant_id)
+        return revoked
+
+    def delete_all(self, sub: str) -> list[str]:
+        """Delete every grant of the subject with its index item (the user is deleted);
+        the ids deleted. Its tokens die with it: a token whose grant is gone is refused."""
+        index = self.table.query(f"GRANTS#{sub}", "GRANT#")
+        writes: list[Delete] = []
+        for entry in index:
+            writes += [
+                Delete(f"GRANT#{entry['grant_id']}", "GRANT"),
+                Delete(entry["pk"], entry["sk"]),
+            ]
+        for start in range(0, len(writes), 100):  # at most 100 writes per transaction
+            self.table.transact(list(writes[start : start + 100]))
+        return [str(entry["grant_id"]) for entry in index]
 
     # -- revoked access tokens (RFC 7009) ---------------------------------------------------
 

@@ -49,6 +49,10 @@ class User:
     # Further OIDC standard claims (OIDC Core 5.1): given_name, phone_number, address, ...
     claims: dict[str, Any] = field(default_factory=dict)
     updated_at: int = 0
+    # Set anew by every disable (stores/accounts.py). Sessions, codes and refresh tokens
+    # carry the stamp of the sign-in they come from and are refused once it changed, so
+    # enabling the user again revives none of them (SECURITY.md item 27). None until then.
+    stamp: str | None = None
 
 
 @dataclass
@@ -64,6 +68,7 @@ class Session:
     # The session's public name: the ID token's `sid` claim (OIDC Front-Channel Logout 3).
     # Random on its own, so it reveals nothing of the cookie or its hash.
     sid: str = ""
+    stamp: str | None = None  # the user's stamp at sign-in (User.stamp)
 
 
 @dataclass
@@ -109,6 +114,7 @@ class AuthorizationCode:
     # Whose sign-in issued it: redeeming checks in the same transaction that this user is
     # still enabled (SECURITY.md item 27). None on codes issued before usernames were kept.
     username: str | None = None
+    stamp: str | None = None  # the user's stamp at sign-in (User.stamp)
 
 
 @dataclass
@@ -130,6 +136,7 @@ class RefreshToken:
     successor_hash: str | None = None
     resources: list[str] = field(default_factory=list)
     username: str | None = None  # as AuthorizationCode.username: rotating checks the user
+    stamp: str | None = None  # as AuthorizationCode.stamp
 
 
 @dataclass

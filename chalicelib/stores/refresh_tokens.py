@@ -81,7 +81,7 @@ class RefreshTokenRepository:
 
     def _rotate(self, writes: list[Write], new: RefreshToken) -> None:
         if new.username is not None:
-            writes = [*writes, users.enabled(new.username, new.sub)]
+            writes = [*writes, users.enabled(new.username, new.sub, new.stamp)]
         try:
             self.table.transact(writes)
         except TransactionCanceled as canceled:

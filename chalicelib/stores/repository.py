@@ -5,6 +5,7 @@ Key layout (pk / sk); each repository's module documents its own:
     USER#<username>            / USER                            users.py
     SUB#<sub>                  / SUB       the username of a subject (UserInfo)
     SESSION#<sha256(sid)>      / SESSION            ttl          sessions.py
+    SESSIONS#<sub>             / SESSION#<sha256(sid)>  ttl      index: a user's sessions
     INTERACTION#<id>           / INTERACTION        ttl          interactions.py
     CODE#<sha256(code)>        / CODE               ttl          codes.py
     RT#<sha256(token)>         / RT                 ttl          refresh_tokens.py
@@ -19,12 +20,16 @@ Key layout (pk / sk); each repository's module documents its own:
 
 Writes that span two kinds are one transaction, kept on the repository that owns it:
 CodeRepository.redeem (code + its refresh token), RefreshTokenRepository.rotate and
-.supersede, UserRepository.create (user + SUB pointer), GrantRepository.put (grant + index);
+.supersede, UserRepository.create (user + SUB pointer), SessionRepository.put (session + index),
+CodeRepository.redeem (code + grant + its index + refresh token, while the user is enabled);
 ConsentRepository.revoke revokes the grants first and then deletes the consent.
+AccountRepository (accounts.py) orders what disabling, a new password and deleting a user
+do to its sessions, grants and consents.
 """
 
 from __future__ import annotations
 
+from chalicelib.stores.accounts import AccountRepository
 from chalicelib.stores.assertions import AssertionGuard
 from chalicelib.stores.clients import ClientRepository
 from chalicelib.stores.codes import CodeRepository
@@ -51,6 +56,7 @@ class Store:
         self.refresh = RefreshTokenRepository(table)
         self.grants = GrantRepository(table)
         self.consents = ConsentRepository(table, self.grants)
+        self.accounts = AccountRepository(self.users, self.sessions, self.grants, self.consents)
         self.keys = KeyRepository(table)
         self.limits = FailureCounters(table)
         self.assertions = AssertionGuard(table)

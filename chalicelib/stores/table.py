@@ -33,7 +33,8 @@ class Claim:
 
 @dataclass(frozen=True)
 class Update:
-    """Set attributes on a live item whose `expect`ed attributes hold the given values."""
+    """Set attributes on a live item whose `expect`ed attributes hold the given values
+    (None: the attribute is absent)."""
 
     pk: str
     sk: str
@@ -50,7 +51,7 @@ class Delete:
 @dataclass(frozen=True)
 class Check:
     """Write nothing: the transaction applies only while this live item holds `expect`
-    (DynamoDB's ConditionCheck)."""
+    (DynamoDB's ConditionCheck); an expected None means the attribute is absent."""
 
     pk: str
     sk: str

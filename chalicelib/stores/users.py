@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from chalicelib.stores.models import User
 from chalicelib.stores.records import from_item, index_all, index_page, to_item
-from chalicelib.stores.table import Check, ItemExists, Put, Table, TransactionCanceled
+from chalicelib.stores.table import Check, Delete, ItemExists, Put, Table, TransactionCanceled
 
 
-def enabled(username: str, sub: str) -> Check:
-    """A transaction's condition that the user still exists, enabled, with this `sub`
-    (a user deleted and created again under the same name has another sub)."""
-    return Check(f"USER#{username}", "USER", {"sub": sub, "disabled": False})
+def enabled(username: str, sub: str, stamp: str | None) -> Check:
+    """A transaction's condition that the user still exists, enabled, with this `sub` (a
+    user deleted and created again under the same name has another sub) and this stamp
+    (not disabled since: User.stamp)."""
+    return Check(f"USER#{username}", "USER", {"sub": sub, "disabled": False, "stamp": stamp})
 
 INDEX = "USERS"
 
@@ -65,3 +66,13 @@ class UserRepository:
             (f"SUB#{user.sub}", "SUB"),
             (INDEX, f"USER#{user.username}"),
         ]
+
+    def with_email(self, email: str) -> list[User]:
+        """The users whose email is this one, compared without case (admin only: reads the
+        whole user index)."""
+        wanted = email.casefold()
+        return [u for u in self.all() if u.email is not None and u.email.casefold() == wanted]
+
+    def delete(self, user: User) -> None:
+        """Every item that is this user, together."""
+        self.table.transact([Delete(pk, sk) for pk, sk in self.keys(user)])

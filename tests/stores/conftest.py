@@ -6,16 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from moto import mock_aws
 
 from chalicelib.clock import FakeClock
-from chalicelib.stores.dynamodb import DynamoTable, make_client
-from chalicelib.stores.memory import MemoryTable
 from chalicelib.stores.repository import Store
-from chalicelib.stores.schema import table_definition
 from chalicelib.stores.table import Table
-
-TABLE_NAME = "tollgate-contract"
+from tests.support.tables import BACKENDS, fresh_table
 
 
 @pytest.fixture
@@ -24,16 +19,11 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture(params=["memory", "dynamodb"])
+@pytest.fixture(params=BACKENDS)
 def table(request: pytest.FixtureRequest, clock: FakeClock) -> Iterator[Table]:
     """One fresh, empty table per test, driven by the `clock` fixture."""
-    if request.param == "memory":
-        yield MemoryTable(clock)
-        return
-    with mock_aws():
-        client = make_client("us-east-1", None)
-        client.create_table(**table_definition(TABLE_NAME))
-        yield DynamoTable(client, TABLE_NAME, clock)
+    with fresh_table(request.param, clock) as fresh:
+        yield fresh
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""A user's sessions through the `SESSIONS#<sub>` index (sessions can be ended): listed with
+"""A user's sessions through the `SESSIONS#<sub>` index (SECURITY.md item 33): listed with
 one Query and ended together, on MemoryTable and on DynamoTable (moto)."""
 
 from __future__ import annotations

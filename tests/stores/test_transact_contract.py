@@ -64,7 +64,16 @@ def test_a_check_writes_nothing_and_holds_the_transaction_to_its_condition(
     assert table.get("U", "X") == _item("U", sub="s1", disabled=False, ttl=clock.now() + 10)
     assert table.get("B", "X") == _item("B", n=1)
 
-    for expect, pk in (({"disabled": True}, "U"), ({"sub": "s2"}, "U"), ({}, "absent")):
+    # None expects the attribute absent (to_item drops None-valued fields).
+    table.transact([Check("U", "X", {"stamp": None}), Put(_item("B", n=2))])
+    assert table.get("B", "X") == _item("B", n=2)
+
+    for expect, pk in (
+        ({"disabled": True}, "U"),
+        ({"sub": "s2"}, "U"),
+        ({"sub": None}, "U"),
+        ({}, "absent"),
+    ):
         with pytest.raises(TransactionCanceled) as caught:
             table.transact([Put(_item("C", n=1)), Check(pk, "X", expect)])
         assert set(caught.value.failed) == {1}

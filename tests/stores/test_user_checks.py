@@ -1,5 +1,5 @@
 """Redeeming a code and rotating a refresh token are one transaction each that also
-requires the token's user to be enabled (a disabled user has no way in), and a code's grant is
+requires the token's user to be enabled (SECURITY.md item 27), and a code's grant is
 created by its redemption (SECURITY.md item 35): on MemoryTable and on DynamoTable (moto)."""
 
 from __future__ import annotations
@@ -50,6 +50,28 @@ def test_redeem_for_a_disabled_or_gone_user_writes_nothing(
     assert store.grants.get("g1") is None
     assert table.query("GRANTS#sub-1") == []
     assert store.refresh.get("r1") is None
+
+
+def test_a_code_from_before_a_disable_stays_void_after_enable(store: Store) -> None:
+    """A disable gives the user a new stamp; enabling again keeps it, so a code (or refresh
+    token) that carries the old one is refused for good."""
+    alice(store)
+    user = store.users.get("alice")
+    assert user is not None
+    code = dataclasses.replace(make_code(), username="alice", stamp=user.stamp)
+    store.codes.put(code)
+
+    store.accounts.disable(user, NOW)
+    disabled = store.users.get("alice")
+    assert disabled is not None and disabled.disabled and disabled.stamp is not None
+    store.accounts.enable(disabled)
+
+    with pytest.raises(AccountDisabled):
+        store.codes.redeem(code, "request-1", None, NOW)
+    fresh = dataclasses.replace(code, code_hash="h2", stamp=disabled.stamp)
+    store.codes.put(fresh)
+    store.codes.redeem(fresh, "request-1", None, NOW)
+    assert store.grants.get("g1") is not None
 
 
 def test_rotate_for_a_disabled_user_writes_nothing(store: Store) -> None:

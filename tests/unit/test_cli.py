@@ -401,7 +401,7 @@ def test_user_set_password(store: Store, capsys: pytest.CaptureFixture[str]) -> 
     assert passwords.verify_password(before.password_hash, "first password")
 
     result = run_json(store, capsys, "user", "set-password", "bob", "--password", "second pw!")
-    assert result == {"username": "bob", "password_changed": True}
+    assert result == {"username": "bob", "password_changed": True, "sessions_ended": 0}
     after = store.users.get("bob")
     assert after is not None
     assert after.password_hash.startswith("$argon2id$")
