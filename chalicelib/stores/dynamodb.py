@@ -75,6 +75,16 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _assign(attributes: Item, names: dict[str, str], values: dict[str, Any]) -> list[str]:
+    """`#aN = :aN` for each attribute, its name and value added to the request's maps."""
+    serialize, _ = _codec()
+    sets = []
+    for i, (name, value) in enumerate(attributes.items()):
+        names[f"#a{i}"], values[f":a{i}"] = name, serialize(value)
+        sets.append(f"#a{i} = :a{i}")
+    return sets
+
+
 class DynamoTable:
     def __init__(self, client: DynamoDBClient, name: str, clock: Clock) -> None:
         self._client = client
@@ -316,14 +326,9 @@ class DynamoTable:
 
     def _claim_request(self, write: Claim) -> dict[str, Any]:
         live, values = self._live_condition()
-        serialize, _ = _codec()
         values[":v"] = {"S": write.value}
         names = {"#f": write.field, "#ttl": "ttl"}
-        sets = ["#f = :v"]
-        for i, (name, value) in enumerate(write.also.items()):
-            names[f"#a{i}"] = name
-            values[f":a{i}"] = serialize(value)
-            sets.append(f"#a{i} = :a{i}")
+        sets = ["#f = :v", *_assign(write.also, names, values)]
         return {
             "TableName": self._name,
             "Key": self._key(write.pk, write.sk),
@@ -350,23 +355,13 @@ class DynamoTable:
         return condition, names, values
 
     def _check_request(self, write: Check) -> dict[str, Any]:
-        condition, names, values = self._expect(write.expect)
-        return {
-            "TableName": self._name,
-            "Key": self._key(write.pk, write.sk),
-            "ConditionExpression": condition,
-            "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": values,
-        }
+        request = self._update_request(Update(write.pk, write.sk, {}, write.expect))
+        del request["UpdateExpression"]  # a ConditionCheck only has the condition
+        return request
 
     def _update_request(self, write: Update) -> dict[str, Any]:
         condition, names, values = self._expect(write.expect)
-        serialize, _ = _codec()
-        sets = []
-        for i, (name, value) in enumerate(write.values.items()):
-            names[f"#a{i}"] = name
-            values[f":a{i}"] = serialize(value)
-            sets.append(f"#a{i} = :a{i}")
+        sets = _assign(write.values, names, values)
         return {
             "TableName": self._name,
             "Key": self._key(write.pk, write.sk),
