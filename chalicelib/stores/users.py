@@ -16,6 +16,7 @@ def enabled(username: str, sub: str, stamp: str | None) -> Check:
     (not disabled since: User.stamp)."""
     return Check(f"USER#{username}", "USER", {"sub": sub, "disabled": False, "stamp": stamp})
 
+
 INDEX = "USERS"
 
 

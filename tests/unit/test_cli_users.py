@@ -93,7 +93,7 @@ def test_sessions_lists_a_users_sessions_by_their_public_name(
     assert out.splitlines()[0].split() == ["SID", "SIGNED_IN", "EXPIRES", "AMR"]
     assert "sid-1" in out and "sid-2" in out
     assert "hash-" not in out  # never the hash of the cookie
-    assert run(seeded, capsys, "user", "sessions", "nobody")[0] == 2
+    assert run(seeded, capsys, "user", "sessions", "nobody")[0] == 3  # not found
 
 
 def test_signout_ends_all_of_a_users_sessions(
@@ -190,7 +190,7 @@ def test_delete_removes_the_user_and_everything_of_it(
     for partition in ("SESSIONS#sub-alice", "GRANTS#sub-alice", "CONSENT#sub-alice"):
         assert table.query(partition) == [], partition
     bob_untouched(seeded)
-    assert run(seeded, capsys, "user", "delete", "alice")[0] == 2
+    assert run(seeded, capsys, "user", "delete", "alice")[0] == 3  # not found
 
 
 def test_show_prints_everything_json_prints(
@@ -237,22 +237,26 @@ def test_show_finds_a_user_by_sub_or_email(
 
 
 @pytest.mark.parametrize(
-    ("argv", "message"),
+    ("argv", "message", "status"),
     [
-        (["user", "show"], "give one of USERNAME, --sub SUB or --email EMAIL"),
-        (["user", "show", "alice", "--sub", "sub-alice"], "give one of"),
-        (["user", "show", "--sub", "sub-nobody"], "no user with sub 'sub-nobody'"),
-        (["user", "show", "--email", "nobody@example.com"], "no user with email"),
-        (["user", "show", "--email", "not an email"], "is not an email address"),
-        (["user", "signout", "nobody"], "no user named 'nobody'"),
-        (["user", "revoke-grants", "nobody"], "no user named 'nobody'"),
+        (["user", "show"], "give one of USERNAME, --sub SUB or --email EMAIL", 2),
+        (["user", "show", "alice", "--sub", "sub-alice"], "give one of", 2),
+        (["user", "show", "--sub", "sub-nobody"], "no user with sub 'sub-nobody'", 3),
+        (["user", "show", "--email", "nobody@example.com"], "no user with email", 3),
+        (["user", "show", "--email", "not an email"], "is not an email address", 2),
+        (["user", "signout", "nobody"], "no user named 'nobody'", 3),
+        (["user", "revoke-grants", "nobody"], "no user named 'nobody'", 3),
     ],
 )
-def test_lookup_errors_exit_2(
-    seeded: Store, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+def test_lookup_errors_exit_2_for_bad_input_and_3_for_not_found(
+    seeded: Store,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    message: str,
+    status: int,
 ) -> None:
     code, out, err = run(seeded, capsys, *argv)
-    assert (code, out) == (2, "")
+    assert (code, out) == (status, "")
     assert message in err
 
 
