@@ -28,7 +28,7 @@ class Deps:
 
 
 def build(settings: Settings, clock: Clock | None = None) -> Deps:
-    """Production wiring: DynamoDB through boto3 (imported here, on first request)."""
+    """Production wiring: DynamoDB through botocore (imported here, on first request)."""
     from chalicelib.stores.dynamodb import DynamoTable, make_client
 
     clock = clock or SystemClock()

@@ -12,7 +12,7 @@ others; when the keys (or the grant store) cannot be read the call fails (500, n
 allow). Configuration: chalicelib/authorizer/config.py.
 
 The import path is the standard library, PyJWT, cryptography and project code: never boto3
-(tests/authorizer/test_cold_start.py). Only the optional revocation check loads boto3, on
+(tests/authorizer/test_cold_start.py). Only the optional revocation check loads botocore, on
 its first use.
 """
 
@@ -63,7 +63,7 @@ def _method_arn(event: Mapping[str, Any]) -> str:
 
 
 def _grant_store(cfg: configuration.AuthorizerConfig) -> Grants:
-    """The table's grants, over boto3: loaded only when the revocation check is on."""
+    """The table's grants, over botocore: loaded only when the revocation check is on."""
     from chalicelib.clock import SystemClock
     from chalicelib.stores.dynamodb import DynamoTable, make_client
     from chalicelib.stores.repository import Store

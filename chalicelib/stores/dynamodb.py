@@ -1,16 +1,16 @@
-"""DynamoDB item table (boto3 low-level client; imported only when first used)."""
+"""DynamoDB item table (botocore low-level client; imported only when first used)."""
 
 from __future__ import annotations
 
 import copy
-import functools
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from chalicelib.clock import Clock
+from chalicelib.stores.attribute_values import deserialize, serialize
 from chalicelib.stores.table import (
     Check,
     Claim,
@@ -44,7 +44,8 @@ _ATTEMPTS = 3  # of a BatchGetItem with unprocessed keys; of an expired counter'
 
 
 def make_client(region: str, endpoint_url: str | None) -> DynamoDBClient:
-    import boto3
+    # botocore alone: boto3's import costs a cold start its S3 transfer code (attribute_values).
+    import botocore.session
     from botocore.config import Config
 
     # Standard retry mode with few attempts and short timeouts: retries must fit inside the
@@ -55,14 +56,11 @@ def make_client(region: str, endpoint_url: str | None) -> DynamoDBClient:
         connect_timeout=2,
         read_timeout=3,
     )
-    return boto3.client("dynamodb", region_name=region, endpoint_url=endpoint_url, config=config)
-
-
-@functools.cache
-def _codec() -> tuple[Callable[[Any], Any], Callable[[Any], Any]]:
-    from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-
-    return TypeSerializer().serialize, TypeDeserializer().deserialize
+    session = botocore.session.get_session()
+    client = session.create_client(
+        "dynamodb", region_name=region, endpoint_url=endpoint_url, config=config
+    )
+    return cast("DynamoDBClient", client)
 
 
 def _plain(value: Any) -> Any:
@@ -94,13 +92,11 @@ class DynamoTable:
     # -- encoding ---------------------------------------------------------------------------
 
     def _encode(self, item: Item) -> dict[str, Any]:
-        serialize, _ = _codec()
         return {k: serialize(v) for k, v in item.items() if v is not None}
 
     def _decode(self, raw: dict[str, Any] | None) -> Item | None:
         if raw is None:
             return None
-        _, deserialize = _codec()
         return {k: _plain(deserialize(v)) for k, v in raw.items()}
 
     def _live(self, item: Item | None) -> Item | None:
@@ -342,7 +338,6 @@ class DynamoTable:
     def _expect(self, expect: Item) -> tuple[str, dict[str, str], dict[str, Any]]:
         """The condition that the item is live and holds `expect`: expression, names, values."""
         live, values = self._live_condition()
-        serialize, _ = _codec()
         names = {"#ttl": "ttl"}
         condition = live
         for i, (name, value) in enumerate(expect.items()):

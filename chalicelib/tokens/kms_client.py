@@ -1,13 +1,13 @@
 """The KMS client the envelope and kms signers share: made lazily, errors translated.
 
-boto3 is imported when the first KMS call is about to happen, never at module import.
+botocore is imported when the first KMS call is about to happen, never at module import.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from chalicelib.tokens.signer import SignerError, SignerUnavailable
 
@@ -25,7 +25,8 @@ _UNAVAILABLE = {
 
 
 def make_client(region: str, endpoint_url: str | None = None) -> KMSClient:
-    import boto3
+    # botocore alone, as for DynamoDB: boto3's import would load its S3 transfer code.
+    import botocore.session
     from botocore.config import Config
 
     # As for DynamoDB: few attempts and short timeouts, so retries fit in the Lambda timeout.
@@ -34,7 +35,11 @@ def make_client(region: str, endpoint_url: str | None = None) -> KMSClient:
         connect_timeout=2,
         read_timeout=3,
     )
-    return boto3.client("kms", region_name=region, endpoint_url=endpoint_url, config=config)
+    session = botocore.session.get_session()
+    client = session.create_client(
+        "kms", region_name=region, endpoint_url=endpoint_url, config=config
+    )
+    return cast("KMSClient", client)
 
 
 class LazyClient:

@@ -1,6 +1,7 @@
 """Cold start: importing the app loads only the standard library, Chalice and project code.
 
-boto3, botocore, cryptography, PyJWT and argon2 load on first use (DESIGN.md, cold start).
+botocore, cryptography, PyJWT and argon2 load on first use (DESIGN.md, cold start); boto3
+never does: the DynamoDB and KMS clients are botocore's own (boto3's import loads s3transfer).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 HEAVY = {"boto3", "botocore", "cryptography", "jwt", "argon2", "moto"}
+BOTO3 = {"boto3", "s3transfer", "multiprocessing"}
 
 PROBE = """
 import json, sys
@@ -54,4 +56,18 @@ def test_first_use_loads_them() -> None:
         "from chalicelib.tokens.keys import generate\n"
         "generate('ES256', 0)\n"
     )
-    assert {"boto3", "botocore", "cryptography"} <= _third_party(loaded) & HEAVY
+    assert {"botocore", "cryptography"} <= _third_party(loaded) & HEAVY
+
+
+def test_the_dynamodb_and_kms_clients_and_codec_load_no_boto3() -> None:
+    """Everything the table and the KMS signers use, from botocore alone."""
+    loaded = _modules_after(
+        "from chalicelib.stores.dynamodb import make_client\n"
+        "from chalicelib.stores.attribute_values import deserialize, serialize\n"
+        "from chalicelib.tokens import kms_client\n"
+        "make_client('us-east-1', 'http://127.0.0.1:9').meta.service_model\n"
+        "kms_client.make_client('us-east-1').meta.service_model\n"
+        "deserialize(serialize({'n': 1, 's': {'a'}}))\n"
+    )
+    assert "botocore.client" in loaded  # the probe really made clients
+    assert not {m.split(".")[0] for m in loaded} & BOTO3
