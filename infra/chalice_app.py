@@ -10,6 +10,8 @@ edits to that template, made before it is included:
    with the API pointing at the functions' ARNs as well, CloudFormation would refuse the
    circular dependency. API Gateway resolves an integration's function at call time, so the
    API and the functions can be created in either order.
+
+And one edit to the zips: compiled bytecode beside every source (infra/bytecode.py).
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from typing import Any
 from aws_cdk import CfnResource
 from chalice.cdk import Chalice
 from constructs import Construct
+
+from infra.bytecode import add_bytecode
 
 FUNCTION = "AWS::Serverless::Function"
 API = "AWS::Serverless::Api"
@@ -85,7 +89,11 @@ class ChaliceApp(Chalice):
         finally:
             os.environ.clear()
             os.environ.update(saved)
-        path = Path(self._sam_package_dir) / "sam.json"
+        # Where Lambda unzips each: the function's code, and the layer.
+        for archive, root in (("deployment.zip", "/var/task"), ("layer-deployment.zip", "/opt")):
+            if (self.package_dir / archive).is_file():
+                add_bytecode(self.package_dir / archive, root)
+        path = self.package_dir / "sam.json"
         template = json.loads(path.read_text(encoding="utf-8"))
         self.function_names = unlink_functions(template, self._name_of)
         path.write_text(json.dumps(template, indent=2), encoding="utf-8")

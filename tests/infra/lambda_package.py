@@ -28,10 +28,20 @@ ELF_MACHINES = {"x86_64": "EM_X86_64", "arm64": "EM_AARCH64"}
 
 # Run by `python3.11 -I -S -c RUNNER task opt handler events.json out.json`. It sets the
 # path Lambda's runtime sets, imports the handler, invokes it once per event, then writes
-# each answer (or the error Lambda would report) and where every loaded module came from.
+# each answer (or the error Lambda would report), where every loaded module came from, and
+# every source file the interpreter had to compile because it found no usable bytecode
+# (SourceLoader.source_to_code runs only then).
 RUNNER = r"""
 import importlib, json, os, sys
+from importlib import _bootstrap_external
 task, opt, handler_name, events_path, out_path = sys.argv[1:]
+sys.dont_write_bytecode = True  # Lambda's code folders are read-only
+compiled = []
+_source_to_code = _bootstrap_external.SourceLoader.source_to_code
+def _recording(self, data, path, *args, **kwargs):
+    compiled.append(os.path.realpath(path))
+    return _source_to_code(self, data, path, *args, **kwargs)
+_bootstrap_external.SourceLoader.source_to_code = _recording
 stdlib = list(sys.path)
 sys.path[:] = [task, opt + "/python/lib/python3.11/site-packages", opt + "/python", *stdlib]
 os.chdir(task)
@@ -62,7 +72,7 @@ modules = {
     if getattr(module, "__file__", None)
 }
 with open(out_path, "w") as out:
-    json.dump({"answers": answers, "modules": modules, "stdlib": stdlib}, out)
+    json.dump({"answers": answers, "modules": modules, "stdlib": stdlib, "compiled": compiled}, out)
 """
 
 
@@ -82,6 +92,7 @@ class Run:
     answers: list[dict[str, Any]]
     modules: dict[str, str]
     stdlib: list[str]
+    compiled: list[str]  # source files compiled on import: no usable .pyc
 
 
 def _asset(assets: Path, location: Mapping[str, Any]) -> Path:
@@ -173,7 +184,12 @@ def run(function: Function, environment: Mapping[str, str], events: list[Any], w
     )
     assert done.returncode == 0, f"{function.logical_id}: {done.stderr[-3000:]}"
     out = json.loads(out_path.read_text(encoding="utf-8"))
-    return Run(answers=out["answers"], modules=out["modules"], stdlib=out["stdlib"])
+    return Run(
+        answers=out["answers"],
+        modules=out["modules"],
+        stdlib=out["stdlib"],
+        compiled=out["compiled"],
+    )
 
 
 def foreign_modules(result: Run, function: Function) -> dict[str, str]:

@@ -248,6 +248,9 @@ def _allowed(answer: dict[str, Any], method_arn: str) -> bool:
 
 def _assert_package_only(result: package.Run, function: package.Function) -> None:
     assert package.foreign_modules(result, function) == {}
+    # Every module of the package came from its bytecode: nothing compiled on the cold start.
+    roots = (str(function.code.resolve()), str(function.opt.resolve()))
+    assert [path for path in result.compiled if path.startswith(roots)] == []
     # Some from each: the app's code, and its dependencies from the layer.
     assert Path(result.modules["chalicelib"]).is_relative_to(function.code.resolve())
     assert Path(result.modules["cryptography"]).is_relative_to(function.opt.resolve())
@@ -365,5 +368,31 @@ def test_the_provenance_check_refuses_modules_from_outside_the_package(tmp_path:
         "installed": f"{stdlib}/site-packages/installed.py",
         "elsewhere": f"{tmp_path}/task2/elsewhere.py",
     }
-    run = package.Run(answers=[], modules=loaded, stdlib=[str(stdlib)])
+    run = package.Run(answers=[], modules=loaded, stdlib=[str(stdlib)], compiled=[])
     assert set(package.foreign_modules(run, function)) == {"installed", "elsewhere"}
+
+
+def test_every_source_has_its_runtime_bytecode(synthesized: Synthesized, tmp_path: Path) -> None:
+    """A .pyc beside each .py, for python3.11, that the interpreter uses without reading the
+    source's mtime (PEP 552 unchecked hash: flags 0b01), naming the path Lambda will see."""
+    import importlib.util
+    import marshal
+
+    functions = package.functions(synthesized.dev, synthesized.dev_path.parent, tmp_path)
+    checked = 0
+    for function in functions.values():
+        for root, lambda_root in ((function.code, "/var/task"), (function.opt, "/opt")):
+            for source in root.rglob("*.py"):
+                cached = Path(importlib.util.cache_from_source(str(source)))
+                assert cached.is_file(), source
+                data = cached.read_bytes()
+                assert data[:4] == importlib.util.MAGIC_NUMBER, cached
+                assert int.from_bytes(data[4:8], "little") == 0b01, cached
+                checked += 1
+            module = root / "chalicelib" / "ids.py"
+            if module.is_file():
+                code = marshal.loads(  # noqa: S302 (the bytecode we just packaged)
+                    Path(importlib.util.cache_from_source(str(module))).read_bytes()[16:]
+                )
+                assert code.co_filename == f"{lambda_root}/chalicelib/ids.py"
+    assert checked > 1000  # the project, chalice, botocore, cryptography, PyJWT...
