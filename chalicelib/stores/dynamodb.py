@@ -75,7 +75,6 @@ def _plain(value: Any) -> Any:
 
 def _assign(attributes: Item, names: dict[str, str], values: dict[str, Any]) -> list[str]:
     """`#aN = :aN` for each attribute, its name and value added to the request's maps."""
-    serialize, _ = _codec()
     sets = []
     for i, (name, value) in enumerate(attributes.items()):
         names[f"#a{i}"], values[f":a{i}"] = name, serialize(value)
