@@ -26,6 +26,7 @@ from chalicelib.errors import (
     TooManyAttempts,
 )
 from chalicelib.http.message import HttpRequest, HttpResponse
+from chalicelib.observability import audit, logs
 from chalicelib.protocol import client_auth
 from chalicelib.protocol.params import Params
 from chalicelib.stores.models import Client
@@ -59,7 +60,7 @@ def authenticate(deps: Deps, request: HttpRequest, params: Params, path: str) ->
     found = deps.clients.get(presented.client_id)
     try:
         try:
-            return client_auth.authenticate(found, presented, check)
+            client = client_auth.authenticate(found, presented, check)
         except InvalidClient:
             # A rotated secret or new keys must work at once, not after the cache expires:
             # before refusing, read the client once more. At most one read per failure, and
@@ -69,12 +70,17 @@ def authenticate(deps: Deps, request: HttpRequest, params: Params, path: str) ->
             fresh = deps.clients.reload(presented.client_id)
             if fresh == found:
                 raise
-            return client_auth.authenticate(fresh, presented, check)
-    except InvalidClient:
+            client = client_auth.authenticate(fresh, presented, check)
+    except InvalidClient as error:
         wait = rate_limit.for_client(deps, presented.client_id, request.source_ip).failed()
+        audit.client_auth_failed(
+            presented.client_id, presented.method, error.detail, wait is not None
+        )
         if wait is not None:
             raise TooManyAttempts(wait, f"client {presented.client_id!r} rate-limited") from None
         raise
+    logs.note(client_id=client.client_id)
+    return client
 
 
 def error_response(error: OAuthError) -> HttpResponse:

@@ -36,6 +36,7 @@ from chalicelib.endpoints import client_request
 from chalicelib.http import cors
 from chalicelib.http.message import HttpRequest, HttpResponse
 from chalicelib.ids import same
+from chalicelib.observability import audit
 from chalicelib.stores.models import RefreshToken
 from chalicelib.tokens import lookup
 
@@ -61,16 +62,24 @@ def _revoke(deps: Deps, request: HttpRequest, origin: cors.ClientOrigin) -> Http
     done = HttpResponse(200, {})
     if found is None:
         log.info("revocation by %s: unknown, invalid or expired token", client.client_id)
+        audit.token_revoked(client.client_id, None, refused="unknown, invalid or expired token")
         return done
     if not same(found.client_id, client.client_id):
         log.warning(
             "revocation by %s of a token issued to %s: ignored", client.client_id, found.client_id
         )
+        audit.token_revoked(client.client_id, None, refused="a token of another client")
         return done
     if isinstance(found, RefreshToken):
         deps.store.grants.revoke(found.grant_id, deps.clock.now(), REASON)
         log.info("client %s revoked grant %s", client.client_id, found.grant_id)
+        audit.token_revoked(
+            client.client_id, "refresh_token", sub=found.sub, grant_id=found.grant_id
+        )
     else:
         deps.store.grants.revoke_jti(found.jti, found.expires_at + lookup.MAX_LEEWAY)
         log.info("client %s revoked access token %s", client.client_id, found.jti)
+        audit.token_revoked(
+            client.client_id, "access_token", sub=found.sub, grant_id=found.grant_id
+        )
     return done

@@ -174,12 +174,16 @@ def consent_page(
     return _document(title=f"Allow access to {client_name}?", body=body, settings=settings)
 
 
-def error_page(*, settings: Settings | None, title: str, message: str) -> str:
-    """A friendly error card showing only ``title`` and ``message`` (both escaped)."""
+def error_page(
+    *, settings: Settings | None, title: str, message: str, reference: str | None = None
+) -> str:
+    """A friendly error card showing only ``title``, ``message`` and the request's
+    ``reference`` (all escaped): the reference finds the request's log lines."""
+    shown = f'\n<p class="muted">Reference: <code>{_e(reference)}</code></p>' if reference else ""
     body = f"""<div class="error-icon" aria-hidden="true"></div>
 <h1>{_e(title)}</h1>
 <p class="message">{_e(message)}</p>
-<p class="muted">You can close this page and try again from the app you were using.</p>
+<p class="muted">You can close this page and try again from the app you were using.</p>{shown}
 """
     return _document(title=title, body=body, settings=settings)
 
