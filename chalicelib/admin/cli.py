@@ -38,6 +38,7 @@ from chalicelib.admin.args import Groups, NotFound, Parser, UsageError, port_num
 from chalicelib.admin.local_state import NoLocalStack
 from chalicelib.admin.output import Handler, Result, print_result
 from chalicelib.admin.target import Target, build_store, resolve_target, unavailable_message
+from chalicelib.observability import logs
 from chalicelib.stores.repository import Store
 from chalicelib.stores.table import StoreUnavailable
 
@@ -113,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None, store: Store | None = None) -> int:
     """Run one command; `store` replaces the DynamoDB store (tests). Returns the exit code."""
     target: Target | None = None
+    logs.configure(stream=lambda: sys.stderr)  # audit records of changes: stdout is the answer
     try:
         args = build_parser().parse_args(argv)
         if args.group == "local":

@@ -33,6 +33,7 @@ from chalicelib.admin.args import (
 )
 from chalicelib.admin.output import Result
 from chalicelib.admin.registration import GRANT_TYPES, SHOWN_ONCE, client_text, client_view
+from chalicelib.observability import audit
 from chalicelib.stores.models import AUTH_METHODS, Client
 from chalicelib.stores.repository import Store
 
@@ -129,6 +130,9 @@ def client_update(args: argparse.Namespace, store: Store) -> Result:
     if not changed:
         return Result(data, f"Client {client.client_id!r} unchanged.")
     store.clients.save(client)
+    audit.admin(
+        "client.updated", client_id=client.client_id, reason=f"changed {', '.join(changed)}"
+    )
     text = f"Updated client {client.client_id!r}: {', '.join(changed)}.\n{client_text(client)}"
     if before.secret_hash is not None and client.secret_hash is None:
         text += "\n\nIts secret was deleted: it no longer authenticates with a secret."

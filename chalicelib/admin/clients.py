@@ -38,6 +38,7 @@ from chalicelib.admin.registration import (
     require_client,
 )
 from chalicelib.clock import SystemClock
+from chalicelib.observability import audit
 from chalicelib.stores.models import AUTH_METHODS, CONFIDENTIAL, PUBLIC, Client
 from chalicelib.stores.repository import Store
 from chalicelib.stores.table import ItemExists
@@ -91,6 +92,7 @@ def client_create(args: argparse.Namespace, store: Store) -> Result:
         store.clients.create(client)
     except ItemExists:
         raise UsageError(f"a client with id {client_id!r} already exists") from None
+    audit.admin("client.created", client_id=client.client_id)
 
     data = client_view(client)
     text = f"Created {client_type} client {name!r}.\n{client_text(client)}"
@@ -119,6 +121,7 @@ def client_show(args: argparse.Namespace, store: Store) -> Result:
 def client_delete(args: argparse.Namespace, store: Store) -> Result:
     client = require_client(store, args.client_id)
     store.clients.delete(client.client_id)
+    audit.admin("client.deleted", client_id=client.client_id)
     return Result(
         {"deleted": True, "client_id": client.client_id},
         f"Deleted client {client.client_id!r} ({client.name}).",
@@ -137,6 +140,7 @@ def client_rotate_secret(args: argparse.Namespace, store: Store) -> Result:
     secret = ids.new_secret()
     client.secret_hash = ids.digest(secret)
     store.clients.save(client)
+    audit.admin("client.secret_rotated", client_id=client.client_id)
     return Result(
         {"client_id": client.client_id, "client_secret": secret, "old_secret": OLD_SECRET},
         f"New secret for client {client.client_id!r}. {OLD_SECRET}\n\n"
@@ -155,6 +159,9 @@ def client_set_jwks(args: argparse.Namespace, store: Store) -> Result:
         raise UsageError("give the new keys with --jwks-file PATH or --jwks JSON")
     client.jwks = jwks
     store.clients.save(client)
+    audit.admin(
+        "client.jwks_set", client_id=client.client_id, reason=f"keys {registration.kids(client)}"
+    )
     return Result(
         client_view(client),
         f"New keys for client {client.client_id!r}: {kids(client)}. {OLD_KEYS}",

@@ -18,6 +18,7 @@ from chalicelib.admin.args import Groups, NotFound, Parser, UsageError, parse_cl
 from chalicelib.admin.output import Result, fields, table, when
 from chalicelib.admin.users import require_user
 from chalicelib.clock import SystemClock
+from chalicelib.observability import audit
 from chalicelib.stores.models import Grant
 from chalicelib.stores.repository import Store
 
@@ -76,6 +77,7 @@ def _revoke_one(store: Store, grant_id: str) -> Result:
             f"Grant {grant_id!r} was already revoked: {_revoked_text(grant)}.",
         )
     store.grants.revoke(grant_id, SystemClock().now(), ADMIN_REASON)
+    audit.admin("grant.revoked", grant_id=grant_id, client_id=grant.client_id, sub=grant.sub)
     revoked = store.grants.get(grant_id) or grant
     return Result(
         {**grant_view(revoked), "revoked_now": True},
@@ -103,6 +105,7 @@ def _revoke_consent(store: Store, username: str, client_id: str) -> Result:
         # A typo must not look like a success (a deleted client's grants can still go).
         raise NotFound(f"no client with id {client_id!r}, and {username!r} has no grants for it")
     revoked = store.consents.revoke(user.sub, client_id, SystemClock().now(), CONSENT_REASON)
+    audit.consent_revoked(client_id, user.sub, len(revoked))
     data = {
         "username": user.username,
         "sub": user.sub,

@@ -22,6 +22,7 @@ from chalicelib.admin.args import Groups, Parser, UsageError
 from chalicelib.admin.output import Result, table, when
 from chalicelib.admin.target import resolve_target
 from chalicelib.clock import Clock, SystemClock
+from chalicelib.observability import audit
 from chalicelib.settings import SIGNERS
 from chalicelib.stores.models import SigningKey
 from chalicelib.stores.repository import Store
@@ -200,6 +201,7 @@ def keys_rotate(args: argparse.Namespace, store: Store) -> Result:
             raise UsageError(f"the {alg} keys changed meanwhile: run keys list and retry") from None
         except SignerError as exc:
             raise UsageError(str(exc)) from None
+        audit.keys_rotated(step.step, alg, step.key.kid, [k.kid for k in step.retired])
         window = publish_window(MAX_TOKEN_LIFETIME)
         done.append(
             {

@@ -13,6 +13,7 @@ from typing import Any
 from chalicelib.admin.args import Groups, Parser
 from chalicelib.admin.output import Result, table, when
 from chalicelib.admin.users import require_user
+from chalicelib.observability import audit
 from chalicelib.stores.models import Session
 from chalicelib.stores.repository import Store
 
@@ -42,6 +43,7 @@ def user_sessions(args: argparse.Namespace, store: Store) -> Result:
 def user_signout(args: argparse.Namespace, store: Store) -> Result:
     user = require_user(store, args.username)
     ended = store.accounts.sign_out(user)
+    audit.admin("user.signed_out", sub=user.sub, username=user.username)
     return Result(
         {"username": user.username, "sub": user.sub, "sessions_ended": ended.sessions},
         f"Signed {user.username!r} out: ended {ended.sessions} session(s).",

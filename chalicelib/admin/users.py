@@ -38,6 +38,7 @@ from chalicelib.admin.output import (
     when,
 )
 from chalicelib.clock import SystemClock
+from chalicelib.observability import audit
 from chalicelib.stores.models import User
 from chalicelib.stores.repository import Store
 from chalicelib.stores.table import ItemExists
@@ -123,12 +124,14 @@ def user_create(args: argparse.Namespace, store: Store) -> Result:
         store.users.create(user)
     except ItemExists:
         raise UsageError(f"a user named {username!r} already exists") from None
+    audit.admin("user.created", sub=user.sub, username=user.username)
     return Result(user_view(user), f"Created user {username!r}.\n{_user_text(user)}")
 
 
 def user_set_password(args: argparse.Namespace, store: Store) -> Result:
     user = require_user(store, args.username)
     ended = store.accounts.set_password(user, hash_password(read_password(args)))
+    audit.admin("user.password_set", sub=user.sub, username=user.username)
     return Result(
         {"username": user.username, "password_changed": True, "sessions_ended": ended.sessions},
         f"Changed the password of {user.username!r}; ended {ended.sessions} session(s).",
@@ -138,6 +141,7 @@ def user_set_password(args: argparse.Namespace, store: Store) -> Result:
 def user_disable(args: argparse.Namespace, store: Store) -> Result:
     user = require_user(store, args.username)
     ended = store.accounts.disable(user, SystemClock().now())
+    audit.admin("user.disabled", sub=user.sub, username=user.username)
     user.disabled = True
     data = {
         **user_view(user),
@@ -154,6 +158,7 @@ def user_disable(args: argparse.Namespace, store: Store) -> Result:
 def user_enable(args: argparse.Namespace, store: Store) -> Result:
     user = require_user(store, args.username)
     store.accounts.enable(user)
+    audit.admin("user.enabled", sub=user.sub, username=user.username)
     user.disabled = False
     return Result(
         user_view(user),
@@ -165,6 +170,7 @@ def user_enable(args: argparse.Namespace, store: Store) -> Result:
 def user_revoke_grants(args: argparse.Namespace, store: Store) -> Result:
     user = require_user(store, args.username)
     ended = store.accounts.revoke_grants(user, SystemClock().now(), REVOKED_REASON)
+    audit.admin("user.grants_revoked", sub=user.sub, username=user.username)
     ids_text = ", ".join(ended.revoked_grants) or "none active"
     return Result(
         {
@@ -181,6 +187,7 @@ def user_revoke_grants(args: argparse.Namespace, store: Store) -> Result:
 def user_delete(args: argparse.Namespace, store: Store) -> Result:
     user = require_user(store, args.username)
     ended = store.accounts.delete(user, SystemClock().now())
+    audit.admin("user.deleted", sub=user.sub, username=user.username)
     return Result(
         {
             "deleted": True,
@@ -216,6 +223,7 @@ def user_set_claims(args: argparse.Namespace, store: Store) -> Result:
             user.claims[name] = value
     user.updated_at = SystemClock().now()
     store.users.save(user)
+    audit.admin("user.claims_set", sub=user.sub, username=user.username)
     return Result(user_view(user), f"Updated user {user.username!r}.\n{_user_text(user)}")
 
 

@@ -13,6 +13,7 @@ from chalicelib.deps import Deps
 from chalicelib.errors import OAuthError
 from chalicelib.http.message import HttpResponse
 from chalicelib.ids import digest, new_id, new_secret
+from chalicelib.observability import audit
 from chalicelib.stores.models import AuthorizationCode, Interaction, Session
 
 
@@ -55,6 +56,7 @@ def issue_code(deps: Deps, interaction: Interaction, session: Session) -> HttpRe
         stamp=session.stamp,
     )
     deps.store.codes.put(record)
+    audit.code_issued(record)
     params = {"code": code}
     if interaction.state is not None:
         params["state"] = interaction.state

@@ -15,6 +15,7 @@ from chalicelib.errors import AccessDenied, OAuthError, PageError
 from chalicelib.http import cookies, headers, pages
 from chalicelib.http.message import HttpRequest, HttpResponse
 from chalicelib.ids import digest, new_id, same
+from chalicelib.observability import audit
 from chalicelib.protocol.params import Params
 from chalicelib.stores.models import Client, Consent, Interaction, Session
 
@@ -119,16 +120,19 @@ def login_post(deps: Deps, request: HttpRequest, interaction_id: str) -> HttpRes
             _login_page(deps, interaction, client, message, username), interaction, 429
         )
         response.headers["Retry-After"] = str(wait)
+        audit.login_blocked(client.client_id, wait)
         return response
     user = deps.store.users.get(username) if username else None
     # Verify against a dummy hash for unknown users so timing does not reveal who exists.
     valid = verify_password(user.password_hash if user else dummy_hash(), password)
     if user is None or user.disabled or not valid:
         limiter.failed()
+        audit.login_failed(client.client_id, user, valid)
         page = _login_page(deps, interaction, client, "Wrong username or password.", username)
         return _html(page, interaction, 400)
     old = sessions.current(deps, request)
     session, cookie = sessions.start(deps, user, ["pwd"])
+    audit.login_succeeded(client.client_id, user)
     if old is not None:
         # A fresh sign-in replaces the old session: no fixation, no stale auth_time.
         deps.store.sessions.delete(old[0])
@@ -198,10 +202,12 @@ def consent_post(deps: Deps, request: HttpRequest, interaction_id: str) -> HttpR
         if deps.store.interactions.complete(interaction.interaction_id, new_id()) is None:
             raise _expired_page("interaction completed concurrently")
         denied = AccessDenied("the user denied the request")
+        audit.consent_denied(interaction.client_id, session.sub)
         return error_redirect(deps, interaction.redirect_uri, denied, interaction.state)
     if decision != "allow":
         raise PageError("Invalid request", "Choose Allow or Deny.", 400)
     previous = deps.store.consents.get(session.sub, interaction.client_id)
     granted = sorted(set(interaction.scopes) | set(previous.scopes if previous else []))
     deps.store.consents.put(Consent(session.sub, interaction.client_id, granted, deps.clock.now()))
+    audit.consent_granted(interaction.client_id, session.sub, granted)
     return _complete(deps, interaction, session)

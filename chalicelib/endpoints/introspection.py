@@ -28,6 +28,7 @@ from chalicelib.endpoints import client_request
 from chalicelib.errors import InvalidClient
 from chalicelib.http.message import HttpRequest, HttpResponse
 from chalicelib.ids import same
+from chalicelib.observability import audit
 from chalicelib.stores.models import Client, RefreshToken
 from chalicelib.tokens import lookup
 
@@ -48,14 +49,20 @@ def _introspect(deps: Deps, request: HttpRequest) -> HttpResponse:
         raise InvalidClient("introspection needs client authentication", "public client")
     token = params.require("token")
     found = lookup.find(deps, token, params.get("token_type_hint"), leeway=0)
+    body = _describe(deps, client, found)
+    audit.token_introspected(client.client_id, body["active"] is True, body.get("token_type"))
+    return HttpResponse.json(body)
+
+
+def _describe(deps: Deps, client: Client, found: Claims | RefreshToken | None) -> dict[str, Any]:
     if found is None:
-        return HttpResponse.json(INACTIVE)
+        return INACTIVE
     if not _may_see(client, found.client_id):
         log.info("client %s may not introspect a token of %s", client.client_id, found.client_id)
-        return HttpResponse.json(INACTIVE)
+        return INACTIVE
     if isinstance(found, RefreshToken):
-        return HttpResponse.json(_refresh(deps, found))
-    return HttpResponse.json(_access(deps, found))
+        return _refresh(deps, found)
+    return _access(deps, found)
 
 
 def _may_see(client: Client, owner: str) -> bool:

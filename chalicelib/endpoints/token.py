@@ -25,6 +25,7 @@ from chalicelib.endpoints import client_request
 from chalicelib.errors import UnauthorizedClient, UnsupportedGrantType
 from chalicelib.http import cors
 from chalicelib.http.message import HttpRequest, HttpResponse
+from chalicelib.observability import audit
 
 log = logging.getLogger("tollgate.token")
 
@@ -49,4 +50,6 @@ def _token(deps: Deps, request: HttpRequest, origin: cors.ClientOrigin) -> dict[
         raise UnsupportedGrantType("unsupported grant_type", f"grant_type {grant_type!r}")
     if grant_type not in client.grant_types:
         raise UnauthorizedClient("this client may not use this grant type")
-    return grant(deps, client, params)
+    body = grant(deps, client, params)
+    audit.token_issued(grant_type, client.client_id)
+    return body

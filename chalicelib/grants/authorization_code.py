@@ -20,6 +20,7 @@ from chalicelib.deps import Deps
 from chalicelib.errors import InvalidGrant
 from chalicelib.grants import tokens
 from chalicelib.ids import digest, new_id, same
+from chalicelib.observability import audit
 from chalicelib.protocol import pkce
 from chalicelib.protocol.params import Params
 from chalicelib.stores.models import AuthorizationCode, Client
@@ -30,6 +31,7 @@ MAX_CODE = 128
 
 def _reused(deps: Deps, code: AuthorizationCode) -> InvalidGrant:
     deps.store.grants.revoke(code.grant_id, deps.clock.now(), "code reuse")
+    audit.code_replayed(code)
     return InvalidGrant("invalid authorization code", f"code reuse; grant {code.grant_id} revoked")
 
 
@@ -82,4 +84,5 @@ def exchange(deps: Deps, client: Client, params: Params) -> dict[str, Any]:
         raise InvalidGrant("invalid authorization code", "code expired while redeeming") from None
     except AccountDisabled:
         raise _disabled() from None
+    audit.code_redeemed(record)
     return body

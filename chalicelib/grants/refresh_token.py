@@ -23,6 +23,7 @@ from chalicelib.deps import Deps
 from chalicelib.errors import InvalidGrant, InvalidScope, UnauthorizedClient
 from chalicelib.grants import tokens
 from chalicelib.ids import digest, new_id, same
+from chalicelib.observability import audit
 from chalicelib.protocol import resource, scope
 from chalicelib.protocol.params import Params
 from chalicelib.stores.models import Client, RefreshToken
@@ -34,6 +35,7 @@ SUPERSEDED = "superseded:"
 
 def _reuse(deps: Deps, record: RefreshToken) -> InvalidGrant:
     deps.store.grants.revoke(record.grant_id, deps.clock.now(), "refresh token reuse")
+    audit.refresh_reuse_detected(record)
     return InvalidGrant(
         "invalid refresh token", f"refresh token reuse; grant {record.grant_id} revoked"
     )
@@ -136,4 +138,5 @@ def refresh(deps: Deps, client: Client, params: Params) -> dict[str, Any]:
         raise InvalidGrant("invalid refresh token", "expired while rotating") from None
     except AccountDisabled:
         raise _disabled() from None
+    audit.refresh_rotated(record)
     return body

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from chalicelib.stores.models import Consent, Grant, User
@@ -94,7 +96,13 @@ def test_revoke_by_user_and_client_ends_consent_and_grants(
 ) -> None:
     code, out, err = run(seeded, capsys, "grant", "revoke", "--user", "alice", "--client", "web")
 
-    assert (code, err) == (0, "")
+    assert code == 0
+    (record,) = [json.loads(line) for line in err.splitlines()]  # the change's audit record
+    assert (record["event"], record["client_id"], record["sub"]) == (
+        "consent.revoked",
+        "web",
+        "sub-alice",
+    )
     assert "deleted the consent" in out
     assert "g1, g2" in out
     assert seeded.consents.get("sub-alice", "web") is None
