@@ -2,11 +2,15 @@
 
     AuthorizerError                 status, error code, WWW-Authenticate challenge
     +-- InvalidToken                401 Bearer error="invalid_token"
+    |   +-- ExpiredToken            ... error_description="the access token expired"
+    |   +-- RevokedToken            ... error_description="the access token was revoked"
     |   +-- MissingToken            401 Bearer (no error code: the request had no bearer token)
     +-- InsufficientScope           403 Bearer error="insufficient_scope", scope="..."
     +-- AuthorizerUnavailable       503: the keys or the grant store could not be read
 
-`detail` carries the real cause for the log only; the challenge never holds it. An
+`detail` carries the real cause for the log only; the challenge never holds it. Only an
+expired or revoked token is told so (`description`, RFC 6750 3): the caller then knows to
+get a new token rather than to debug its request. Every other invalid token hears nothing more. An
 unavailable authorizer is never an allow: API Gateway answers it with a 500.
 
 `Unauthorized` is not an answer of its own but API Gateway's contract: a Lambda authorizer
@@ -21,16 +25,24 @@ from collections.abc import Iterable
 class AuthorizerError(Exception):
     status = 401
     error: str | None = None
+    description: str | None = None  # said to the caller: fixed text, never the detail
 
     def __init__(self, detail: str = "") -> None:
         super().__init__(detail or self.error or type(self).__name__)
         self.detail = detail or self.error or type(self).__name__
 
     def www_authenticate(self) -> str:
-        return f'Bearer error="{self.error}"' if self.error else "Bearer"
+        if not self.error:
+            return "Bearer"
+        if self.description:
+            return f'Bearer error="{self.error}", error_description="{self.description}"'
+        return f'Bearer error="{self.error}"'
 
     def body(self) -> dict[str, str]:
-        return {"error": self.error or "unauthorized"}
+        out = {"error": self.error or "unauthorized"}
+        if self.description:
+            out["error_description"] = self.description
+        return out
 
 
 class InvalidToken(AuthorizerError):
@@ -38,6 +50,16 @@ class InvalidToken(AuthorizerError):
 
     status = 401
     error: str | None = "invalid_token"
+
+
+class ExpiredToken(InvalidToken):
+    description = "the access token expired"
+
+
+class RevokedToken(InvalidToken):
+    """Its grant was revoked (or is gone), or the token itself was revoked at /revoke."""
+
+    description = "the access token was revoked"
 
 
 class MissingToken(InvalidToken):

@@ -12,7 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from chalicelib.authorizer.errors import AuthorizerUnavailable, InsufficientScope, InvalidToken
+from chalicelib.authorizer.errors import (
+    AuthorizerUnavailable,
+    InsufficientScope,
+    InvalidToken,
+    RevokedToken,
+)
 from chalicelib.authorizer.keys import KeySource
 from chalicelib.authorizer.policy import (
     MethodArn,
@@ -43,11 +48,11 @@ def check_grant(grants: Grants, claims: Claims) -> None:
         if claims.grant_id is not None:
             grant = grants.get(claims.grant_id)
             if grant is None or not grant.active:
-                raise InvalidToken(f"grant {claims.grant_id} is revoked or gone")
+                raise RevokedToken(f"grant {claims.grant_id} is revoked or gone")
             if grant.sub != claims.sub or grant.client_id != claims.client_id:
                 raise InvalidToken(f"grant {claims.grant_id} belongs to someone else")
         if grants.is_jti_revoked(claims.jti):
-            raise InvalidToken(f"token {claims.jti} was revoked")
+            raise RevokedToken(f"token {claims.jti} was revoked")
     except StoreUnavailable as error:
         raise AuthorizerUnavailable(f"grant store: {error}") from None
 

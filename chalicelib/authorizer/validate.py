@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib.authorizer.errors import InvalidToken, MissingToken
+from chalicelib.authorizer.errors import ExpiredToken, InvalidToken, MissingToken
 from chalicelib.authorizer.keys import KEY_TYPES, KeySource
 from chalicelib.tokens import jose
 
@@ -118,7 +118,7 @@ def _check_time(claims: Mapping[str, Any], leeway: int, now: int) -> tuple[int, 
     exp = _int_claim(claims, "exp")
     iat = _int_claim(claims, "iat")
     if now >= exp + leeway:
-        raise InvalidToken(f"expired at {exp} (now {now})")
+        raise ExpiredToken(f"expired at {exp} (now {now})")
     if iat > now + leeway:
         raise InvalidToken(f"issued in the future ({iat}, now {now})")
     if "nbf" in claims and _int_claim(claims, "nbf") > now + leeway:

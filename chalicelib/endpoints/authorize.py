@@ -88,9 +88,11 @@ def _target(deps: Deps, params: Params) -> Target:
             )
         return Target(client, client.redirect_uris[0], sent=False)
     if not redirect_uri.matches(client.redirect_uris, requested):
+        shown = requested if len(requested) <= 300 else requested[:300] + "..."
         raise PageError(
             "Invalid redirect",
-            "The application asked to return to an address it has not registered.",
+            f"The application {client.name!r} (client_id {client.client_id}) asked to return "
+            f"to {shown}, an address it has not registered.",
             detail=f"unregistered redirect_uri {requested!r}",
         )
     return Target(client, requested, sent=True)

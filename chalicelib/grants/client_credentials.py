@@ -26,7 +26,7 @@ def issue(deps: Deps, client: Client, params: Params) -> dict[str, Any]:
     if requested:
         refused = [s for s in requested if s not in machine]
         if refused:
-            raise InvalidScope("requested scope is not allowed for this client", f"{refused}")
+            raise InvalidScope(scope.refused_description(refused), f"{refused}")
     granted = requested or machine
     settings = deps.settings
     asked = resource.parse(params.get_all("resource"))

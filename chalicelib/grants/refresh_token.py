@@ -100,7 +100,8 @@ def refresh(deps: Deps, client: Client, params: Params) -> dict[str, Any]:
     auth = _as_registered_now(deps, client, record)
     requested = scope.parse(params.get("scope"))
     if requested and not set(requested) <= set(auth.scopes):
-        raise InvalidScope("scope may narrow but never widen", f"asked {requested}")
+        wider = scope.render([s for s in requested if s not in auth.scopes])
+        raise InvalidScope(f"scope may narrow but never widen: {wider}", f"asked {requested}")
 
     # The successor keeps the token's scopes (RFC 6749 6): narrowing is per access token.
     token, successor = tokens.new_refresh(deps, client, auth)

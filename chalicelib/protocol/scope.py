@@ -27,7 +27,12 @@ def parse(raw: str | None) -> list[str]:
 def check_allowed(requested: list[str], allowed: list[str]) -> None:
     unknown = [s for s in requested if s not in allowed]
     if unknown:
-        raise InvalidScope("requested scope is not allowed for this client", f"unknown {unknown}")
+        raise InvalidScope(refused_description(unknown), f"unknown {unknown}")
+
+
+def refused_description(refused: list[str]) -> str:
+    """Names the refused scopes (well-formed scope tokens are safe in error_description)."""
+    return f"scope not allowed for this client: {render(refused)}"
 
 
 def render(scopes: list[str]) -> str:
