@@ -49,6 +49,11 @@ class StageConfig:
     # Who gets the alarms (an SNS topic with an email subscription); none: alarms only.
     alarm_email: str = ""
     log_retention_days: int = 30
+    # Failed logins in 5 minutes that raise the LoginFailures alarm.
+    login_failure_alarm: int = 50
+    # API Gateway writes access logs only once the account names a role for it (one setting
+    # per account and region): false when another stack already manages that setting.
+    api_gateway_account_role: bool = True
     # The standalone authorizer's route -> scopes map (chalicelib/authorizer/policy.py).
     # The default lets nothing through (no client holds "api" until you register it).
     authorizer_route_policy: str = DEFAULT_ROUTE_POLICY
@@ -123,6 +128,8 @@ def stage_config(stage: str, context: dict[str, Any]) -> StageConfig:
         raise ConfigError("accessTokenTtl must be between 30 and 86400 seconds")
     if config.throttle_rate <= 0 or config.throttle_burst <= 0:
         raise ConfigError("throttleRate and throttleBurst must be positive")
+    if config.login_failure_alarm < 1:
+        raise ConfigError("loginFailureAlarm must be at least 1")
     if config.log_retention_days not in RETENTION_DAYS:
         raise ConfigError(f"logRetentionDays must be one of {sorted(RETENTION_DAYS)}")
     try:

@@ -29,7 +29,7 @@ from constructs import Construct
 
 from chalicelib.stores import schema
 from chalicelib.tokens.envelope import PURPOSE
-from infra import api
+from infra import api, observability
 from infra.chalice_app import ChaliceApp
 from infra.config import RETENTION_DAYS, StageConfig
 
@@ -355,6 +355,7 @@ class TollgateStack(cdk.Stack):
                 "AuthorizerErrors", self._authorizer_errors(period), 1, "an authorizer failed"
             ),
         ]
+        alarms += observability.add(self)  # access logs, dashboard, security alarms
         if topic is not None:
             for alarm in alarms:
                 alarm.add_alarm_action(cloudwatch_actions.SnsAction(topic))

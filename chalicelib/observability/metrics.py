@@ -26,6 +26,16 @@ COUNT = "Count"
 log = logging.getLogger("tollgate.metrics")
 
 Entry = tuple[str, dict[str, str], float, str]
+# Every metric name Tollgate emits (infra/observability.py graphs and alarms on them).
+REQUEST_METRICS = ("Requests", "ClientErrors", "ServerErrors")
+EVENT_METRICS = (
+    "TokensIssued",
+    "LoginFailures",
+    "LoginsBlocked",
+    "CodeReplays",
+    "RefreshReuse",
+    "ClientAuthFailures",
+)
 
 
 def stage() -> str:

@@ -267,7 +267,8 @@ def test_every_function_has_a_fixed_name_and_a_log_group_with_retention(
         g["Properties"]["LogGroupName"]: g["Properties"]
         for g in of_type(template, "AWS::Logs::LogGroup").values()
     }
-    assert set(groups) == {f"/aws/lambda/{n}" for n in names}
+    access = f"/aws/apigateway/tollgate-{stage}-access"  # tests/infra/test_observability.py
+    assert set(groups) == {f"/aws/lambda/{n}" for n in names} | {access}
     assert all(g["RetentionInDays"] == (30 if stage == "dev" else 365) for g in groups.values())
 
 
@@ -322,7 +323,14 @@ def test_alarms_watch_5xx_throttles_and_authorizer_errors(synthesized: Synthesiz
             for a in of_type(template, "AWS::CloudWatch::Alarm").values()
         }
         assert set(alarms) == {
-            f"tollgate-{stage}-{n}" for n in ("ServerErrors", "Throttles", "AuthorizerErrors")
+            f"tollgate-{stage}-{n}"
+            for n in (
+                "ServerErrors",
+                "Throttles",
+                "AuthorizerErrors",
+                "ReuseDetected",
+                "LoginFailures",
+            )
         }
         errors = alarms[f"tollgate-{stage}-ServerErrors"]
         assert (errors["Namespace"], errors["MetricName"]) == ("AWS/ApiGateway", "5XXError")
@@ -341,9 +349,9 @@ def test_alarms_watch_5xx_throttles_and_authorizer_errors(synthesized: Synthesiz
         actions = [a.get("AlarmActions") for a in alarms.values()]
         if stage == "prod":
             ((topic, _),) = of_type(template, "AWS::SNS::Topic").items()
-            assert actions == [[{"Ref": topic}]] * 3
+            assert actions == [[{"Ref": topic}]] * 5
         else:
-            assert actions == [None] * 3
+            assert actions == [None] * 5
 
 
 # -- CloudFormation would accept it -----------------------------------------------------
