@@ -8,6 +8,7 @@ cause is captured exactly as it is written to stdout (tests/support/logs.py).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -238,3 +239,56 @@ def test_metrics_count_the_security_events(
     assert totals["TokensIssued:authorization_code"] == 2
     assert totals["TokensIssued:refresh_token"] == 1
     assert totals["TokensIssued:client_credentials"] == 1
+
+
+# -- the README's Logs Insights queries -----------------------------------------------------
+
+QUERY = re.compile(r"```logs-insights\n(.*?)```", re.DOTALL)
+KEYWORDS = {"fields", "filter", "stats", "sort", "by", "and", "or", "not", "in", "like", "as"}
+KEYWORDS |= {"asc", "desc", "limit", "count", "avg", "pct", "sum", "min", "max"}
+CONDITION = re.compile(r'(\w+) (=|in) ("[^"]*"|\[[^\]]*\])')
+
+
+def documented_queries() -> list[str]:
+    queries = QUERY.findall((ROOT / "README.md").read_text(encoding="utf-8"))
+    assert len(queries) >= 2, "the README's queries are gone"
+    return queries
+
+
+def fields_of(query: str) -> set[str]:
+    """The record fields a query names: every identifier but keywords, aliases, @-fields,
+    strings and numbers."""
+    text = re.sub(r'"[^"]*"', " ", query)
+    aliases = set(re.findall(r"\bas (\w+)", text))
+    names = set(re.findall(r"(?<![@\w])([a-z_]\w*)", text))
+    return names - KEYWORDS - aliases
+
+
+def matches(query: str, record: dict[str, Any]) -> bool:
+    """The query's `filter`: its `field = "value"` and `field in [...]` conditions, all of them."""
+    for name, operator, value in CONDITION.findall(query):
+        wanted = json.loads(value)
+        if operator == "=" and record.get(name) != wanted:
+            return False
+        if operator == "in" and record.get(name) not in wanted:
+            return False
+    return True
+
+
+def test_every_documented_query_names_fields_the_records_have(
+    running: tuple[Deps, FakeClock, ChaliceClient],
+) -> None:
+    _deps, clock, http = running
+    lines, _ = run_flows(http, clock)
+    emitted = {name for line in lines.lines for name in line}
+    for query in documented_queries():
+        assert fields_of(query) <= emitted, (query, fields_of(query) - emitted)
+        if "REFERENCE" not in query:
+            # Tried against the flows' records: each query finds something.
+            assert any(matches(query, line) for line in lines.lines), query
+
+
+def test_the_query_check_can_fail() -> None:
+    query = 'fields @timestamp, reason\n| filter event = "login.failed" and usrname = "alice"'
+    assert fields_of(query) == {"reason", "event", "usrname"}
+    assert not matches(query, {"event": "login.failed", "username": "alice"})
