@@ -74,7 +74,8 @@ def access_logs(stack: TollgateStack) -> logs.LogGroup:
     )
     if stack.config.api_gateway_account_role:
         # API Gateway writes access logs only once the account (per region) names a role
-        # for it. That setting outlives the stack, so the role is kept on delete as well.
+        # for it. That setting outlives the stack, while the role goes with it (a stage
+        # leaves nothing behind but its data): README, apiGatewayAccountRole.
         role = iam.Role(
             stack,
             "ApiGatewayLogsRole",
@@ -86,7 +87,6 @@ def access_logs(stack: TollgateStack) -> logs.LogGroup:
             ],
             description="API Gateway: writes the access logs of this account's APIs",
         )
-        role.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
         account = apigateway.CfnAccount(
             stack, "ApiGatewayAccount", cloud_watch_role_arn=role.role_arn
         )

@@ -58,7 +58,7 @@ def test_the_account_names_the_role_api_gateway_logs_with(
     account_id, account = one(template, "AWS::ApiGateway::Account")
     role_ref = account["Properties"]["CloudWatchRoleArn"]["Fn::GetAtt"][0]
     role = template["Resources"][role_ref]
-    assert role["DeletionPolicy"] == "Retain"  # the account setting outlives the stack
+    assert role.get("DeletionPolicy", "Delete") == "Delete"  # no stage leaves it behind
     assert "AmazonAPIGatewayPushToCloudWatchLogs" in json.dumps(role["Properties"])
     assert account_id in template["Resources"]["RestAPI"]["DependsOn"]
 
