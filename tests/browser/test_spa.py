@@ -188,7 +188,9 @@ def test_a_spa_completes_the_flow_with_fetch_and_a_foreign_origin_cannot(
         assert result["sub"]
         # The page read the revoked token's 401 and its challenge (exposed to it by CORS).
         assert result["after_revoke"] == 401
-        assert result["after_revoke_challenge"] == 'Bearer error="invalid_token"'
+        assert result["after_revoke_challenge"] == (
+            'Bearer error="invalid_token", error_description="the access token was revoked"'
+        )
 
         # Again (single sign-on, stored consent): a live token for the foreign page to try.
         live = _run(page, staged_stack, spa, keep=True)["access_token"]

@@ -54,10 +54,16 @@ def call(
     return browser.request(method, path, body=data, headers=headers, cookies=False)
 
 
-def invalid_token(answer: Answer) -> None:
+def invalid_token(answer: Answer, description: str | None = None) -> None:
+    """401 invalid_token; only an expired or revoked token is told why (`description`)."""
     assert answer.status == 401, (answer.status, answer.text)
-    assert answer.headers["www-authenticate"] == 'Bearer error="invalid_token"'
-    assert answer.json() == {"error": "invalid_token"}
+    challenge = 'Bearer error="invalid_token"'
+    body = {"error": "invalid_token"}
+    if description is not None:
+        challenge += f', error_description="{description}"'
+        body["error_description"] = description
+    assert answer.headers["www-authenticate"] == challenge
+    assert answer.json() == body
 
 
 def allow_notes(deps: Deps) -> None:
@@ -141,7 +147,7 @@ def test_no_token_or_a_bad_one_is_401(browser: Browser, deps: Deps, clock: FakeC
     invalid_token(call(browser, "GET", "/api/whoami", "not-a-jwt"))
     bearer = mint(deps, ["notes:read"])
     clock.advance(deps.settings.access_token_ttl + 30)
-    invalid_token(call(browser, "GET", "/api/notes", bearer))
+    invalid_token(call(browser, "GET", "/api/notes", bearer), "the access token expired")
 
 
 def test_every_attack_is_a_401_with_invalid_token(
@@ -156,7 +162,10 @@ def test_every_attack_is_a_401_with_invalid_token(
     for name, bearer in tokens.items():
         answer = call(browser, "GET", "/api/whoami", bearer)
         assert answer.status == 401, name
-        assert answer.headers["www-authenticate"] == 'Bearer error="invalid_token"', name
+        challenge = answer.headers["www-authenticate"]
+        # Only the expired one is told why; every other attack hears nothing more.
+        said = ', error_description="the access token expired"' if name == "exp passed" else ""
+        assert challenge == f'Bearer error="invalid_token"{said}', name
 
 
 @pytest.mark.parametrize(
@@ -244,7 +253,10 @@ def test_revocation_check_refuses_a_revoked_grants_tokens() -> None:
         assert call(browser, "GET", "/api/whoami", tokens["access_token"]).status == 200
         grant_id = json.loads(_payload(tokens["access_token"]))["gid"]
         deps.store.grants.revoke(grant_id, clock.now(), "user signed out everywhere")
-        invalid_token(call(browser, "GET", "/api/whoami", tokens["access_token"]))
+        invalid_token(
+            call(browser, "GET", "/api/whoami", tokens["access_token"]),
+            "the access token was revoked",
+        )
 
 
 def test_code_reuse_ends_the_access_tokens_too() -> None:
@@ -265,7 +277,7 @@ def test_code_reuse_ends_the_access_tokens_too() -> None:
         from tests.support.oauth import SECRET
 
         assert token(browser, form, basic("web", SECRET)).status == 400
-        invalid_token(call(browser, "GET", "/api/notes", issued))
+        invalid_token(call(browser, "GET", "/api/notes", issued), "the access token was revoked")
 
 
 def test_without_the_check_a_revoked_grants_token_lives_until_exp(
