@@ -10,7 +10,7 @@ Every record has the same members, null when unknown (README "Audit events"):
     source_ip  API Gateway's source address of the request (null on the command line)
     reason     why it failed, or why it was done, in words
 
-and some events one or two more (username, grant_type, scope, token_type, active, method,
+and some events one or two more (username, grant_type, scope, token_type, active, auth_method,
 actor, kid). Records never hold a secret, token, code, password or any hash of one: each
 function below takes only identifiers, and tests/functional/test_audit.py scans every record
 of full flows for the secret values those flows used. A call site is one line.
@@ -220,7 +220,7 @@ def client_auth_failed(client_id: str, method: str, reason: str, blocked: bool) 
         FAILURE,
         client_id=client_id[:128],
         reason=("rate limited: " if blocked else "") + reason[:200],
-        method=method,
+        auth_method=method,
     )
 
 
