@@ -75,7 +75,9 @@ def test_a_write_names_its_stage_and_table_first(capsys: pytest.CaptureFixture[s
     create = ["client", "create", "--name", "X", "--redirect-uri", "https://a.example/cb"]
     assert main(["--stage", "prod", "--region", "us-east-1", *create]) == 0
     out, err = capsys.readouterr()
-    assert err == "tollgate: writing to stage 'prod': table 'tollgate-prod' in us-east-1\n"
+    notice, audit = err.splitlines()  # then the change's audit record (README)
+    assert notice == "tollgate: writing to stage 'prod': table 'tollgate-prod' in us-east-1"
+    assert json.loads(audit)["event"] == "admin.client.created"
     assert "Created confidential client" in out
 
     # Refused input writes nothing, so names nothing.
