@@ -115,7 +115,10 @@ def test_set_password_ends_every_session(seeded: Store, capsys: pytest.CaptureFi
     """SECURITY.md 33: the CLI has no session of the user's own, so all of them end."""
     code, out, err = run(seeded, capsys, "user", "set-password", "alice", "--password", "new one!")
 
-    assert (code, err) == (0, "")
+    assert code == 0
+    (record,) = [json.loads(line) for line in err.splitlines()]  # the change's audit record
+    assert (record["event"], record["username"]) == ("admin.user.password_set", "alice")
+    assert "new one!" not in err
     assert out == "Changed the password of 'alice'; ended 2 session(s).\n"
     assert seeded.sessions.list_for("sub-alice") == []
     bob_untouched(seeded)
