@@ -31,9 +31,17 @@ class NotFound(UsageError):
     missing thing from a mistyped command."""
 
 
+# Random ids never start with "-" (chalicelib/ids.py), but one made before that rule may:
+# argparse reads it as an option unless it follows "--" (SECURITY.md item 40).
+DASH_HINT = "an id that starts with '-' goes after '--', as in: tollgate client show -- -abc"
+
+
 class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{message}\n{self.format_usage().rstrip()}")
+        hint = ""
+        if "arguments are required" in message or "unrecognized arguments: -" in message:
+            hint = f"\n({DASH_HINT})"
+        raise UsageError(f"{message}{hint}\n{self.format_usage().rstrip()}")
 
 
 Groups: TypeAlias = "argparse._SubParsersAction[Parser]"
@@ -69,6 +77,8 @@ def parse_email(value: str) -> str:
 def parse_client_id(value: str) -> str:
     if not _CLIENT_ID.match(value):
         raise UsageError("a client id is 1 to 255 visible ASCII characters, without spaces")
+    if value.startswith("-"):
+        raise UsageError("a new client id must not start with '-' (it reads as an option)")
     return value
 
 

@@ -69,7 +69,8 @@ def test_secrets_come_from_the_secrets_module(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr("chalicelib.ids.secrets.token_urlsafe", spy)
     ids.new_secret()
     ids.new_id()
-    assert len(calls) == 2
+    # Two draws, or more when a draw starting with "-" was redrawn (SECURITY.md item 40).
+    assert len(calls) >= 2
     assert all(n is not None and n >= MIN_BITS // 8 for n in calls), calls
 
 
