@@ -17,6 +17,7 @@ Key layout (pk / sk); each repository's module documents its own:
     NOTES#<sub>                / NOTE#<created_at>#<id>          notes.py (demo API)
     JTI#<sha256(client, jti)>  / ASSERTION  a used client assertion, ttl   assertions.py
     RATE#<scope>#<sha256(key)> / W#<window start>  failure counter, ttl   limits.py
+    DEVICEKEY                  / DEVICEKEY  the key of device cookies    limits.py
 
 Writes that span two kinds are one transaction, kept on the repository that owns it:
 CodeRepository.redeem (code + its refresh token), RefreshTokenRepository.rotate and

@@ -124,7 +124,7 @@ def test_store_holds_only_hashes(server: Server) -> None:
     post_flow = server.sign_in("post", browser=browser)
     assert server.redeem(post_flow).status == 200
     access_token: str = answer.json()["access_token"]
-    assert len(browser.cookies) == 2
+    assert len(browser.cookies) == 3  # session, browser binding, known device (item 32)
     secrets_seen = {
         "code": flow.code,
         "second code": post_flow.code,
