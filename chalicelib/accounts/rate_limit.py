@@ -242,6 +242,15 @@ def for_client(deps: Deps, client_id: str, address: str) -> Limiter:
     )
 
 
+def for_authorize(deps: Deps, address: str) -> Limiter:
+    """Pending authorizations stored for one source (SECURITY.md item 31): each anonymous
+    GET /authorize writes one, so their number per source address and window is bounded
+    (counted with `failed()`: each one counts, and past the limit nothing is stored)."""
+    settings = deps.settings
+    rule = Rule("authorize-ip", settings.authorize_limit_ip, settings.authorize_window)
+    return Limiter(deps, [(rule, [source(address, SITE)])])
+
+
 def minutes(seconds: int) -> str:
     """'1 minute', 'N minutes': a wait rounded up to whole minutes, for people."""
     count = max(1, -(-seconds // 60))
