@@ -83,6 +83,7 @@ def client_create(args: argparse.Namespace, store: Store) -> Result:
         id_token_signed_response_alg=args.id_token_alg,
         post_logout_redirect_uris=parse_redirect_uris(args.post_logout_redirect_uri),
         resources=parse_resources(args.resource),
+        pkce_required=not args.allow_no_pkce,
     )
     registration.check(client)
     secret = ids.new_secret() if needs_secret(auth_method) else None
@@ -218,6 +219,11 @@ def add_commands(groups: Groups, leaf: Parser) -> None:
         "--introspect",
         action="store_true",
         help="a resource server: may introspect every token at /introspect (RFC 7662)",
+    )
+    create.add_argument(
+        "--allow-no-pkce",
+        action="store_true",
+        help="confidential only: PKCE may be left out of OpenID Connect requests with a nonce",
     )
     jwks_options(create)
     create.set_defaults(handler=client_create)

@@ -124,11 +124,6 @@ def _authorize(deps: Deps, request: HttpRequest, params: Params, target: Target)
         resource.parse(params.get_all("resource")),
         resource.allowed(client, deps.settings.audience),
     )
-    challenge = pkce.check_challenge(
-        params.get("code_challenge"),
-        params.get("code_challenge_method"),
-        required=client.is_public,
-    )
     prompt = _prompt(params.get("prompt"))
     max_age = _max_age(params.get("max_age"))
     state, nonce, login_hint = (
@@ -138,6 +133,11 @@ def _authorize(deps: Deps, request: HttpRequest, params: Params, target: Target)
             ("nonce", MAX_NONCE),
             ("login_hint", MAX_LOGIN_HINT),
         )
+    )
+    challenge = pkce.check_challenge(
+        params.get("code_challenge"),
+        params.get("code_challenge_method"),
+        required=pkce.required(client, scopes, nonce),
     )
 
     found = sessions.current(deps, request)
@@ -189,7 +189,7 @@ def _authorize(deps: Deps, request: HttpRequest, params: Params, target: Target)
     # SECURITY.md item 31: the writes one source can cause are bounded.
     wait = rate_limit.for_authorize(deps, request.source_ip).failed()
     if wait is not None:
-        return _too_many(wait)
+        return _too_many(deps, wait)
     deps.store.interactions.put(interaction)
     step = "consent" if interaction.sid_hash else "login"
     location = deps.settings.endpoint(f"/interaction/{interaction_id}/{step}")
@@ -209,8 +209,9 @@ def _bounded(params: Params, name: str, most: int) -> str | None:
     return value
 
 
-def _too_many(wait: int) -> HttpResponse:
+def _too_many(deps: Deps, wait: int) -> HttpResponse:
     body = pages.error_page(
+        settings=deps.settings,
         title="Too many sign-in requests",
         message=f"Too many sign-in requests from your network. Try again in "
         f"{rate_limit.minutes(wait)}.",
