@@ -91,7 +91,10 @@ def client_create(args: argparse.Namespace, store: Store) -> Result:
     try:
         store.clients.create(client)
     except ItemExists:
-        raise UsageError(f"a client with id {client_id!r} already exists") from None
+        # Taken by a client, or a user's sub (SECURITY.md 37: subjects never collide).
+        raise UsageError(
+            f"client id {client_id!r} already exists (a client's or a user's sub)"
+        ) from None
 
     data = client_view(client)
     text = f"Created {client_type} client {name!r}.\n{client_text(client)}"
