@@ -62,7 +62,7 @@ def test_only_s256_is_accepted(server: Server, client_id: str, method: str | Non
 
 def test_public_client_without_challenge_is_refused(server: Server) -> None:
     """SECURITY.md 5; OAuth 2.1 4.1.1, RFC 9700 2.1.1: a public client must use PKCE."""
-    answer = server.default_browser.get(authorize_path(auth_params("spa")))
+    answer = server.default_browser.get(authorize_path(auth_params("spa", challenge=None)))
     assert answer.location is not None
     assert query_of(answer.location).get("error") == ["invalid_request"]
     assert server.codes() == []

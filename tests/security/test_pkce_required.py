@@ -34,7 +34,7 @@ def test_confidential_clients_must_use_pkce(
 ) -> None:
     """SECURITY.md 36: without the opt-out, no request is exempt, OIDC with nonce included."""
     browser = server.browser()
-    answer = browser.get(authorize_path(auth_params(client_id, **extra)))
+    answer = browser.get(authorize_path(auth_params(client_id, challenge=None, **extra)))
     found = query_of(answer.location or "")
     assert found["error"] == ["invalid_request"], answer.location
     assert "code_challenge" in found["error_description"][0]
@@ -58,7 +58,9 @@ def test_an_opted_out_client_may_leave_pkce_out_of_oidc_with_a_nonce(server: Ser
 def test_the_opt_out_needs_both_openid_and_a_nonce(server: Server, extra: dict[str, str]) -> None:
     register(server, "legacy", pkce_required=False)
     browser = server.browser()
-    found = query_of(browser.get(authorize_path(auth_params("legacy", **extra))).location or "")
+    found = query_of(
+        browser.get(authorize_path(auth_params("legacy", challenge=None, **extra))).location or ""
+    )
     assert found["error"] == ["invalid_request"]
 
 
@@ -66,7 +68,7 @@ def test_a_public_client_is_never_exempt(server: Server) -> None:
     """SECURITY.md 36 and 5: even a public client stored with pkce_required false must use it."""
     register(server, "odd-spa", client_type="public", pkce_required=False)
     browser = server.browser()
-    params = auth_params("odd-spa", scope="openid", nonce="n-1")
+    params = auth_params("odd-spa", scope="openid", nonce="n-1", challenge=None)
     found = query_of(browser.get(authorize_path(params)).location or "")
     assert found["error"] == ["invalid_request"]
 
