@@ -83,6 +83,9 @@ class Settings:
     client_auth_limit_client_ip: int = 20  # one client_id from one source address
     client_auth_limit_client: int = 200  # one client_id from anywhere
     client_auth_limit_ip: int = 100  # any client_ids from one source address
+    # Pending authorizations stored for one source address (IPv6: one /56) per window.
+    authorize_window: int = 5 * 60
+    authorize_limit_ip: int = 300
 
     @property
     def demo_enabled(self) -> bool:
@@ -164,10 +167,13 @@ class _RateLimitSettings(TypedDict):
     client_auth_limit_client_ip: int
     client_auth_limit_client: int
     client_auth_limit_ip: int
+    authorize_window: int
+    authorize_limit_ip: int
 
 
 def _rate_limit_settings(env: dict[str, str]) -> _RateLimitSettings:
-    """TOLLGATE_LOGIN_* and TOLLGATE_CLIENT_AUTH_*: windows in seconds, limits in failures."""
+    """TOLLGATE_LOGIN_*, TOLLGATE_CLIENT_AUTH_* (windows in seconds, limits in failures) and
+    TOLLGATE_AUTHORIZE_* (pending authorizations stored per source address)."""
     most = 1_000_000
     return {
         "login_window": _int(env, "TOLLGATE_LOGIN_WINDOW", 15 * 60, 60, 86400),
@@ -180,6 +186,8 @@ def _rate_limit_settings(env: dict[str, str]) -> _RateLimitSettings:
         ),
         "client_auth_limit_client": _int(env, "TOLLGATE_CLIENT_AUTH_LIMIT_CLIENT", 200, 1, most),
         "client_auth_limit_ip": _int(env, "TOLLGATE_CLIENT_AUTH_LIMIT_IP", 100, 1, most),
+        "authorize_window": _int(env, "TOLLGATE_AUTHORIZE_WINDOW", 5 * 60, 60, 86400),
+        "authorize_limit_ip": _int(env, "TOLLGATE_AUTHORIZE_LIMIT_IP", 300, 1, most),
     }
 
 

@@ -84,6 +84,7 @@ def client_create(args: argparse.Namespace, store: Store) -> Result:
         id_token_signed_response_alg=args.id_token_alg,
         post_logout_redirect_uris=parse_redirect_uris(args.post_logout_redirect_uri),
         resources=parse_resources(args.resource),
+        pkce_required=not args.allow_no_pkce,
     )
     registration.check(client)
     secret = ids.new_secret() if needs_secret(auth_method) else None
@@ -91,7 +92,10 @@ def client_create(args: argparse.Namespace, store: Store) -> Result:
     try:
         store.clients.create(client)
     except ItemExists:
-        raise UsageError(f"a client with id {client_id!r} already exists") from None
+        # Taken by a client, or a user's sub (SECURITY.md 37: subjects never collide).
+        raise UsageError(
+            f"client id {client_id!r} already exists (a client's or a user's sub)"
+        ) from None
     audit.admin("client.created", client_id=client.client_id)
 
     data = client_view(client)
@@ -225,6 +229,11 @@ def add_commands(groups: Groups, leaf: Parser) -> None:
         "--introspect",
         action="store_true",
         help="a resource server: may introspect every token at /introspect (RFC 7662)",
+    )
+    create.add_argument(
+        "--allow-no-pkce",
+        action="store_true",
+        help="confidential only: PKCE may be left out of OpenID Connect requests with a nonce",
     )
     jwks_options(create)
     create.set_defaults(handler=client_create)

@@ -51,6 +51,8 @@ def check(client: Client) -> None:
         raise UsageError("--jwks and --jwks-file are only for --auth-method private_key_jwt")
     if public and client.may_introspect:
         raise UsageError("--introspect is only for confidential clients (resource servers)")
+    if public and not client.pkce_required:
+        raise UsageError("--allow-no-pkce is only for confidential clients (SECURITY.md 36)")
     grants = client.grant_types
     if not grants:
         raise UsageError("a client needs at least one grant type")
@@ -106,6 +108,7 @@ def client_view(client: Client) -> dict[str, Any]:
         "post_logout_redirect_uris": list(client.post_logout_redirect_uris),
         "resources": list(client.resources),
         "jwks": client.jwks,  # public keys only (private_key_jwt)
+        "pkce_required": client.pkce_required,
         "created_at": client.created_at,
     }
 

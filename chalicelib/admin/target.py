@@ -99,6 +99,10 @@ class AnnouncedWrites:
         self._announce()
         return self._inner.increment(pk, sk, ttl)
 
+    def decrement(self, pk: str, sk: str) -> int | None:
+        self._announce()
+        return self._inner.decrement(pk, sk)
+
     def put(self, item: Item, *, if_absent: bool = False) -> None:
         self._announce()
         self._inner.put(item, if_absent=if_absent)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chalicelib.accounts import consents, sessions
+from chalicelib.accounts import consents, rate_limit, sessions
 from chalicelib.deps import Deps
 from chalicelib.endpoints.authorization_response import error_redirect, issue_code
 from chalicelib.errors import (
@@ -23,7 +23,7 @@ from chalicelib.errors import (
     UnauthorizedClient,
     UnsupportedResponseType,
 )
-from chalicelib.http import cookies
+from chalicelib.http import cookies, pages
 from chalicelib.http.message import HttpRequest, HttpResponse
 from chalicelib.ids import digest, new_id, new_secret
 from chalicelib.protocol import pkce, redirect_uri, resource, scope
@@ -32,7 +32,12 @@ from chalicelib.stores.models import Client, Interaction
 from chalicelib.tokens import id_token
 
 PROMPTS = {"none", "login", "consent", "select_account"}
-MAX_STATE = 2048
+# What an anonymous request may make us store is bounded (SECURITY.md item 31): these are
+# kept in the pending authorization until sign-in. OIDC sets no maxima; these are generous
+# for a random state or nonce (a 256-bit value is 43 characters) and for an email address.
+MAX_STATE = 512
+MAX_NONCE = 512
+MAX_LOGIN_HINT = 256
 
 
 @dataclass(frozen=True)
@@ -121,16 +126,21 @@ def _authorize(deps: Deps, request: HttpRequest, params: Params, target: Target)
         resource.parse(params.get_all("resource")),
         resource.allowed(client, deps.settings.audience),
     )
+    prompt = _prompt(params.get("prompt"))
+    max_age = _max_age(params.get("max_age"))
+    state, nonce, login_hint = (
+        _bounded(params, name, most)
+        for name, most in (
+            ("state", MAX_STATE),
+            ("nonce", MAX_NONCE),
+            ("login_hint", MAX_LOGIN_HINT),
+        )
+    )
     challenge = pkce.check_challenge(
         params.get("code_challenge"),
         params.get("code_challenge_method"),
-        required=client.is_public,
+        required=pkce.required(client, scopes, nonce),
     )
-    prompt = _prompt(params.get("prompt"))
-    max_age = _max_age(params.get("max_age"))
-    state = params.get("state")
-    if state is not None and len(state) > MAX_STATE:
-        raise InvalidRequest("state is too long")
 
     found = sessions.current(deps, request)
     hinted = _hinted_sub(deps, params.get("id_token_hint"))
@@ -159,10 +169,10 @@ def _authorize(deps: Deps, request: HttpRequest, params: Params, target: Target)
         scopes=scopes,
         state=state,
         code_challenge=challenge,
-        nonce=params.get("nonce"),
+        nonce=nonce,
         prompt=sorted(prompt),
         max_age=max_age,
-        login_hint=params.get("login_hint"),
+        login_hint=login_hint,
         csrf=csrf,
         browser_hash=digest(browser),
         expires_at=now + deps.settings.interaction_ttl,
@@ -178,6 +188,10 @@ def _authorize(deps: Deps, request: HttpRequest, params: Params, target: Target)
             return issue_code(deps, interaction, session)
         if "none" in prompt:
             raise ConsentRequired("the user has not consented to these scopes")
+    # SECURITY.md item 31: the writes one source can cause are bounded.
+    wait = rate_limit.for_authorize(deps, request.source_ip).failed()
+    if wait is not None:
+        return _too_many(deps, wait)
     deps.store.interactions.put(interaction)
     step = "consent" if interaction.sid_hash else "login"
     location = deps.settings.endpoint(f"/interaction/{interaction_id}/{step}")
@@ -188,6 +202,24 @@ def _authorize(deps: Deps, request: HttpRequest, params: Params, target: Target)
             cookies.set_cookie(deps.settings, cookies.BROWSER, browser, deps.settings.session_ttl)
         )
     return response
+
+
+def _bounded(params: Params, name: str, most: int) -> str | None:
+    value = params.get(name)
+    if value is not None and len(value) > most:
+        raise InvalidRequest(f"{name} is longer than {most} characters")
+    return value
+
+
+def _too_many(deps: Deps, wait: int) -> HttpResponse:
+    body = pages.error_page(
+        settings=deps.settings,
+        title="Too many sign-in requests",
+        message=f"Too many sign-in requests from your network. Try again in "
+        f"{rate_limit.minutes(wait)}.",
+    )
+    headers = {"Content-Type": "text/html; charset=utf-8", "Retry-After": str(wait)}
+    return HttpResponse(429, headers, body)
 
 
 def _hinted_sub(deps: Deps, hint: str | None) -> str | None:

@@ -84,8 +84,21 @@ def _shown(note: Note) -> dict[str, Any]:
     return {"id": note.note_id, "text": note.text, "created_at": note.created_at}
 
 
+def _not_a_user(caller: Principal) -> HttpResponse | None:
+    """Notes belong to users. A client_credentials token's subject is the client itself
+    (sub = client_id, RFC 9068 2.2; SECURITY.md item 37): it has no notes, even if its id
+    were once registered equal to some user's sub."""
+    if caller.sub != caller.client_id:
+        return None
+    body = {"error": "forbidden", "error_description": "notes belong to users, not clients"}
+    return HttpResponse.json(body, 403, NO_STORE)
+
+
 @demo_only
 def list_notes(deps: Deps, request: HttpRequest, caller: Principal) -> HttpResponse:
+    refused = _not_a_user(caller)
+    if refused is not None:
+        return refused
     notes = deps.store.notes.list_for(caller.sub, limit=LIST_LIMIT)
     return HttpResponse.json({"notes": [_shown(n) for n in notes]}, headers=NO_STORE)
 
@@ -113,6 +126,9 @@ def note_text(request: HttpRequest) -> str:
 
 @demo_only
 def create_note(deps: Deps, request: HttpRequest, caller: Principal) -> HttpResponse:
+    refused = _not_a_user(caller)
+    if refused is not None:
+        return refused
     note = Note(new_id(), caller.sub, note_text(request), deps.clock.now())
     deps.store.notes.put(note)
     return HttpResponse.json(_shown(note), 201, NO_STORE)

@@ -7,7 +7,7 @@ that signed in for it (SECURITY.md item 6). A POST answers 303 (item 8); a GET n
 
 from __future__ import annotations
 
-from chalicelib.accounts import consents, rate_limit, sessions
+from chalicelib.accounts import consents, devices, rate_limit, sessions, usernames
 from chalicelib.accounts.passwords import dummy_hash, verify_password
 from chalicelib.deps import Deps
 from chalicelib.endpoints.authorization_response import error_redirect, issue_code
@@ -109,16 +109,18 @@ def _login_page(
 def login_post(deps: Deps, request: HttpRequest, interaction_id: str) -> HttpResponse:
     interaction, client = _load(deps, request, interaction_id)
     params = _form(request, interaction)
-    username = (params.get("username") or "").strip()[:MAX_USERNAME]
+    typed = (params.get("username") or "").strip()[:MAX_USERNAME]
     password = params.get("password") or ""
-    # SECURITY.md item 18: refused before the user is read or any password is hashed.
-    limiter = rate_limit.for_login(deps, username, request.source_ip)
-    wait = limiter.blocked()
+    # SECURITY.md item 38: `Alice` and a full-width `alice` are alice; a name that fits no account
+    # is still counted, under what was typed.
+    username = usernames.canonical_or_none(typed)
+    known = username is not None and devices.knows(deps, request, username)
+    limiter = rate_limit.for_login(deps, username or typed, request.source_ip, known_browser=known)
+    # SECURITY.md items 18 and 30: counted before the user is read or any password hashed.
+    wait = limiter.attempt()
     if wait is not None:
         message = f"Too many attempts. Try again in {rate_limit.minutes(wait)}."
-        response = _html(
-            _login_page(deps, interaction, client, message, username), interaction, 429
-        )
+        response = _html(_login_page(deps, interaction, client, message, typed), interaction, 429)
         response.headers["Retry-After"] = str(wait)
         audit.login_blocked(client.client_id, wait)
         return response
@@ -126,10 +128,11 @@ def login_post(deps: Deps, request: HttpRequest, interaction_id: str) -> HttpRes
     # Verify against a dummy hash for unknown users so timing does not reveal who exists.
     valid = verify_password(user.password_hash if user else dummy_hash(), password)
     if user is None or user.disabled or not valid:
-        limiter.failed()
+        # The attempt stays counted: it was a failure.
         audit.login_failed(client.client_id, user, valid)
-        page = _login_page(deps, interaction, client, "Wrong username or password.", username)
+        page = _login_page(deps, interaction, client, "Wrong username or password.", typed)
         return _html(page, interaction, 400)
+    limiter.succeeded()
     old = sessions.current(deps, request)
     session, cookie = sessions.start(deps, user, ["pwd"])
     audit.login_succeeded(client.client_id, user)
@@ -141,6 +144,8 @@ def login_post(deps: Deps, request: HttpRequest, interaction_id: str) -> HttpRes
     )
     response = _after_login(deps, interaction, session)
     response.cookies.append(cookie)
+    # This browser now knows the account: the account-wide limit no longer holds it (item 32).
+    response.cookies.append(devices.remember(deps, request, user.username))
     return response
 
 

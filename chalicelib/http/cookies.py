@@ -10,6 +10,7 @@ from chalicelib.settings import Settings
 
 SESSION = "tollgate-session"
 BROWSER = "tollgate-browser"
+DEVICE = "tollgate-device"  # accounts this browser signed in to (chalicelib/accounts/devices.py)
 
 
 def name(settings: Settings, base: str) -> str:

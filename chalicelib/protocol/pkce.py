@@ -8,6 +8,7 @@ import re
 
 from chalicelib.errors import InvalidGrant, InvalidRequest
 from chalicelib.ids import same
+from chalicelib.stores.models import Client
 
 _VERIFIER = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
 # An S256 challenge is the base64url SHA-256 of the verifier: exactly 43 characters.
@@ -17,6 +18,17 @@ _CHALLENGE = re.compile(r"^[A-Za-z0-9\-_]{43}$")
 def s256(verifier: str) -> str:
     digest = hashlib.sha256(verifier.encode("ascii")).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def required(client: Client, scopes: list[str], nonce: str | None) -> bool:
+    """PKCE is required of every client by default (OAuth 2.1 4.1.1, SECURITY.md item 36).
+
+    A confidential client registered with `pkce_required: false` may leave it out, but only
+    of an OpenID Connect request with a nonce: the nonce in the ID token then binds the code
+    to the client's own session, which is what PKCE does otherwise (RFC 9700 2.1.1).
+    """
+    opted_out = not client.pkce_required and not client.is_public
+    return not (opted_out and "openid" in scopes and nonce is not None)
 
 
 def check_challenge(challenge: str | None, method: str | None, *, required: bool) -> str:

@@ -12,6 +12,23 @@ class InvalidRedirectUri(ValueError):
     pass
 
 
+# A port is 1 to 65535 written without leading zeros (SECURITY.md item 39): one spelling per
+# port, so ":09999" and ":99999" never pass as a loopback port that "may vary".
+_PORT = r"[1-9][0-9]{0,4}"
+
+
+def valid_port(port: str) -> bool:
+    return re.fullmatch(_PORT, port) is not None and int(port) <= 65535
+
+
+def _authority_port(netloc: str) -> str | None:
+    """The port as written after the host ("" when a ":" has none), or None without one."""
+    host = netloc.rsplit("@", 1)[-1]
+    if host.endswith("]") or ":" not in host:
+        return None
+    return host.rsplit(":", 1)[1]
+
+
 def _is_loopback(uri: str) -> bool:
     parts = urlsplit(uri)
     host = parts.netloc.rsplit("@", 1)[-1]
@@ -72,6 +89,9 @@ def validate_registration(uri: str) -> str:
     problem = _never_matches(uri, parts)
     if problem:
         raise InvalidRedirectUri(problem)
+    port = _authority_port(parts.netloc)
+    if port is not None and not valid_port(port):
+        raise InvalidRedirectUri("a port is a number from 1 to 65535 without leading zeros")
     return uri
 
 
@@ -111,14 +131,14 @@ def _never_matches(uri: str, parts: SplitResult) -> str | None:
 
 # A loopback URI as registered: lower-case scheme, the bare host, an optional numeric port.
 _LOOPBACK_PREFIX = re.compile(
-    r"\Ahttp://(127\.0\.0\.1|\[::1\]|localhost)(?::[0-9]{1,5})?(?=[/?#]|\Z)"
+    rf"\Ahttp://(127\.0\.0\.1|\[::1\]|localhost)(?::({_PORT}))?(?=[/?#]|\Z)"
 )
 
 
 def _without_port(uri: str) -> str | None:
     """The loopback URI with its port removed, else None; everything else stays as written."""
     found = _LOOPBACK_PREFIX.match(uri)
-    if found is None:
+    if found is None or (found.group(2) is not None and not valid_port(found.group(2))):
         return None
     return f"http://{found.group(1)}{uri[found.end() :]}"
 

@@ -1,17 +1,24 @@
-"""Client registrations: CLIENT#<client_id> / CLIENT, and their index CLIENTS / CLIENT#<id>.
+"""Client registrations: CLIENT#<client_id> / CLIENT, their index CLIENTS / CLIENT#<id>,
+and SUB#<client_id> / SUB, the client's reservation of its id as a subject.
 
 The index holds one key-only item per client, in one partition, so that an admin listing is
 a paged Query of it (plus one BatchGetItem per page) instead of a scan of the whole table.
 It is written with the client, in one transaction, by create, save and delete.
+
+Machine and user subjects never collide (RFC 9068 5, SECURITY.md item 37): a client's
+client_credentials tokens carry `sub` = its client_id, so a client reserves its id in the
+namespace of users' subjects (SUB#, where UserRepository.create puts a user's `sub`), in
+the same transaction as its registration. Whichever comes second is refused.
 """
 
 from __future__ import annotations
 
 from chalicelib.stores.models import Client
 from chalicelib.stores.records import from_item, index_all, index_page, to_item
-from chalicelib.stores.table import Delete, ItemExists, Put, Table, TransactionCanceled
+from chalicelib.stores.table import Delete, ItemExists, Put, Table, TransactionCanceled, Write
 
 INDEX = "CLIENTS"
+CLIENT_SUBJECT = "ClientSubject"  # the kind of a client's SUB# reservation
 
 
 def _index(client_id: str) -> dict[str, str]:
@@ -23,12 +30,19 @@ class ClientRepository:
         self.table = table
 
     def create(self, client: Client) -> None:
-        """ItemExists if the client id is taken."""
+        """ItemExists if the client id is taken, by a client or as a user's `sub`."""
         item = to_item(client, f"CLIENT#{client.client_id}", "CLIENT")
+        reservation = {"pk": f"SUB#{client.client_id}", "sk": "SUB", "kind": CLIENT_SUBJECT}
         try:
-            self.table.transact([Put(item, if_absent=True), Put(_index(client.client_id))])
+            self.table.transact(
+                [
+                    Put(item, if_absent=True),
+                    Put(_index(client.client_id)),
+                    Put(reservation, if_absent=True),
+                ]
+            )
         except TransactionCanceled:
-            raise ItemExists(f"client {client.client_id!r} exists") from None
+            raise ItemExists(f"client id {client.client_id!r} is taken") from None
 
     def save(self, client: Client) -> None:
         """Write the client (its index entry too: a client stored before the index existed
@@ -48,6 +62,12 @@ class ClientRepository:
         return index_all(self.table, INDEX, "CLIENT#", Client)
 
     def delete(self, client_id: str) -> None:
-        self.table.transact(
-            [Delete(f"CLIENT#{client_id}", "CLIENT"), Delete(INDEX, f"CLIENT#{client_id}")]
-        )
+        """The registration, its index entry and its subject reservation (never a user's)."""
+        reserved = self.table.get(f"SUB#{client_id}", "SUB")
+        writes: list[Write] = [
+            Delete(f"CLIENT#{client_id}", "CLIENT"),
+            Delete(INDEX, f"CLIENT#{client_id}"),
+        ]
+        if reserved is not None and reserved.get("kind") == CLIENT_SUBJECT:
+            writes.append(Delete(f"SUB#{client_id}", "SUB"))
+        self.table.transact(writes)

@@ -226,6 +226,29 @@ class DynamoTable:
                     raise
         raise StoreUnavailable("counter kept changing between expiry and restart")
 
+    def decrement(self, pk: str, sk: str) -> int | None:
+        live, values = self._live_condition()
+        try:
+            with self._errors():
+                out = self._client.update_item(
+                    TableName=self._name,
+                    Key=self._key(pk, sk),
+                    UpdateExpression="ADD #n :minus",
+                    ConditionExpression=f"{live} AND #n > :zero",
+                    ExpressionAttributeNames={"#n": "count", "#ttl": "ttl"},
+                    ExpressionAttributeValues={
+                        ":minus": {"N": "-1"},
+                        ":zero": {"N": "0"},
+                        **values,
+                    },
+                    ReturnValues="UPDATED_NEW",
+                )
+        except Exception as exc:
+            if self._is_condition_failure(exc):
+                return None
+            raise
+        return int(out["Attributes"]["count"]["N"])
+
     def put(self, item: Item, *, if_absent: bool = False) -> None:
         kwargs = self._put_request(Put(item, if_absent))
         try:

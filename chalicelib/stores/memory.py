@@ -103,6 +103,14 @@ class MemoryTable:
             item.setdefault("ttl", ttl)
             return int(item["count"])
 
+    def decrement(self, pk: str, sk: str) -> int | None:
+        with self._lock:
+            item = self._live(self._items.get((pk, sk)))
+            if item is None or int(item.get("count", 0)) <= 0:
+                return None
+            item["count"] = int(item["count"]) - 1
+            return int(item["count"])
+
     def put(self, item: Item, *, if_absent: bool = False) -> None:
         key = (item["pk"], item["sk"])
         _check_write(Put(item))

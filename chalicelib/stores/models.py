@@ -30,6 +30,9 @@ class Client:
     resources: list[str] = field(default_factory=list)
     # private_key_jwt: the client's public keys, a JWK Set (RFC 7517 5; RFC 7591 `jwks`).
     jwks: dict[str, Any] | None = None
+    # PKCE is required of every client (OAuth 2.1 4.1.1). False (`--allow-no-pkce`) lets a
+    # confidential client leave it out of OpenID Connect requests that send a nonce only.
+    pkce_required: bool = True
 
     @property
     def is_public(self) -> bool:

@@ -3,7 +3,8 @@
 Key layout (pk / sk); each repository's module documents its own:
     CLIENT#<client_id>         / CLIENT                          clients.py
     USER#<username>            / USER                            users.py
-    SUB#<sub>                  / SUB       the username of a subject (UserInfo)
+    SUB#<sub>                  / SUB       the username of a subject (UserInfo), or a
+                                           client's reservation of its id (clients.py)
     SESSION#<sha256(sid)>      / SESSION            ttl          sessions.py
     SESSIONS#<sub>             / SESSION#<sha256(sid)>  ttl      index: a user's sessions
     INTERACTION#<id>           / INTERACTION        ttl          interactions.py
@@ -17,10 +18,12 @@ Key layout (pk / sk); each repository's module documents its own:
     NOTES#<sub>                / NOTE#<created_at>#<id>          notes.py (demo API)
     JTI#<sha256(client, jti)>  / ASSERTION  a used client assertion, ttl   assertions.py
     RATE#<scope>#<sha256(key)> / W#<window start>  failure counter, ttl   limits.py
+    DEVICEKEY                  / DEVICEKEY  the key of device cookies    limits.py
 
 Writes that span two kinds are one transaction, kept on the repository that owns it:
 CodeRepository.redeem (code + its refresh token), RefreshTokenRepository.rotate and
 .supersede, UserRepository.create (user + SUB pointer), SessionRepository.put (session + index),
+ClientRepository.create (client + SUB reservation),
 CodeRepository.redeem (code + grant + its index + refresh token, while the user is enabled);
 ConsentRepository.revoke revokes the grants first and then deletes the consent.
 AccountRepository (accounts.py) orders what disabling, a new password and deleting a user

@@ -116,6 +116,14 @@ class Table(Protocol):
         """
         ...
 
+    def decrement(self, pk: str, sk: str) -> int | None:
+        """Atomically take 1 from a live counter's positive `count`; the new count.
+
+        None, and nothing written, when the counter is absent, expired or at 0: a give-back
+        never creates a counter nor takes one below zero.
+        """
+        ...
+
     def put(self, item: Item, *, if_absent: bool = False) -> None:
         """Write an item; with if_absent, raise ItemExists when a live item is there."""
         ...

@@ -25,7 +25,11 @@ class UserRepository:
         self.table = table
 
     def create(self, user: User) -> None:
-        """The user and its `sub` -> username pointer, together; ItemExists if either exists."""
+        """The user and its `sub` -> username pointer, together; ItemExists if either exists,
+        or if `sub` is a client's id (SECURITY.md item 37): clients reserve SUB#<client_id>
+        when they are made, and one registered before that is looked up here."""
+        if self.table.get(f"CLIENT#{user.sub}", "CLIENT") is not None:
+            raise ItemExists(f"sub {user.sub!r} is a client id")
         pointer = {"pk": f"SUB#{user.sub}", "sk": "SUB", "kind": "SubPointer"}
         pointer["username"] = user.username
         try:
@@ -44,8 +48,8 @@ class UserRepository:
 
     def get_by_sub(self, sub: str) -> User | None:
         pointer = self.table.get(f"SUB#{sub}", "SUB")
-        if pointer is None:
-            return None
+        if pointer is None or "username" not in pointer:
+            return None  # no one, or a client's reservation
         user = self.get(str(pointer["username"]))
         return user if user is not None and user.sub == sub else None
 

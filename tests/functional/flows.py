@@ -28,6 +28,9 @@ from tests.support.oauth import (
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 SESSION_COOKIE = f"__Host-{cookies.SESSION}"
 BROWSER_COOKIE = f"__Host-{cookies.BROWSER}"
+# PKCE is required of every client (SECURITY.md item 36): requests built here carry this
+# challenge unless a test passes its own, or None to leave PKCE out.
+VERIFIER, CHALLENGE = pkce_pair()
 
 
 def authorize_path(
@@ -35,7 +38,7 @@ def authorize_path(
     client_id: str | None = "web",
     scope: str | None = "openid profile",
     state: str | None = "st-123",
-    challenge: str | None = None,
+    challenge: str | None = CHALLENGE,
     redirect_uri: str | None = REDIRECT,
     response_type: str | None = "code",
     **extra: str,
@@ -58,7 +61,7 @@ def authorize_params(
     client_id: str | None = "web",
     scope: str | None = "openid profile",
     state: str | None = "st-123",
-    challenge: str | None = None,
+    challenge: str | None = CHALLENGE,
     redirect_uri: str | None = REDIRECT,
     response_type: str | None = "code",
     extra: dict[str, str] | None = None,
@@ -160,11 +163,12 @@ def sign_in(
     scope: str = "openid profile",
     pkce: bool = True,
     state: str = "st-123",
+    **extra: str,
 ) -> Authorized:
     """The whole flow: /authorize, login (if needed), consent (if needed), code."""
     verifier, challenge = pkce_pair() if pkce else (None, None)
     started = browser.get(
-        authorize_path(client_id=client_id, scope=scope, state=state, challenge=challenge)
+        authorize_path(client_id=client_id, scope=scope, state=state, challenge=challenge, **extra)
     )
     params = to_client(finish(browser, started))
     assert params["state"] == state

@@ -20,7 +20,6 @@ from tests.functional.flows import (
     finish,
     interaction_id_of,
     kinds,
-    redeem,
     sign_in,
     step_of,
     submit_consent,
@@ -92,11 +91,14 @@ def test_web_with_pkce_gets_a_code_bound_to_the_challenge(browser: Browser, deps
     assert session_count(deps) == 1
 
 
-def test_web_without_pkce_gets_a_code(browser: Browser, deps: Deps) -> None:
-    done = sign_in(browser, pkce=False)
+def test_web_without_pkce_is_refused_to_the_client(browser: Browser, deps: Deps) -> None:
+    """SECURITY.md 36: PKCE is required of confidential clients too (OAuth 2.1 4.1.1)."""
+    before = kinds(deps)
+    params = to_client(browser.get(authorize_path(challenge=None, nonce="n-1")))
 
-    assert stored_code(deps, done.code)["code_challenge"] == ""
-    assert redeem(done).status == 200
+    assert params["error"] == "invalid_request"
+    assert "code_challenge" in params["error_description"]
+    assert kinds(deps) == before
 
 
 def test_spa_with_pkce_gets_a_code(browser: Browser, deps: Deps) -> None:
@@ -109,7 +111,7 @@ def test_spa_with_pkce_gets_a_code(browser: Browser, deps: Deps) -> None:
 
 def test_spa_without_pkce_is_refused_to_the_client(browser: Browser, deps: Deps) -> None:
     before = kinds(deps)
-    params = to_client(browser.get(authorize_path(client_id="spa")))
+    params = to_client(browser.get(authorize_path(client_id="spa", challenge=None)))
 
     assert params["error"] == "invalid_request"
     assert params["state"] == "st-123"

@@ -370,3 +370,40 @@ def test_on_aws_the_built_in_authorizer_speaks_api_gateway(
         "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3/dev/GET/api/notes",
         "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3/dev/GET/api/whoami",
     ]
+
+
+def test_a_client_whose_id_is_a_users_sub_gets_none_of_her_notes(
+    browser: Browser, deps: Deps
+) -> None:
+    """SECURITY.md 37 (RFC 9068 5): a client registered, before creation refused it, with
+    alice's sub as its client_id. Its client_credentials token carries sub = that id, but it
+    is the client's own (sub == client_id): the notes API serves it none of alice's notes
+    and writes none in her name."""
+    from chalicelib.ids import digest
+    from chalicelib.stores.models import Client
+    from chalicelib.stores.records import to_item
+    from tests.support.oauth import SECRET
+
+    alice = flow_token(browser, deps)["access_token"]
+    assert call(browser, "POST", "/api/notes", alice, {"text": "alice's secret"}).status == 201
+    legacy = Client(
+        client_id="sub-alice",
+        name="Collides",
+        client_type="confidential",
+        auth_method="client_secret_basic",
+        redirect_uris=[],
+        grant_types=["client_credentials"],
+        scopes=["notes:read", "notes:write"],
+        secret_hash=digest(SECRET),
+    )
+    deps.store.table.put(to_item(legacy, "CLIENT#sub-alice", "CLIENT"))  # as stored back then
+    answer = token(browser, {"grant_type": "client_credentials"}, basic("sub-alice", SECRET))
+    assert answer.status == 200, answer.text
+    machine = answer.json()["access_token"]
+
+    listed = call(browser, "GET", "/api/notes", machine)
+    assert listed.status == 403, listed.text
+    assert "alice's secret" not in listed.text
+    assert call(browser, "POST", "/api/notes", machine, {"text": "forged"}).status == 403
+    texts = [n["text"] for n in call(browser, "GET", "/api/notes", alice).json()["notes"]]
+    assert texts == ["alice's secret"]

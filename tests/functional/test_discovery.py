@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.functional.flows import path_of
+from tests.functional.flows import authorize_path, path_of
 from tests.support.oauth import ISSUER, Browser, tollgate
 
 DOCUMENTS = ["/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"]
@@ -119,7 +119,7 @@ def test_stylesheet_is_served_as_css(browser: Browser) -> None:
 
 
 def test_login_page_links_the_stylesheet(browser: Browser) -> None:
-    page = browser.follow(browser.get("/authorize?client_id=web&response_type=code&scope=openid"))
+    page = browser.follow(browser.get(authorize_path(scope="openid")))
 
     assert page.status == 200
     assert f'<link rel="stylesheet" href="{ISSUER}/static/tollgate.css">' in page.text

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from chalicelib.deps import Deps
+from tests.functional.flows import CHALLENGE
 from tests.support.oauth import (
     PASSWORD,
     REDIRECT,
@@ -122,6 +123,7 @@ def test_consent_page_without_a_session_redirects_to_login_under_the_issuer(
     _deps, browser = staged
     started = browser.get(
         f"{ISSUER}/authorize?response_type=code&client_id=web&scope=openid&redirect_uri={REDIRECT}"
+        f"&code_challenge={CHALLENGE}&code_challenge_method=S256"  # SECURITY.md item 36
     )
     consent = started.location
     assert consent is not None and consent.endswith("/login")

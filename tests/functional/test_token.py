@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import time
+from dataclasses import replace
 from typing import Any
 
 import jwt
@@ -69,7 +70,7 @@ def test_client_secret_basic_exchange(signed_in: Authorized) -> None:
 
 
 def test_client_secret_post_exchange(browser: Browser) -> None:
-    done = sign_in(browser, client_id="post", scope="email", pkce=False)
+    done = sign_in(browser, client_id="post", scope="email")
     form = code_form(done, client_id="post", client_secret=SECRET)
 
     body = ok(token(browser, form))
@@ -214,14 +215,14 @@ def test_wrong_secret_basic(signed_in: Authorized, deps: Deps) -> None:
 
 
 def test_wrong_secret_post(browser: Browser) -> None:
-    done = sign_in(browser, client_id="post", pkce=False)
+    done = sign_in(browser, client_id="post")
     form = code_form(done, client_id="post", client_secret="wrong")
 
     refused(token(browser, form), "invalid_client", 401)
 
 
 def test_post_client_using_basic_is_invalid_client(browser: Browser) -> None:
-    done = sign_in(browser, client_id="post", pkce=False)
+    done = sign_in(browser, client_id="post")
 
     answer = token(browser, code_form(done), basic("post", SECRET))
     refused(answer, "invalid_client", 401)
@@ -312,7 +313,7 @@ def test_expired_code(signed_in: Authorized, clock: FakeClock) -> None:
 
 
 def test_code_of_another_client(browser: Browser) -> None:
-    done = sign_in(browser, client_id="post", pkce=False)
+    done = sign_in(browser, client_id="post")
     form = code_form(done)
 
     refused(token(browser, form, basic("web", SECRET)), "invalid_grant")
@@ -345,12 +346,17 @@ def test_missing_code_verifier(signed_in: Authorized) -> None:
     refused(token(signed_in.browser, form, basic("web", SECRET)), "invalid_grant")
 
 
-def test_code_verifier_without_challenge(browser: Browser) -> None:
-    done = sign_in(browser, pkce=False)
+def test_code_verifier_without_challenge(browser: Browser, deps: Deps) -> None:
+    """A client allowed to leave PKCE out (SECURITY.md 36) left it out: a verifier now is a
+    downgrade attempt (RFC 9700 4.8.2)."""
+    web = deps.store.clients.get("web")
+    assert web is not None
+    deps.store.clients.create(replace(web, client_id="legacy", pkce_required=False))
+    done = sign_in(browser, client_id="legacy", scope="openid", pkce=False, nonce="n-1")
     verifier, _ = pkce_pair()
     form = code_form(done, code_verifier=verifier)
 
-    refused(token(browser, form, basic("web", SECRET)), "invalid_grant")
+    refused(token(browser, form, basic("legacy", SECRET)), "invalid_grant")
 
 
 def test_get_token_is_refused_without_a_token(browser: Browser, deps: Deps) -> None:

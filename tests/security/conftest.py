@@ -50,6 +50,9 @@ __all__ = [
 ]
 
 FORM = "application/x-www-form-urlencoded"
+# PKCE is required of every client (SECURITY.md item 36): requests built here carry this
+# challenge unless a test passes its own, or None to leave PKCE out.
+VERIFIER, CHALLENGE = pkce_pair()
 
 
 def authorize_path(params: dict[str, str] | list[tuple[str, str]]) -> str:
@@ -62,7 +65,7 @@ def auth_params(
     redirect_uri: str | None = REDIRECT,
     scope: str = "openid",
     state: str | None = "st4te",
-    challenge: str | None = None,
+    challenge: str | None = CHALLENGE,
     **extra: str,
 ) -> dict[str, str]:
     """An authorization request (RFC 6749 4.1.1); None leaves a parameter out."""

@@ -11,8 +11,8 @@ from tests.support.oauth import Answer, Browser, action_of, csrf_of, pkce_pair
 
 
 def start(server: Server, browser: Browser, client_id: str = "web") -> Answer:
-    """/authorize, then the login page (client "spa" gets a PKCE challenge)."""
-    challenge = pkce_pair()[1] if client_id == "spa" else None
+    """/authorize, then the login page (with PKCE, as every client: SECURITY.md item 36)."""
+    challenge = pkce_pair()[1]
     answer = server.authorize(browser, auth_params(client_id, challenge=challenge))
     assert answer.location is not None and answer.location.endswith("/login")
     page = browser.follow(answer)
@@ -22,7 +22,7 @@ def start(server: Server, browser: Browser, client_id: str = "web") -> Answer:
 
 def to_consent(server: Server, browser: Browser, client_id: str = "web") -> Answer:
     """Signed in (already, or now), on the consent page of a fresh authorization."""
-    challenge = pkce_pair()[1] if client_id == "spa" else None
+    challenge = pkce_pair()[1]
     answer = server.authorize(browser, auth_params(client_id, challenge=challenge))
     if answer.location is not None and answer.location.endswith("/login"):
         page = browser.follow(answer)

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from dataclasses import replace
 
 import pytest
 
 from tests.security.conftest import Flow, Server, auth_params, authorize_path, query_of
 from tests.support.oauth import Answer, pkce_pair
+
+
+def opted_out(server: Server) -> str:
+    """A confidential client registered with pkce_required false (`--allow-no-pkce`)."""
+    web = server.deps.store.clients.get("web")
+    assert web is not None
+    server.deps.store.clients.create(replace(web, client_id="legacy", pkce_required=False))
+    return "legacy"
 
 
 def assert_invalid_grant(answer: Answer) -> None:
@@ -53,7 +62,7 @@ def test_only_s256_is_accepted(server: Server, client_id: str, method: str | Non
 
 def test_public_client_without_challenge_is_refused(server: Server) -> None:
     """SECURITY.md 5; OAuth 2.1 4.1.1, RFC 9700 2.1.1: a public client must use PKCE."""
-    answer = server.default_browser.get(authorize_path(auth_params("spa")))
+    answer = server.default_browser.get(authorize_path(auth_params("spa", challenge=None)))
     assert answer.location is not None
     assert query_of(answer.location).get("error") == ["invalid_request"]
     assert server.codes() == []
@@ -93,16 +102,11 @@ def test_missing_verifier_is_invalid_grant(server: Server, client_id: str) -> No
 
 
 def test_verifier_without_challenge_is_invalid_grant(server: Server) -> None:
-    """SECURITY.md 5; RFC 9700 4.8.2 (PKCE downgrade): a verifier where no challenge was sent."""
-    flow = server.sign_in("web", pkce=False)
+    """SECURITY.md 5; RFC 9700 4.8.2 (PKCE downgrade): a verifier where no challenge was sent
+    (by a client allowed to leave PKCE out, SECURITY.md 36)."""
+    flow = server.sign_in(opted_out(server), pkce=False, scope="openid", nonce="n-1")
     verifier, _ = pkce_pair()
     assert_invalid_grant(server.redeem(flow, verifier=verifier))
-
-
-def test_confidential_client_may_omit_pkce(server: Server) -> None:
-    """SECURITY.md 5; RFC 9700 2.1.1: a confidential client without PKCE still works (control)."""
-    flow = server.sign_in("web", pkce=False)
-    assert server.redeem(flow).status == 200
 
 
 @pytest.mark.parametrize(

@@ -376,7 +376,9 @@ def test_successful_client_authentications_do_not_count(
 
 
 def counters(server: Server) -> list[Item]:
-    return [item for item in raw_items(server.deps) if str(item["pk"]).startswith("RATE#")]
+    """The login and client authentication counters (not the pending authorizations')."""
+    kinds = ("RATE#login-", "RATE#client-")
+    return [item for item in raw_items(server.deps) if str(item["pk"]).startswith(kinds)]
 
 
 def test_counters_hold_no_username_client_id_or_address(
@@ -401,12 +403,16 @@ def test_counters_hold_no_username_client_id_or_address(
         assert item["ttl"] == now + (LOGIN_WINDOW if "#login-" in item["pk"] else CLIENT_WINDOW)
 
 
-def test_a_success_writes_no_counter(server: Server, addresses: Addresses) -> None:
+def test_a_success_leaves_no_count(server: Server, addresses: Addresses) -> None:
+    """SECURITY.md 30: a login is counted before its password is checked and a success gives
+    the count back; a client's correct credentials write no counter at all."""
     addresses.use(A)
     signs_in(server)
-    assert authenticated(token_request(server, "web"))
+    assert {item["count"] for item in counters(server)} == {0}
+    assert len(counters(server)) == 3
 
-    assert counters(server) == []
+    assert authenticated(token_request(server, "web"))
+    assert len(counters(server)) == 3
 
 
 # -- when the counters cannot be read or written ------------------------------------------------
@@ -467,17 +473,17 @@ def test_unreadable_counters_fail_closed_at_login(
     assert password_checks == []
 
 
-def test_uncountable_login_failures_fail_closed(
+def test_uncountable_login_attempts_fail_closed(
     server: Server, outage: Outage, password_checks: list[str]
 ) -> None:
-    """A failure that cannot be counted is not answered as a plain wrong password: the
-    attacker would get uncounted guesses."""
+    """SECURITY.md 25 and 30: an attempt that cannot be counted is not checked at all (an
+    attacker would get uncounted guesses), nor answered as a plain wrong password."""
     browser = server.browser()
     page = login_page(server, browser)
     outage(reads=False, writes=True)
 
     assert_unavailable_page(attempt(browser, page, "alice", "wrong password"))
-    assert password_checks == ["wrong password"]
+    assert password_checks == []
 
 
 def test_counter_outage_at_the_token_endpoint_is_temporarily_unavailable(

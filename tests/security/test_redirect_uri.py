@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.protocol.redirect_uri import InvalidRedirectUri, validate_registration
+from chalicelib.protocol.redirect_uri import InvalidRedirectUri, matches, validate_registration
 from tests.security.conftest import REDIRECT, Server, auth_params, authorize_path, query_of
 from tests.support.oauth import Answer, pkce_pair
 
@@ -48,6 +48,15 @@ LOOPBACK_NEAR_MISSES = [
     "http://evil.example@127.0.0.1:54321/cb",
     "http://127.0.0.1:abc/cb",
     "HTTP://127.0.0.1:54321/cb",
+    # SECURITY.md 39: a port is 1 to 65535, one spelling each.
+    "http://127.0.0.1:99999/cb",
+    "http://127.0.0.1:65536/cb",
+    "http://127.0.0.1:0/cb",
+    "http://127.0.0.1:09999/cb",
+    "http://127.0.0.1:00080/cb",
+    "http://127.0.0.1:/cb",
+    "http://127.0.0.1:+80/cb",
+    "http://127.0.0.1:٨٠/cb",
 ]
 
 
@@ -169,6 +178,17 @@ REFUSED_REGISTRATIONS = [
     "https://app.example/c b",
     "https://app.example/cb\n",
     "",
+    # SECURITY.md 39: ASCII only; ports 1 to 65535 without leading zeros.
+    "https://app.exämple/cb",
+    "https://app.example/cb?n=é",
+    "http://127.0.0.1:99999/cb",
+    "http://127.0.0.1:65536/cb",
+    "http://127.0.0.1:09999/cb",
+    "http://127.0.0.1:0/cb",
+    "http://[::1]:00080/cb",
+    "https://app.example:0/cb",
+    "https://app.example:08443/cb",
+    "https://app.example:/cb",
 ]
 
 ACCEPTED_REGISTRATIONS = [
@@ -176,7 +196,10 @@ ACCEPTED_REGISTRATIONS = [
     "https://app.example:8443/oauth/callback?tenant=1",
     "http://127.0.0.1/cb",
     "http://127.0.0.1:8080/cb",
+    "http://127.0.0.1:65535/cb",
+    "http://127.0.0.1:1/cb",
     "http://[::1]/cb",
+    "http://[::1]:8080/cb",
     "com.example.app:/oauth2redirect",
 ]
 
@@ -223,6 +246,39 @@ def test_registrations_that_could_never_match_say_why(uri: str, why: str) -> Non
 )
 def test_unusual_but_reachable_hosts_are_accepted(uri: str) -> None:
     assert validate_registration(uri) == uri
+
+
+@pytest.mark.parametrize(
+    ("requested", "allowed"),
+    [
+        ("http://127.0.0.1:65535/cb", True),
+        ("http://127.0.0.1:1/cb", True),
+        ("http://127.0.0.1/cb", True),
+        ("http://127.0.0.1:65536/cb", False),
+        ("http://127.0.0.1:99999/cb", False),
+        ("http://127.0.0.1:09999/cb", False),
+        ("http://127.0.0.1:0/cb", False),
+        ("http://127.0.0.1:123456/cb", False),
+    ],
+)
+def test_loopback_ports_are_range_checked_when_matching(requested: str, allowed: bool) -> None:
+    """SECURITY.md 39; RFC 8252 7.3: the port that may vary is still a port, one spelling each
+    (a registered port-less loopback URI, as for "spa")."""
+    assert matches(["http://127.0.0.1/cb"], requested) is allowed
+    assert matches(["http://127.0.0.1:8080/cb"], requested) is allowed
+
+
+def test_response_headers_stay_ascii_with_non_ascii_input(server: Server) -> None:
+    """SECURITY.md 39: state is echoed byte for byte, but percent-encoded: the Location of a
+    code and of an error redirect carries no non-ASCII byte (nor a line break)."""
+    state = "é✓\u202e\r\nX-Injected: 1"
+    flow = server.sign_in("web", state=state)
+    assert flow.location.isascii() and "\n" not in flow.location
+    assert query_of(flow.location)["state"] == [state]
+    error = server.default_browser.get(authorize_path(auth_params("web", state=state, scope="")))
+    assert error.location is not None and error.location.isascii()
+    assert query_of(error.location)["state"] == [state]
+    assert all(value.isascii() for value in error.headers.values())
 
 
 def test_code_goes_exactly_to_registered_uri(server: Server) -> None:

@@ -69,7 +69,8 @@ def test_secrets_come_from_the_secrets_module(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr("chalicelib.ids.secrets.token_urlsafe", spy)
     ids.new_secret()
     ids.new_id()
-    assert len(calls) == 2
+    # Two draws, or more when a draw starting with "-" was redrawn (SECURITY.md item 40).
+    assert len(calls) >= 2
     assert all(n is not None and n >= MIN_BITS // 8 for n in calls), calls
 
 
@@ -123,7 +124,7 @@ def test_store_holds_only_hashes(server: Server) -> None:
     post_flow = server.sign_in("post", browser=browser)
     assert server.redeem(post_flow).status == 200
     access_token: str = answer.json()["access_token"]
-    assert len(browser.cookies) == 2
+    assert len(browser.cookies) == 3  # session, browser binding, known device (item 32)
     secrets_seen = {
         "code": flow.code,
         "second code": post_flow.code,

@@ -85,6 +85,63 @@ def test_an_expired_counter_starts_again_at_one(table: Table, clock: FakeClock, 
     assert table.get("RATE#x", "W#0") == {"pk": "RATE#x", "sk": "W#0", "count": 2, "ttl": new_ttl}
 
 
+# -- decrement: a login attempt gives its count back (SECURITY.md item 30) -------------------
+
+
+def test_decrement_gives_one_back_and_keeps_the_ttl(table: Table, clock: FakeClock) -> None:
+    ttl = clock.now() + 900
+    for _ in range(3):
+        table.increment("RATE#x", "W#0", ttl)
+
+    assert table.decrement("RATE#x", "W#0") == 2
+    assert table.increment("RATE#x", "W#0", ttl + 5) == 3
+    assert table.get("RATE#x", "W#0") == {"pk": "RATE#x", "sk": "W#0", "count": 3, "ttl": ttl}
+
+
+def test_decrement_never_creates_a_counter_nor_goes_below_zero(
+    table: Table, clock: FakeClock
+) -> None:
+    assert table.decrement("RATE#x", "W#0") is None
+    assert table.get("RATE#x", "W#0") is None
+
+    table.increment("RATE#x", "W#0", clock.now() + 60)
+    assert table.decrement("RATE#x", "W#0") == 0
+    assert table.decrement("RATE#x", "W#0") is None
+    assert table.increment("RATE#x", "W#0", clock.now() + 60) == 1
+
+
+def test_decrement_leaves_an_expired_counter_alone(table: Table, clock: FakeClock) -> None:
+    """SECURITY.md item 24: an expired counter is absent, also for a give-back."""
+    for _ in range(4):
+        table.increment("RATE#x", "W#0", clock.now() + 10)
+    clock.advance(10)
+
+    assert table.decrement("RATE#x", "W#0") is None
+    assert table.increment("RATE#x", "W#0", clock.now() + 60) == 1
+
+
+def test_concurrent_increments_and_decrements_balance(table: Table, clock: FakeClock) -> None:
+    """Each thread takes one and gives it back, as a successful login does: nothing lost."""
+    only_atomic_backends(table)
+    ttl = clock.now() + 60
+    table.increment("RATE#race", "W#0", ttl)
+    start = threading.Barrier(THREADS)
+
+    def contender() -> None:
+        start.wait()
+        table.increment("RATE#race", "W#0", ttl)
+        table.decrement("RATE#race", "W#0")
+
+    threads = [threading.Thread(target=contender) for _ in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert not any(thread.is_alive() for thread in threads)
+    assert table.get("RATE#race", "W#0") == {"pk": "RATE#race", "sk": "W#0", "count": 1, "ttl": ttl}
+
+
 def _race(table: Table, pk: str, ttl: int) -> tuple[list[int], list[BaseException]]:
     start = threading.Barrier(THREADS)
     returned: list[int] = []

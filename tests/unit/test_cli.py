@@ -20,6 +20,7 @@ from chalicelib.admin.cli import main
 from chalicelib.admin.target import resolve_target
 from chalicelib.clock import SystemClock
 from chalicelib.stores.dynamodb import DynamoTable, make_client
+from chalicelib.stores.models import Client
 from chalicelib.stores.repository import Store
 from chalicelib.stores.schema import table_definition
 from chalicelib.stores.table import StoreUnavailable
@@ -358,6 +359,30 @@ def test_rotate_secret_refused(store: Store, capsys: pytest.CaptureFixture[str])
     code, _, err = run(store, capsys, "client", "rotate-secret", "nobody")
     assert code == 3
     assert err.startswith("tollgate: no client")
+
+
+def test_an_old_id_starting_with_a_dash_is_still_usable(
+    store: Store, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """SECURITY.md item 40: ids made before the rule may start with "-"; after "--" every
+    command takes them, and without it the error says how."""
+    old = "-Xq3" + ids.new_id()[4:]
+    store.clients.create(
+        Client(old, "Old", "confidential", "client_secret_basic", [CB], ["authorization_code"],
+               ["openid"], secret_hash=ids.digest("s"))
+    )  # fmt: skip
+
+    shown = run_json(store, capsys, "client", "show", "--", old)
+    assert shown["client_id"] == old
+    rotated = run_json(store, capsys, "client", "rotate-secret", "--json", "--", old)
+    assert rotated["client_id"] == old
+    code, _, err = run(store, capsys, "client", "show", old)
+    assert code == 2
+    assert "goes after '--'" in err
+    code, _, err = run(store, capsys, "client", "create", "--name", "N", f"--client-id={old}",
+                       "--redirect-uri", CB)  # fmt: skip
+    assert code == 2
+    assert "must not start with '-'" in err
 
 
 # -- users ----------------------------------------------------------------------------------
