@@ -15,6 +15,8 @@ def _without_ttl(server: Server) -> dict[tuple[str, str], Item]:
 
 def test_an_unredeemed_authorization_leaves_no_item_without_ttl(server: Server) -> None:
     """SECURITY.md 35: besides the consent the person gave, nothing lives on."""
+    # The device-cookie key (SECURITY.md 32) is made once per deployment, not per sign-in.
+    server.deps.store.limits.device_key()
     before = _without_ttl(server)
     flow = server.sign_in("web", scope="openid profile")
 
