@@ -9,7 +9,7 @@ VENV := .venv
 UV_VERSION := 0.13.9
 BIN := $(VENV)/bin
 
-.PHONY: help run test lint typecheck unit browser-deps requirements bench
+.PHONY: help run test lint typecheck unit browser-deps client-deps requirements bench
 
 help:
 	@echo "make run    start Tollgate locally (moto + chalice local on PORT=$(PORT))"
@@ -34,6 +34,12 @@ browser-deps:
 	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi; \
 	fi
 
+# What the browser tests run with Node.js, exactly as tests/clients/package-lock.json pins it:
+# oauth4webapi (a strict OAuth client) and axe-core (accessibility checks).
+tests/clients/node_modules/.package-lock.json: tests/clients/package.json tests/clients/package-lock.json
+	cd tests/clients && npm ci --no-audit --no-fund --loglevel=error
+client-deps: tests/clients/node_modules/.package-lock.json
+
 lint: $(VENV)/.synced
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -42,7 +48,7 @@ typecheck: $(VENV)/.synced
 	$(BIN)/mypy
 	$(BIN)/mypy examples/protected-api  # a second app.py: checked on its own
 
-test: $(VENV)/.synced browser-deps lint typecheck
+test: $(VENV)/.synced browser-deps client-deps lint typecheck
 	$(BIN)/pytest
 
 requirements: $(VENV)/.synced

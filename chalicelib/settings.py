@@ -113,6 +113,11 @@ class Settings:
     def audience(self) -> str:
         return self.default_audience or self.issuer
 
+    @property
+    def userinfo_audience(self) -> str:
+        """The `aud` UserInfo accepts: its own URL, which no API shares."""
+        return self.endpoint("/userinfo")
+
     def endpoint(self, path: str) -> str:
         return self.issuer.rstrip("/") + path
 

@@ -49,7 +49,9 @@ def _userinfo(deps: Deps, request: HttpRequest, origin: cors.ClientOrigin) -> Ht
             token,
             keys_for(deps),
             issuer=deps.settings.issuer,
-            audience=deps.settings.audience,
+            # Only tokens that name UserInfo (every token granting openid does: README,
+            # "Resource indicators and UserInfo"); an API's token is not for us.
+            audience=deps.settings.userinfo_audience,
             now=deps.clock.now(),
         )
         if origin.origin is not None:

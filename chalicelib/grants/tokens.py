@@ -100,7 +100,9 @@ def response(
         deps.signer,
         issuer=settings.issuer,
         audience=resource.audience(
-            resources if resources is not None else auth.resources, settings.audience
+            resources if resources is not None else auth.resources,
+            settings.audience,
+            userinfo=settings.userinfo_audience if "openid" in granted else None,
         ),
         sub=auth.sub,
         client_id=client.client_id,

@@ -2,7 +2,8 @@
 
 A client may ask for the audiences it is registered for; without `resource`, tokens are
 for the deployment's default audience. An authorization may name several resources; each
-token request may then narrow to some of them, never widen.
+token request may then narrow to some of them, never widen. A token that grants `openid`
+also names the UserInfo endpoint (README, "Resource indicators and UserInfo").
 """
 
 from __future__ import annotations
@@ -44,8 +45,15 @@ def check(requested: list[str], permitted: list[str]) -> list[str]:
     return requested
 
 
-def audience(resources: list[str], default_audience: str) -> str | list[str]:
-    """The `aud` claim: one string for one audience (RFC 9068 2.2 allows either)."""
-    if not resources:
-        return default_audience
-    return resources[0] if len(resources) == 1 else list(resources)
+def audience(
+    resources: list[str], default_audience: str, userinfo: str | None = None
+) -> str | list[str]:
+    """The `aud` claim: one string for one audience (RFC 9068 2.2 allows either).
+
+    `userinfo` (the UserInfo endpoint's URL, given when `openid` was granted) is added last,
+    as Auth0 does: the token an OpenID client gets for its API also reads who signed in.
+    The first audience stays the API's, so an API that reads only `aud[0]` still works."""
+    named = list(resources) or [default_audience]
+    if userinfo is not None and userinfo not in named:
+        named.append(userinfo)
+    return named[0] if len(named) == 1 else named

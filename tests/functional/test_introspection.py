@@ -49,7 +49,7 @@ def test_an_active_access_token_is_described_by_its_claims(browser: Browser) -> 
         "scope": "openid offline_access notes:read",
         "client_id": "rt",
         "sub": "sub-alice",
-        "aud": ISSUER,
+        "aud": [ISSUER, f"{ISSUER}/userinfo"],  # openid: UserInfo is named too
         "iss": ISSUER,
         "exp": claims["exp"],
         "iat": claims["iat"],

@@ -115,7 +115,7 @@ def test_access_token_is_an_at_jwt_verifiable_with_the_jwks(
     )
     assert claims["iss"] == ISSUER
     assert claims["sub"] == "sub-alice"
-    assert claims["aud"] == ISSUER
+    assert claims["aud"] == [ISSUER, f"{ISSUER}/userinfo"]  # openid: UserInfo too
     assert claims["client_id"] == "web"
     assert claims["scope"] == "openid profile"
     assert claims["iat"] == clock.now()

@@ -33,7 +33,13 @@ def issuing(running: Running) -> Iterator[str]:
     s, now = running.deps.settings, running.deps.clock.now()
     scope = "openid notes:read notes:write"
     yield EC.token(
-        access_claims(iss=s.issuer, aud=s.audience, iat=now, exp=now + 3600, scope=scope)
+        access_claims(
+            iss=s.issuer,
+            aud=[s.audience, s.userinfo_audience],
+            iat=now,
+            exp=now + 3600,
+            scope=scope,
+        )
     )
     wiring.override(running.deps)
 
