@@ -139,9 +139,18 @@ class TemporarilyUnavailable(OAuthError):
 class PageError(Exception):
     """An error shown to the person in the browser as an HTML page, never redirected."""
 
-    def __init__(self, title: str, message: str, status: int = 400, detail: str = "") -> None:
+    def __init__(
+        self,
+        title: str,
+        message: str,
+        status: int = 400,
+        detail: str = "",
+        link: tuple[str, str] | None = None,
+    ) -> None:
         super().__init__(detail or message)
         self.title = title
         self.message = message
         self.status = status
         self.detail = detail or message
+        # (label, URL): the one way on that the page offers, for example "Start again".
+        self.link = link

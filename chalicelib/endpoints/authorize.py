@@ -52,7 +52,7 @@ class Target:
 def handle(deps: Deps, request: HttpRequest) -> HttpResponse:
     raw = request.query if request.method == "GET" else _form_or_page(request)
     params = Params(raw)
-    target = _target(deps, params)
+    target = prove_target(deps, params)
     states = raw.get("state", [])
     # Echo state only when it is one value of acceptable length: never reflect what was refused.
     state = states[0] if len(states) == 1 and len(states[0]) <= MAX_STATE else None
@@ -69,7 +69,8 @@ def _form_or_page(request: HttpRequest) -> dict[str, list[str]]:
         raise PageError("Invalid request", "This sign-in request is malformed.", 400) from error
 
 
-def _target(deps: Deps, params: Params) -> Target:
+def prove_target(deps: Deps, params: Params) -> Target:
+    """The registered client and redirect URI the request names; PageError otherwise."""
     try:
         client_id = params.get("client_id")
         requested = params.get("redirect_uri")

@@ -7,9 +7,12 @@ that signed in for it (SECURITY.md item 6). A POST answers 303 (item 8); a GET n
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from chalicelib.accounts import consents, devices, rate_limit, sessions, usernames
 from chalicelib.accounts.passwords import dummy_hash, verify_password
 from chalicelib.deps import Deps
+from chalicelib.endpoints import restart
 from chalicelib.endpoints.authorization_response import error_redirect, issue_code
 from chalicelib.errors import AccessDenied, OAuthError, PageError
 from chalicelib.http import cookies, headers, pages
@@ -22,7 +25,15 @@ from chalicelib.stores.models import Client, Consent, Interaction, Session
 MAX_USERNAME = 128
 
 
-def _expired_page(detail: str) -> PageError:
+def _expired_page(detail: str, again: str | None = None) -> PageError:
+    if again is not None:
+        return PageError(
+            "This sign-in has expired",
+            "It was open too long. Start again where you left off.",
+            400,
+            detail=detail,
+            link=("Start again", again),
+        )
     return PageError(
         "This sign-in has expired",
         "Go back to the application and start signing in again.",
@@ -31,12 +42,26 @@ def _expired_page(detail: str) -> PageError:
     )
 
 
+def _posted(request: HttpRequest) -> dict[str, list[str]]:
+    """The form of a POST, or nothing (a GET, or a body that cannot be read)."""
+    if request.method != "POST":
+        return {}
+    try:
+        return request.form()
+    except OAuthError:
+        return {}
+
+
 def _load(deps: Deps, request: HttpRequest, interaction_id: str) -> tuple[Interaction, Client]:
     if not interaction_id or len(interaction_id) > 64:
         raise _expired_page("malformed interaction id")
     interaction = deps.store.interactions.get(interaction_id)
-    if interaction is None or interaction.completed_by is not None:
-        raise _expired_page("unknown, expired or finished interaction")
+    if interaction is None:
+        # Expired (or never was): a form that carried the request can start it again.
+        again = restart.link(deps, _posted(request))
+        raise _expired_page("unknown or expired interaction", again)
+    if interaction.completed_by is not None:
+        raise _expired_page("finished interaction")
     browser = request.cookies.get(cookies.name(deps.settings, cookies.BROWSER), "")
     if not browser or not same(digest(browser), interaction.browser_hash):
         raise PageError(
@@ -103,6 +128,8 @@ def _login_page(
         login_hint=interaction.login_hint,
         error=error,
         username=username,
+        cancel_action=_action(deps, interaction, "cancel"),
+        restart=restart.essentials(interaction),
     )
 
 
@@ -170,7 +197,7 @@ def _signed_in(deps: Deps, request: HttpRequest, interaction: Interaction) -> Se
     found = sessions.current(deps, request)
     if (
         found is None
-        or interaction.sid_hash is None
+        or not interaction.sid_hash
         or not same(found[0].sid_hash, interaction.sid_hash)
     ):
         raise PageError(
@@ -184,7 +211,7 @@ def _signed_in(deps: Deps, request: HttpRequest, interaction: Interaction) -> Se
 
 def consent_get(deps: Deps, request: HttpRequest, interaction_id: str) -> HttpResponse:
     interaction, client = _load(deps, request, interaction_id)
-    if interaction.sid_hash is None:
+    if not interaction.sid_hash:
         return HttpResponse.redirect(_action(deps, interaction, "login"))
     session = _signed_in(deps, request, interaction)
     page = pages.consent_page(
@@ -194,6 +221,9 @@ def consent_get(deps: Deps, request: HttpRequest, interaction_id: str) -> HttpRe
         csrf=interaction.csrf,
         username=session.username,
         scopes=interaction.scopes,
+        return_host=_host(interaction.redirect_uri),
+        signout_action=_action(deps, interaction, "signout"),
+        restart=restart.essentials(interaction),
     )
     return _html(page, interaction)
 
@@ -216,3 +246,38 @@ def consent_post(deps: Deps, request: HttpRequest, interaction_id: str) -> HttpR
     deps.store.consents.put(Consent(session.sub, interaction.client_id, granted, deps.clock.now()))
     audit.consent_granted(interaction.client_id, session.sub, granted)
     return _complete(deps, interaction, session)
+
+
+def _host(redirect_uri: str) -> str:
+    """Where the answer goes, as a person reads it: the host (and port), or the app's scheme."""
+    parts = urlsplit(redirect_uri)
+    return parts.netloc or f"{parts.scheme}:"
+
+
+# -- leaving: cancel (login page), "not you? sign out" (consent page) ------------------------
+
+
+def cancel_post(deps: Deps, request: HttpRequest, interaction_id: str) -> HttpResponse:
+    """Back to the app without signing in: access_denied with state and iss (RFC 6749
+    4.1.2.1, RFC 9207), as a Deny on the consent page."""
+    interaction, _client = _load(deps, request, interaction_id)
+    _form(request, interaction)
+    if deps.store.interactions.complete(interaction.interaction_id, new_id()) is None:
+        raise _expired_page("interaction completed concurrently")
+    cancelled = AccessDenied("the user cancelled the sign-in")
+    return error_redirect(deps, interaction.redirect_uri, cancelled, interaction.state)
+
+
+def signout_post(deps: Deps, request: HttpRequest, interaction_id: str) -> HttpResponse:
+    """End this browser's session and go back to the sign-in step of the same pending
+    authorization, which no longer belongs to any session."""
+    interaction, _client = _load(deps, request, interaction_id)
+    _form(request, interaction)
+    found = sessions.current(deps, request)
+    if found is not None:
+        deps.store.sessions.delete(found[0].sid_hash)
+    # "" and not absent: an update only sets attributes; consent needs a session again.
+    deps.store.interactions.update(interaction.interaction_id, {"sid_hash": ""})
+    response = HttpResponse.redirect(_action(deps, interaction, "login"))
+    response.cookies.append(cookies.clear_cookie(deps.settings, cookies.SESSION))
+    return response

@@ -85,6 +85,8 @@ def handle(deps: Deps, request: HttpRequest) -> HttpResponse:
         response = HttpResponse(200, {"Content-Type": "text/html; charset=utf-8"}, page)
         return headers.secure(response, [target] if target else [])
 
+    if confirmed and params.get("decision") == "cancel":
+        return _cancelled(deps, params, target)
     if found is not None:
         deps.store.sessions.delete(found[0])
     if target is not None:
@@ -98,3 +100,13 @@ def handle(deps: Deps, request: HttpRequest) -> HttpResponse:
         )
     response.cookies.append(cookies.clear_cookie(deps.settings, cookies.SESSION))
     return response
+
+
+def _cancelled(deps: Deps, params: Params, target: str | None) -> HttpResponse:
+    """Cancel on the confirmation: the session stays. The app that asked is sent back to,
+    as oidc-provider does (it has ended its own session already); otherwise a page says so."""
+    if target is not None:
+        state = params.get("state")
+        return redirect_to_client(target, {"state": state} if state else {})
+    page = pages.still_signed_in_page(settings=deps.settings)
+    return HttpResponse(200, {"Content-Type": "text/html; charset=utf-8"}, page)

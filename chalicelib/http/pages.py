@@ -20,6 +20,9 @@ __all__ = [
     "describe_scope",
     "error_page",
     "login_page",
+    "logout_page",
+    "signed_out_page",
+    "still_signed_in_page",
     "stylesheet",
 ]
 
@@ -97,6 +100,23 @@ def _scope_list(scopes: list[str], *, css_class: str) -> str:
     return f'<ul class="{css_class}">\n{items}\n</ul>'
 
 
+def _restart_field(restart: str) -> str:
+    if not restart:
+        return ""
+    return f'<input type="hidden" name="restart" value="{_e(restart)}">\n'
+
+
+def _cancel_form(action: str | None, csrf: str, client_name: str) -> str:
+    if action is None:
+        return ""
+    return f"""<form class="leave" method="post" action="{_e(action)}">
+<input type="hidden" name="csrf" value="{_e(csrf)}">
+<button class="button secondary block" type="submit">Cancel and return to \
+{_e(client_name)}</button>
+</form>
+"""
+
+
 def login_page(
     *,
     settings: Settings,
@@ -107,8 +127,13 @@ def login_page(
     login_hint: str | None = None,
     error: str | None = None,
     username: str | None = None,
+    cancel_action: str | None = None,
+    restart: str = "",
 ) -> str:
-    """The sign-in form: username, password and the CSRF token, posted to ``action``."""
+    """The sign-in form: username, password and the CSRF token, posted to ``action``.
+
+    ``cancel_action`` takes the person back to the app (an access_denied answer);
+    ``restart`` is the authorization request again, should this one expire meanwhile."""
     prefill = username if username is not None else (login_hint or "")
     invalid = ' aria-invalid="true" aria-describedby="login-error"' if error else ""
     alert = f'<div class="alert" id="login-error" role="alert">{_e(error)}</div>\n' if error else ""
@@ -127,7 +152,7 @@ def login_page(
 <span class="client">{_e(client_name)}</span></span></h1>
 {alert}<form method="post" action="{_e(action)}">
 <input type="hidden" name="csrf" value="{_e(csrf)}">
-<div class="field">
+{_restart_field(restart)}<div class="field">
 <label for="username">Username</label>
 <input id="username" name="username" type="text" value="{_e(prefill)}" \
 autocomplete="username" autocapitalize="none" spellcheck="false" required{invalid}{user_focus}>
@@ -139,7 +164,7 @@ required{invalid}{password_focus}>
 </div>
 <button class="button primary block" type="submit">Sign in</button>
 </form>
-{details}"""
+{_cancel_form(cancel_action, csrf, client_name)}{details}"""
     return _document(title=f"Sign in to {client_name}", body=body, settings=settings)
 
 
@@ -151,39 +176,74 @@ def consent_page(
     csrf: str,
     username: str,
     scopes: list[str],
+    return_host: str = "",
+    signout_action: str | None = None,
+    restart: str = "",
 ) -> str:
-    """Ask the signed-in person whether ``client_name`` may have ``scopes``."""
+    """Ask the signed-in person whether ``client_name`` may have ``scopes``.
+
+    ``return_host`` is where either answer sends them; ``signout_action`` ends the session
+    and returns to the sign-in step ("Not you?")."""
     listing = (
         _scope_list(scopes, css_class="scope-list")
         if scopes
         else '<p class="muted">No additional access.</p>'
     )
+    back = ""
+    if return_host:
+        back = f' Either way, you will return to <strong class="host">{_e(return_host)}</strong>.'
+    switch = signout = ""
+    if signout_action is not None:
+        # The button sits with the account it signs out of; its form (no nesting) follows
+        # the consent form, so Enter in the page and the first form stay the consent's.
+        switch = (
+            ' <button class="link" type="submit" form="switch-account">Not you? Sign out</button>'
+        )
+        signout = f"""<form id="switch-account" method="post" action="{_e(signout_action)}">
+<input type="hidden" name="csrf" value="{_e(csrf)}">
+</form>
+"""
     body = f"""<h1><span class="client">{_e(client_name)}</span> wants to access your account</h1>
-<p class="account">Signed in as <strong>{_e(username)}</strong></p>
+<p class="account">Signed in as <strong>{_e(username)}</strong>{switch}</p>
 <section class="request" aria-labelledby="scopes-heading">
 <h2 id="scopes-heading">This will allow {_e(client_name)} to:</h2>
 {listing}
 </section>
-<p class="muted note">Only allow this if you trust {_e(client_name)}.</p>
+<p class="muted note">Only allow this if you trust {_e(client_name)}.{back}</p>
 <form class="actions" method="post" action="{_e(action)}">
 <input type="hidden" name="csrf" value="{_e(csrf)}">
+{_restart_field(restart)}\
 <button class="button secondary" type="submit" name="decision" value="deny">Deny</button>
 <button class="button primary" type="submit" name="decision" value="allow">Allow</button>
 </form>
-"""
+{signout}"""
     return _document(title=f"Allow access to {client_name}?", body=body, settings=settings)
 
 
 def error_page(
-    *, settings: Settings | None, title: str, message: str, reference: str | None = None
+    *,
+    settings: Settings | None,
+    title: str,
+    message: str,
+    reference: str | None = None,
+    link: tuple[str, str] | None = None,
 ) -> str:
     """A friendly error card showing only ``title``, ``message`` and the request's
-    ``reference`` (all escaped): the reference finds the request's log lines."""
+    ``reference`` (all escaped; the reference finds the request's log lines), and ``link``
+    (label, URL) when there is a way on, such as starting an expired sign-in again."""
     shown = f'\n<p class="muted">Reference: <code>{_e(reference)}</code></p>' if reference else ""
+    if link is None:
+        way_on = (
+            '<p class="muted">You can close this page and try again from the app you were '
+            "using.</p>"
+        )
+    else:
+        label, url = link
+        way_on = f'<a class="button primary block" href="{_e(url)}">{_e(label)}</a>'
     body = f"""<div class="error-icon" aria-hidden="true"></div>
 <h1>{_e(title)}</h1>
 <p class="message">{_e(message)}</p>
-<p class="muted">You can close this page and try again from the app you were using.</p>{shown}
+{way_on}{shown}
 """
     return _document(title=title, body=body, settings=settings)
 
@@ -222,10 +282,19 @@ def logout_page(*, settings: Settings, action: str, csrf: str, fields: dict[str,
 <form class="actions" method="post" action="{_e(action)}">
 <input type="hidden" name="csrf" value="{_e(csrf)}">
 {hidden}
+<button class="button secondary" type="submit" name="decision" value="cancel">Cancel</button>
 <button class="button primary" type="submit" name="decision" value="logout">Sign out</button>
 </form>
 """
     return _document(title="Sign out?", body=body, settings=settings)
+
+
+def still_signed_in_page(*, settings: Settings) -> str:
+    """Sign-out cancelled, and no app to go back to."""
+    body = """<h1>You are still signed in</h1>
+<p class="message">Nothing changed. You can close this page.</p>
+"""
+    return _document(title="Still signed in", body=body, settings=settings)
 
 
 def signed_out_page(*, settings: Settings) -> str:

@@ -69,6 +69,7 @@ def page(error: PageError, reference: str | None = None) -> HttpResponse:
         title=error.title,
         message=error.message,
         reference=reference,
+        link=error.link,
     )
     return HttpResponse(error.status, {"Content-Type": "text/html; charset=utf-8"}, body)
 

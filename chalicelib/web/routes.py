@@ -86,6 +86,22 @@ def consent(interaction_id: str) -> Response:
     return _page({"GET": get, "POST": post})
 
 
+@routes.route("/interaction/{interaction_id}/cancel", methods=METHODS, content_types=ANY)
+def cancel(interaction_id: str) -> Response:
+    def post(d: Deps, r: HttpRequest) -> HttpResponse:
+        return interaction.cancel_post(d, r, interaction_id)
+
+    return _page({"POST": post})  # leaving changes state: never a GET
+
+
+@routes.route("/interaction/{interaction_id}/signout", methods=METHODS, content_types=ANY)
+def signout(interaction_id: str) -> Response:
+    def post(d: Deps, r: HttpRequest) -> HttpResponse:
+        return interaction.signout_post(d, r, interaction_id)
+
+    return _page({"POST": post})
+
+
 @routes.route("/userinfo", methods=METHODS, content_types=ANY)
 def userinfo_endpoint() -> Response:
     return _api({"GET": userinfo.handle, "POST": userinfo.handle}, cors.Policy.CLIENT)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import copy
+import html
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -119,15 +121,24 @@ def submit_login(
     page_status: int = 200,
 ) -> Answer:
     assert login_page.status == page_status, (login_page.status, login_page.text)
-    form = {"csrf": csrf_of(login_page.text), "username": username, "password": password}
+    form = {**hidden_fields(login_page.text), "username": username, "password": password}
+    assert form["csrf"] == csrf_of(login_page.text)
     return browser.post_form(action_of(login_page.text), form)
 
 
 def submit_consent(browser: Browser, consent_page: Answer, decision: str = "allow") -> Answer:
     assert consent_page.status == 200, (consent_page.status, consent_page.text)
     assert 'value="allow"' in consent_page.text
-    form = {"csrf": csrf_of(consent_page.text), "decision": decision}
+    form = {**hidden_fields(consent_page.text), "decision": decision}
     return browser.post_form(action_of(consent_page.text), form)
+
+
+def hidden_fields(page: str) -> dict[str, str]:
+    """The hidden fields of the page's first form, as a browser posts them (the CSRF token,
+    and the request to start again with should it expire)."""
+    first = page[page.index("<form") : page.index("</form>")]
+    found = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', first)
+    return {name: html.unescape(value) for name, value in found}
 
 
 def finish(browser: Browser, started: Answer, decision: str = "allow") -> Answer:

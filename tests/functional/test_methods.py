@@ -36,6 +36,8 @@ PAGES = {
     "/demo/callback",
     "/interaction/x/login",
     "/interaction/x/consent",
+    "/interaction/x/cancel",
+    "/interaction/x/signout",
 }
 # What each route serves; every other method must be refused by Tollgate itself.
 SERVED = {
@@ -45,6 +47,8 @@ SERVED = {
     "/introspect": {"POST"},
     "/interaction/x/login": {"GET", "POST"},
     "/interaction/x/consent": {"GET", "POST"},
+    "/interaction/x/cancel": {"POST"},
+    "/interaction/x/signout": {"POST"},
     "/userinfo": {"GET", "POST"},
     "/logout": {"GET", "POST"},
     "/.well-known/oauth-authorization-server": {"GET"},

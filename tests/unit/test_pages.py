@@ -17,6 +17,7 @@ from chalicelib.settings import Settings
 ISSUER = "https://auth.example.test/dev"
 SETTINGS = Settings(issuer=ISSUER, table_name="tollgate-test")
 
+RESTART = "client_id=acme&response_type=code&scope=openid&state=s%26t"
 EVIL = "<script>alert(1)</script>\"'&"
 EVIL_ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#x27;&amp;"
 VOID = {
@@ -31,6 +32,7 @@ class Element:
     attrs: dict[str, str | None]
     text: str = ""
     parents: list[str] = field(default_factory=list)
+    form: Element | None = None  # the form it sits in
 
 
 class Collector(HTMLParser):
@@ -50,7 +52,8 @@ class Collector(HTMLParser):
         names = [name for name, _ in attrs]
         if len(names) != len(set(names)):
             self.errors.append(f"duplicate attribute on <{tag}>")
-        element = Element(tag, dict(attrs), parents=[e.tag for e in self.open])
+        form = next((e for e in reversed(self.open) if e.tag == "form"), None)
+        element = Element(tag, dict(attrs), parents=[e.tag for e in self.open], form=form)
         self.elements.append(element)
         if tag not in VOID:
             self.open.append(element)
@@ -97,6 +100,8 @@ def login(**overrides: object) -> str:
         "action": SETTINGS.endpoint("/interaction/i-1/login"),
         "csrf": "csrf-login-123",
         "scopes": ["openid", "email"],
+        "cancel_action": SETTINGS.endpoint("/interaction/i-1/cancel"),
+        "restart": RESTART,
     }
     kwargs.update(overrides)
     return pages.login_page(**kwargs)  # type: ignore[arg-type]
@@ -110,6 +115,9 @@ def consent(**overrides: object) -> str:
         "csrf": "csrf-consent-456",
         "username": "alice",
         "scopes": ["openid", "profile", "notes:write", "calendar.read"],
+        "return_host": "app.example:8443",
+        "signout_action": SETTINGS.endpoint("/interaction/i-1/signout"),
+        "restart": RESTART,
     }
     kwargs.update(overrides)
     return pages.consent_page(**kwargs)  # type: ignore[arg-type]
@@ -131,10 +139,12 @@ ALL_PAGES: dict[str, Callable[[], str]] = {
     "consent": consent,
     "error": error,
     "demo callback": lambda: pages.demo_callback_page(settings=SETTINGS, params={"code": "c"}),
+    "error with a way on": lambda: error(link=("Start again", f"{ISSUER}/authorize?a=1&b=2")),
     "logout": lambda: pages.logout_page(
         settings=SETTINGS, action=SETTINGS.endpoint("/logout"), csrf="x", fields={}
     ),
     "signed out": lambda: pages.signed_out_page(settings=SETTINGS),
+    "still signed in": lambda: pages.still_signed_in_page(settings=SETTINGS),
 }
 
 
@@ -241,18 +251,26 @@ def test_buttons_are_real_submit_buttons(document: str) -> None:
     doc = parse(document)
     for button in doc.find("button"):
         assert button.attrs.get("type") == "submit"
-        assert "form" in button.parents
+        # In its form, or naming one on the page (HTML's form attribute: no nesting).
+        owner = button.attrs.get("form")
+        assert ("form" in button.parents) != bool(owner)
+        assert owner is None or len(doc.find("form", id=owner)) == 1
         assert button.text.strip()
     assert not doc.find("input", type="submit")
 
 
 def test_forms_post_and_carry_the_csrf_token(document: str) -> None:
+    """Every form posts with exactly one CSRF token; the only other hidden field is the
+    authorization request to start again with (chalicelib/endpoints/restart.py)."""
     doc = parse(document)
-    for form in doc.find("form"):
+    forms = doc.find("form")
+    for form in forms:
         assert form.attrs.get("method") == "post"
+        inside = [e for e in doc.find("input", type="hidden") if e.form is form]
+        assert [e.attrs.get("name") for e in inside].count("csrf") == 1
     hidden = doc.find("input", type="hidden")
-    assert all(e.attrs.get("name") == "csrf" for e in hidden)
-    assert len(hidden) == len(doc.find("form"))
+    assert {e.attrs.get("name") for e in hidden} <= {"csrf", "restart"}
+    assert all(e.form is not None for e in hidden)
 
 
 # --- login ------------------------------------------------------------------------------
@@ -264,9 +282,12 @@ def test_login_form_fields() -> None:
     assert "Sign in" in h1.text
     assert "to continue to" in h1.text
     assert "Acme Notes" in h1.text
-    form = doc.one("form")
+    form = doc.find("form")[0]
     assert form.attrs["action"] == f"{ISSUER}/interaction/i-1/login"
-    assert doc.one("input", name="csrf", type="hidden").attrs["value"] == "csrf-login-123"
+    csrf = doc.find("input", name="csrf", type="hidden")
+    assert {e.attrs["value"] for e in csrf} == {"csrf-login-123"}
+    assert doc.one("input", name="restart").attrs["value"] == RESTART
+    assert doc.one("input", name="restart").form is form
     username = doc.one("input", name="username")
     assert username.attrs.get("autocomplete") == "username"
     assert username.attrs.get("type") == "text"
@@ -275,12 +296,23 @@ def test_login_form_fields() -> None:
     assert password.attrs.get("type") == "password"
     assert password.attrs.get("autocomplete") == "current-password"
     assert "value" not in password.attrs
-    button = doc.one("button")
-    assert button.text.strip() == "Sign in"
-    names = sorted(e.attrs.get("name") or "" for e in doc.find("input"))
-    assert names == ["csrf", "password", "username"]
+    sign_in = [b for b in doc.find("button") if b.form is form]
+    assert [b.text.strip() for b in sign_in] == ["Sign in"]
+    names = sorted(e.attrs.get("name") or "" for e in doc.find("input") if e.form is form)
+    assert names == ["csrf", "password", "restart", "username"]
     assert not [e for e in doc.elements if e.attrs.get("role") == "alert"]
     assert not [e for e in doc.elements if "aria-invalid" in e.attrs]
+
+
+def test_login_has_a_way_back_to_the_app() -> None:
+    """Issue 16.6: Cancel posts (with the CSRF token) to the cancel step, after the form."""
+    doc = parse(login())
+    _login_form, cancel_form = doc.find("form")
+    assert cancel_form.attrs["action"] == f"{ISSUER}/interaction/i-1/cancel"
+    (button,) = [b for b in doc.find("button") if b.form is cancel_form]
+    assert " ".join(button.text.split()) == "Cancel and return to Acme Notes"
+    assert "secondary" in (button.attrs.get("class") or "").split()
+    assert not parse(login(cancel_action=None)).find("form", action=cancel_form.attrs["action"])
 
 
 def test_login_prefills_login_hint() -> None:
@@ -327,12 +359,33 @@ def test_consent_page_content() -> None:
     assert "Use the \u201ccalendar.read\u201d permission" in items
 
 
+def test_consent_shows_where_the_person_returns_and_who_is_signed_in() -> None:
+    """Issue 16.6: the host either answer goes to; "Not you? Sign out" posts to the sign-out
+    step with the CSRF token, from a form after the consent form."""
+    doc = parse(consent())
+    text = " ".join(doc.one("body").text.split())
+    assert "Either way, you will return to app.example:8443." in text
+    assert doc.one("strong", **{"class": "host"}).text == "app.example:8443"
+    switch = doc.one("button", form="switch-account")
+    assert switch.text.strip() == "Not you? Sign out"
+    assert "p" in switch.parents  # next to "Signed in as alice"
+    consent_form, signout_form = doc.find("form")
+    assert consent_form.attrs["action"] == f"{ISSUER}/interaction/i-1/consent"
+    assert signout_form.attrs["action"] == f"{ISSUER}/interaction/i-1/signout"
+    assert signout_form.attrs["id"] == "switch-account"
+    bare = parse(consent(return_host="", signout_action=None))
+    assert len(bare.find("form")) == 1 and len(bare.find("button")) == 2
+    assert "return to" not in bare.one("body").text
+
+
 def test_consent_form_has_allow_and_deny() -> None:
     doc = parse(consent())
-    form = doc.one("form")
+    form = doc.find("form")[0]
     assert form.attrs["action"] == f"{ISSUER}/interaction/i-1/consent"
-    assert doc.one("input", name="csrf", type="hidden").attrs["value"] == "csrf-consent-456"
-    buttons = doc.find("button")
+    csrf = doc.find("input", name="csrf", type="hidden")
+    assert {e.attrs["value"] for e in csrf} == {"csrf-consent-456"}
+    assert doc.one("input", name="restart").form is form
+    buttons = [b for b in doc.find("button") if b.form is form]
     assert len(buttons) == 2
     by_value = {b.attrs.get("value"): b for b in buttons}
     assert set(by_value) == {"allow", "deny"}
@@ -345,13 +398,13 @@ def test_consent_form_has_allow_and_deny() -> None:
         assert "disabled" not in button.attrs
         assert button.attrs.get("tabindex") in (None, "0")
     # The visible inputs of the consent form are only the two buttons.
-    assert [e.attrs.get("type") for e in doc.find("input")] == ["hidden"]
+    assert {e.attrs.get("type") for e in doc.find("input")} == {"hidden"}
 
 
 def test_consent_with_no_scopes_still_renders() -> None:
     doc = parse(consent(scopes=[]))
     assert not doc.find("li")
-    assert len(doc.find("button")) == 2
+    assert len(doc.find("button")) == 3
 
 
 # --- error ------------------------------------------------------------------------------
@@ -364,6 +417,28 @@ def test_error_page_shows_title_and_message() -> None:
     assert "The link is broken." in doc.one("main").text
     assert not doc.find("form")
     assert not doc.find("input")
+    assert not doc.find("a")
+
+
+def test_error_page_with_a_way_on_links_it() -> None:
+    url = f"{ISSUER}/authorize?client_id=acme&login_hint=alice"
+    doc = parse(error(link=("Start again", url)))
+    link = doc.one("a")
+    assert link.attrs["href"] == url and link.text == "Start again"
+    assert "close this page" not in doc.one("main").text
+
+
+def test_logout_confirmation_has_cancel_first() -> None:
+    """Issue 16.6: Cancel is the form's first button, so Enter does not sign out."""
+    doc = parse(
+        pages.logout_page(settings=SETTINGS, action=f"{ISSUER}/logout", csrf="x", fields={})
+    )
+    buttons = doc.find("button")
+    assert [(b.attrs.get("value"), b.text) for b in buttons] == [
+        ("cancel", "Cancel"),
+        ("logout", "Sign out"),
+    ]
+    assert {b.attrs.get("name") for b in buttons} == {"decision"}
 
 
 # --- escaping ---------------------------------------------------------------------------
@@ -384,6 +459,12 @@ def test_error_page_shows_title_and_message() -> None:
         pytest.param(lambda: consent(scopes=[EVIL]), id="consent-scope"),
         pytest.param(lambda: consent(csrf=EVIL), id="consent-csrf"),
         pytest.param(lambda: consent(action=EVIL), id="consent-action"),
+        pytest.param(lambda: consent(return_host=EVIL), id="consent-host"),
+        pytest.param(lambda: consent(signout_action=EVIL), id="consent-signout"),
+        pytest.param(lambda: consent(restart=EVIL), id="consent-restart"),
+        pytest.param(lambda: login(restart=EVIL), id="login-restart"),
+        pytest.param(lambda: login(cancel_action=EVIL), id="login-cancel"),
+        pytest.param(lambda: error(link=(EVIL, EVIL)), id="error-link"),
         pytest.param(lambda: error(title=EVIL), id="error-title"),
         pytest.param(lambda: error(message=EVIL), id="error-message"),
     ],
