@@ -111,8 +111,8 @@ def _cancel_form(action: str | None, csrf: str, client_name: str) -> str:
         return ""
     return f"""<form class="leave" method="post" action="{_e(action)}">
 <input type="hidden" name="csrf" value="{_e(csrf)}">
-<button class="button secondary block" type="submit">Cancel and return to \
-{_e(client_name)}</button>
+<p class="muted"><button class="link" type="submit">Cancel and return to \
+{_e(client_name)}</button></p>
 </form>
 """
 

@@ -311,7 +311,7 @@ def test_login_has_a_way_back_to_the_app() -> None:
     assert cancel_form.attrs["action"] == f"{ISSUER}/interaction/i-1/cancel"
     (button,) = [b for b in doc.find("button") if b.form is cancel_form]
     assert " ".join(button.text.split()) == "Cancel and return to Acme Notes"
-    assert "secondary" in (button.attrs.get("class") or "").split()
+    assert "link" in (button.attrs.get("class") or "").split()  # quieter than Sign in
     assert not parse(login(cancel_action=None)).find("form", action=cancel_form.attrs["action"])
 
 
@@ -523,4 +523,4 @@ def test_stylesheet_is_first_party_and_cached() -> None:
     assert "@import" not in css
     assert "url(" not in css
     assert not re.search(r"https?://", css)
-    assert len(css.encode()) < 6.5 * 1024
+    assert len(css.encode()) < 7 * 1024  # 6.5 KB until the pages gained Cancel and "Not you?"
