@@ -275,7 +275,7 @@ def signout_post(deps: Deps, request: HttpRequest, interaction_id: str) -> HttpR
     _form(request, interaction)
     found = sessions.current(deps, request)
     if found is not None:
-        deps.store.sessions.delete(found[0].sid_hash)
+        deps.store.sessions.delete(found[0])
     # "" and not absent: an update only sets attributes; consent needs a session again.
     deps.store.interactions.update(interaction.interaction_id, {"sid_hash": ""})
     response = HttpResponse.redirect(_action(deps, interaction, "login"))
