@@ -20,7 +20,7 @@ from chalicelib.deps import Deps
 from chalicelib.ids import digest
 from chalicelib.stores.models import Client
 from tests.functional.flows import authorize_path, finish, oauth_error, to_client, token
-from tests.support.oauth import REDIRECT, SECRET, Answer, Browser, basic, pkce_pair
+from tests.support.oauth import ISSUER, REDIRECT, SECRET, Answer, Browser, basic, pkce_pair
 
 NOTES = "https://notes.example/api"
 BILLING = "https://billing.example/api"
@@ -99,10 +99,10 @@ def test_a_resource_removed_from_the_client_is_no_longer_in_the_audience(
     answer = _refresh(browser, rt)
 
     assert answer.status == 200, answer.text
-    assert (
-        jwt.decode(answer.json()["access_token"], options={"verify_signature": False})["aud"]
-        == NOTES
-    )
+    # The removed API is gone; UserInfo stays named, as in every token granting openid.
+    assert jwt.decode(answer.json()["access_token"], options={"verify_signature": False})[
+        "aud"
+    ] == [NOTES, f"{ISSUER}/userinfo"]
     oauth_error(
         _refresh(browser, answer.json()["refresh_token"], resource=BILLING), "invalid_target"
     )
