@@ -276,6 +276,7 @@ def signout_post(deps: Deps, request: HttpRequest, interaction_id: str) -> HttpR
     found = sessions.current(deps, request)
     if found is not None:
         deps.store.sessions.delete(found[0])
+        audit.session_ended(found[0].sub, "not you? signed out at consent")
     # "" and not absent: an update only sets attributes; consent needs a session again.
     deps.store.interactions.update(interaction.interaction_id, {"sid_hash": ""})
     response = HttpResponse.redirect(_action(deps, interaction, "login"))

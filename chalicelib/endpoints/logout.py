@@ -18,6 +18,7 @@ from chalicelib.errors import OAuthError, PageError
 from chalicelib.http import cookies, headers, pages
 from chalicelib.http.message import HttpRequest, HttpResponse
 from chalicelib.ids import same
+from chalicelib.observability import audit
 from chalicelib.protocol.params import Params
 from chalicelib.stores.models import Session
 from chalicelib.tokens import id_token
@@ -89,6 +90,7 @@ def handle(deps: Deps, request: HttpRequest) -> HttpResponse:
         return _cancelled(deps, params, target)
     if found is not None:
         deps.store.sessions.delete(found[0])
+        audit.session_ended(found[0].sub, "signed out (RP-initiated logout)")
     if target is not None:
         state = params.get("state")
         response = redirect_to_client(target, {"state": state} if state else {})

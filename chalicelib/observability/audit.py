@@ -108,6 +108,11 @@ def login_blocked(client_id: str, wait_seconds: int) -> None:
     )
 
 
+def session_ended(sub: str, how: str) -> None:
+    """A browser's sign-in ended by its user: RP-initiated logout or "Not you? Sign out"."""
+    emit("session.ended", SUCCESS, sub=sub, reason=how)
+
+
 # -- consent -----------------------------------------------------------------------------
 
 

@@ -18,6 +18,7 @@ from chalice.test import Client as ChaliceClient
 
 from chalicelib.clock import FakeClock
 from chalicelib.deps import Deps
+from chalicelib.http import cookies
 from chalicelib.ids import digest
 from chalicelib.observability.audit import SCHEMA
 from tests.functional.flows import (
@@ -66,6 +67,7 @@ FLOW_EVENTS = {
     "token.revoked",
     "token.introspected",
     "client_auth.failed",
+    "session.ended",
 }
 
 
@@ -162,6 +164,11 @@ def run_flows(http: ChaliceClient, clock: FakeClock) -> tuple[Lines, Secrets]:
             page = submit_login(other, page, password=WRONG_PASSWORD, page_status=page.status)
         assert page.status == 429
         secrets.from_browser(other)
+
+        # alice signs out from the app (her ID token names her: no confirmation page).
+        hint = again.json()["id_token"]
+        assert browser.get(f"/logout?id_token_hint={hint}").status == 200
+        assert cookies.SESSION not in browser.cookies
     return lines, secrets
 
 
