@@ -68,9 +68,15 @@ def access_logs(stack: TollgateStack) -> logs.LogGroup:
         retention=getattr(logs.RetentionDays, _retention_name(stack)),
         removal_policy=cdk.RemovalPolicy.DESTROY,
     )
+    # API Gateway documents the destination as the group's plain ARN; the group's `Arn`
+    # attribute ends in ":*". Built from the group's name (a Ref, so the order holds).
+    destination = cdk.Fn.sub(
+        "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:${Group}",
+        {"Group": group.log_group_name},
+    )
     stack.rest_api.add_property_override(
         "AccessLogSetting",
-        {"DestinationArn": group.log_group_arn, "Format": json.dumps(ACCESS_LOG_FORMAT)},
+        {"DestinationArn": destination, "Format": json.dumps(ACCESS_LOG_FORMAT)},
     )
     if stack.config.api_gateway_account_role:
         # API Gateway writes access logs only once the account (per region) names a role

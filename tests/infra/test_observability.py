@@ -41,7 +41,13 @@ def test_access_logs_are_json_in_their_own_log_group(staged: tuple[str, dict[str
         if r["Properties"].get("LogGroupName") == f"/aws/apigateway/tollgate-{stage}-access"
     }
     ((group_id, group),) = groups.items()
-    assert setting["DestinationArn"] == {"Fn::GetAtt": [group_id, "Arn"]}
+    # The group's plain ARN (API Gateway's form; the group's Arn attribute ends in ":*").
+    assert setting["DestinationArn"] == {
+        "Fn::Sub": [
+            "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:${Group}",
+            {"Group": {"Ref": group_id}},
+        ]
+    }
     assert group["RetentionInDays"] == (365 if stage == "prod" else 30)
     fields = json.loads(setting["Format"])
     assert fields["requestId"] == "$context.requestId"  # the reference the app shows
