@@ -22,6 +22,8 @@ from chalicelib.admin import local
 from tests.support.stage_proxy import StageProxy, stage_proxy
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# npm clients (oauth4webapi, axe-core, ...), pinned in tests/clients/package-lock.json.
+CLIENTS = Path(__file__).resolve().parent.parent / "clients"
 ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -98,6 +100,17 @@ def chromium_path() -> str:
             pytest.fail("Debian's chromium is missing: `make test` installs it")
         pytest.skip("Debian's chromium is not installed (make test installs it)")
     return CHROMIUM
+
+
+@pytest.fixture(scope="session")
+def node() -> str:
+    """Node.js with tests/clients installed (`make test` runs `npm ci` there)."""
+    found = shutil.which("node")
+    if found is None or not (CLIENTS / "node_modules" / ".package-lock.json").exists():
+        if os.environ.get("CI"):
+            pytest.fail("Node.js or tests/clients/node_modules missing: `make test` installs them")
+        pytest.skip("Node.js and tests/clients (npm ci) are needed: make test installs them")
+    return found
 
 
 @pytest.fixture(scope="module")

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,24 +21,12 @@ from playwright.sync_api import Browser
 from chalicelib.admin import local
 from chalicelib.ids import digest
 from chalicelib.stores.models import Client
-from tests.browser.conftest import Stack
+from tests.browser.conftest import CLIENTS, Stack
 
 pytestmark = pytest.mark.browser
 
-CLIENTS = Path(__file__).resolve().parent.parent / "clients"
 API = "https://api.example.test"
 SECRET = "strict-client-secret-for-tests-only-0123456789"
-
-
-@pytest.fixture(scope="module")
-def node() -> str:
-    found = shutil.which("node")
-    installed = (CLIENTS / "node_modules" / "oauth4webapi" / "package.json").exists()
-    if found is None or not installed:
-        if os.environ.get("CI"):
-            pytest.fail("Node.js or tests/clients/node_modules missing: `make test` installs them")
-        pytest.skip("Node.js and tests/clients (npm ci) are needed: make test installs them")
-    return found
 
 
 @pytest.fixture(scope="module")
