@@ -96,9 +96,10 @@ def _not_a_user(caller: Principal) -> HttpResponse | None:
 
 @demo_only
 def list_notes(deps: Deps, request: HttpRequest, caller: Principal) -> HttpResponse:
-    refused = _not_a_user(caller)
-    if refused is not None:
-        return refused
+    # A client reads its own notes, which are none: never a user's, even where a legacy
+    # client id equals that user's sub. Writing is refused (below).
+    if _not_a_user(caller) is not None:
+        return HttpResponse.json({"notes": []}, headers=NO_STORE)
     notes = deps.store.notes.list_for(caller.sub, limit=LIST_LIMIT)
     return HttpResponse.json({"notes": [_shown(n) for n in notes]}, headers=NO_STORE)
 
