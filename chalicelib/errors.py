@@ -16,6 +16,8 @@
     +-- InteractionRequired         400 interaction_required (OIDC)
     +-- RequestNotSupported         400 request_not_supported (OIDC)
     +-- RequestUriNotSupported      400 request_uri_not_supported (OIDC)
+    +-- InvalidDpopProof            400 invalid_dpop_proof (RFC 9449 5)
+    +-- UseDpopNonce                400 use_dpop_nonce (RFC 9449 8), with DPoP-Nonce
     +-- ServerError                 500 server_error
     +-- TemporarilyUnavailable      503 temporarily_unavailable (Retry-After)
 
@@ -123,6 +125,20 @@ class RequestNotSupported(OAuthError):
 
 class RequestUriNotSupported(OAuthError):
     error = "request_uri_not_supported"
+
+
+class InvalidDpopProof(OAuthError):
+    error = "invalid_dpop_proof"
+
+
+class UseDpopNonce(OAuthError):
+    """The proof lacks the server's current nonce, which the answer's DPoP-Nonce carries."""
+
+    error = "use_dpop_nonce"
+
+    def __init__(self, nonce: str, detail: str = "") -> None:
+        super().__init__("a DPoP nonce is required: use the DPoP-Nonce header's", detail)
+        self.nonce = nonce
 
 
 class ServerError(OAuthError):

@@ -86,6 +86,9 @@ class Settings:
     # Pending authorizations stored for one source address (IPv6: one /56) per window.
     authorize_window: int = 5 * 60
     authorize_limit_ip: int = 300
+    # DPoP server nonces (RFC 9449 8) at the token endpoint and UserInfo: every proof must
+    # carry a nonce this server issued within the last few minutes (tokens/dpop_nonce.py).
+    dpop_nonce: bool = False
 
     @property
     def demo_enabled(self) -> bool:
@@ -158,6 +161,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         scopes=scopes,
         stage=stage,
         revocation_check=_bool(env, "TOLLGATE_REVOCATION_CHECK", False),
+        dpop_nonce=_bool(env, "TOLLGATE_DPOP_NONCE", False),
         **_rate_limit_settings(env),
         **_signer_settings(env, stage),
     )

@@ -5,6 +5,7 @@
     (the same three forms for --post-logout-redirect-uri, --scope, --grant-type, --resource)
     --auth-method METHOD [--jwks-file PATH | --jwks JSON]
     --id-token-alg RS256|ES256      --introspect | --no-introspect
+    --dpop-required | --no-dpop-required
 
 The changed registration passes the same checks as `client create` (admin/registration.py).
 Moving from `none` or private_key_jwt to a secret method prints a new secret, once; moving
@@ -111,6 +112,8 @@ def client_update(args: argparse.Namespace, store: Store) -> Result:
         client.id_token_signed_response_alg = args.id_token_alg
     if args.introspect is not None:
         client.may_introspect = args.introspect
+    if args.dpop_required is not None:
+        client.dpop_bound_access_tokens = args.dpop_required
     secret = None
     if args.auth_method is not None:
         secret = registration.set_auth_method(client, args.auth_method)
@@ -169,6 +172,11 @@ def add_command(cmds: argparse._SubParsersAction[Parser], leaf: Parser) -> None:
         "--introspect",
         action=argparse.BooleanOptionalAction,
         help="a resource server that may introspect every token (RFC 7662)",
+    )
+    sub.add_argument(
+        "--dpop-required",
+        action=argparse.BooleanOptionalAction,
+        help="every token request must carry a DPoP proof (RFC 9449 dpop_bound_access_tokens)",
     )
     jwks_options(sub)
     sub.set_defaults(handler=client_update)

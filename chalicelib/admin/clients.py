@@ -85,6 +85,7 @@ def client_create(args: argparse.Namespace, store: Store) -> Result:
         post_logout_redirect_uris=parse_redirect_uris(args.post_logout_redirect_uri),
         resources=parse_resources(args.resource),
         pkce_required=not args.allow_no_pkce,
+        dpop_bound_access_tokens=args.dpop_required,
     )
     registration.check(client)
     secret = ids.new_secret() if needs_secret(auth_method) else None
@@ -234,6 +235,11 @@ def add_commands(groups: Groups, leaf: Parser) -> None:
         "--allow-no-pkce",
         action="store_true",
         help="confidential only: PKCE may be left out of OpenID Connect requests with a nonce",
+    )
+    create.add_argument(
+        "--dpop-required",
+        action="store_true",
+        help="every token request must carry a DPoP proof (RFC 9449 dpop_bound_access_tokens)",
     )
     jwks_options(create)
     create.set_defaults(handler=client_create)

@@ -109,6 +109,7 @@ def client_view(client: Client) -> dict[str, Any]:
         "resources": list(client.resources),
         "jwks": client.jwks,  # public keys only (private_key_jwt)
         "pkce_required": client.pkce_required,
+        "dpop_bound_access_tokens": client.dpop_bound_access_tokens,
         "created_at": client.created_at,
     }
 
@@ -128,6 +129,7 @@ def client_text(client: Client) -> str:
             ("id_token_alg", client.id_token_signed_response_alg),
             ("secret", "set (only its hash is stored)" if client.secret_hash else "none"),
             ("introspects", "every token" if client.may_introspect else "its own tokens"),
+            ("dpop", "required" if client.dpop_bound_access_tokens else "optional"),
             ("keys", kids(client)),
             ("created", when(client.created_at)),
         ]

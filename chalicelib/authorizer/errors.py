@@ -5,6 +5,8 @@
     |   +-- ExpiredToken            ... error_description="the access token expired"
     |   +-- RevokedToken            ... error_description="the access token was revoked"
     |   +-- MissingToken            401 Bearer (no error code: the request had no bearer token)
+    |   +-- InvalidDpopProof        401 DPoP error="invalid_dpop_proof" (RFC 9449 7.1)
+    |   +-- UseDpopNonce            401 DPoP error="use_dpop_nonce", with DPoP-Nonce (9)
     +-- InsufficientScope           403 Bearer error="insufficient_scope", scope="..."
     +-- AuthorizerUnavailable       503: the keys or the grant store could not be read
 
@@ -12,6 +14,10 @@
 expired or revoked token is told so (`description`, RFC 6750 3): the caller then knows to
 get a new token rather than to debug its request. Every other invalid token hears nothing more. An
 unavailable authorizer is never an allow: API Gateway answers it with a 500.
+
+An error about a DPoP-bound token, or a request that used the DPoP scheme, is answered with
+the DPoP challenge instead (`scheme` "DPoP"): `DPoP error="...", algs="ES256 ..."` (RFC 9449
+7.1), which tells the client which proof algorithms are accepted.
 
 `Unauthorized` is not an answer of its own but API Gateway's contract: a Lambda authorizer
 that fails with exactly the message "Unauthorized" gets the client a 401.
@@ -21,22 +27,34 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+# The proof algorithms accepted (chalicelib/tokens/dpop.py ALGORITHMS), for the challenge.
+DPOP_ALGS = "ES256 RS256 PS256 EdDSA"
+
 
 class AuthorizerError(Exception):
     status = 401
     error: str | None = None
     description: str | None = None  # said to the caller: fixed text, never the detail
+    scheme = "Bearer"  # or "DPoP": see the module docstring
 
     def __init__(self, detail: str = "") -> None:
         super().__init__(detail or self.error or type(self).__name__)
         self.detail = detail or self.error or type(self).__name__
 
+    def as_dpop(self) -> AuthorizerError:
+        """This error, answered with the DPoP challenge."""
+        self.scheme = "DPoP"
+        return self
+
     def www_authenticate(self) -> str:
-        if not self.error:
-            return "Bearer"
-        if self.description:
-            return f'Bearer error="{self.error}", error_description="{self.description}"'
-        return f'Bearer error="{self.error}"'
+        params = []
+        if self.error:
+            params.append(f'error="{self.error}"')
+        if self.error and self.description:
+            params.append(f'error_description="{self.description}"')
+        if self.scheme == "DPoP":
+            params.append(f'algs="{DPOP_ALGS}"')
+        return f"{self.scheme} {', '.join(params)}" if params else self.scheme
 
     def body(self) -> dict[str, str]:
         out = {"error": self.error or "unauthorized"}
@@ -60,6 +78,24 @@ class RevokedToken(InvalidToken):
     """Its grant was revoked (or is gone), or the token itself was revoked at /revoke."""
 
     description = "the access token was revoked"
+
+
+class InvalidDpopProof(InvalidToken):
+    """The DPoP proof is missing, malformed, replayed or for another request (RFC 9449 7.1)."""
+
+    error = "invalid_dpop_proof"
+    scheme = "DPoP"
+
+
+class UseDpopNonce(InvalidToken):
+    """A valid proof without the server's current nonce (RFC 9449 9)."""
+
+    error = "use_dpop_nonce"
+    scheme = "DPoP"
+
+    def __init__(self, nonce: str, detail: str = "") -> None:
+        super().__init__(detail)
+        self.nonce = nonce
 
 
 class MissingToken(InvalidToken):

@@ -47,6 +47,7 @@ class Claims:
     jti: str
     grant_id: str | None = None
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    jkt: str | None = None  # the DPoP key the token is bound to (RFC 9449 6.1, cnf.jkt)
 
     @property
     def scope(self) -> str:
@@ -184,6 +185,10 @@ def verify(
     grant_id = claims.get("gid")
     if grant_id is not None and not isinstance(grant_id, str):
         raise InvalidToken("gid is not a string")
+    cnf = claims.get("cnf")
+    jkt = cnf.get("jkt") if isinstance(cnf, dict) else None
+    if cnf is not None and not (isinstance(jkt, str) and jkt):
+        raise InvalidToken("cnf is not a JSON object with a jkt string")
     return Claims(
         sub=_str_claim(claims, "sub"),
         client_id=_str_claim(claims, "client_id"),
@@ -195,6 +200,7 @@ def verify(
         jti=_str_claim(claims, "jti"),
         grant_id=grant_id,
         raw=claims,
+        jkt=jkt,
     )
 
 

@@ -52,6 +52,7 @@ def issue_code(deps: Deps, interaction: Interaction, session: Session) -> HttpRe
         sid=session.sid or None,
         amr=session.amr,
         resources=interaction.resources,
+        dpop_jkt=interaction.dpop_jkt,
         username=session.username,
         stamp=session.stamp,
     )

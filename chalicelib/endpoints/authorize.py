@@ -29,7 +29,7 @@ from chalicelib.ids import digest, new_id, new_secret
 from chalicelib.protocol import pkce, redirect_uri, resource, scope
 from chalicelib.protocol.params import Params
 from chalicelib.stores.models import Client, Interaction
-from chalicelib.tokens import id_token
+from chalicelib.tokens import dpop, id_token
 
 PROMPTS = {"none", "login", "consent", "select_account"}
 # What an anonymous request may make us store is bounded (SECURITY.md item 31): these are
@@ -102,6 +102,14 @@ def prove_target(deps: Deps, params: Params) -> Target:
             detail=f"unregistered redirect_uri {requested!r}",
         )
     return Target(client, requested, sent=True)
+
+
+def _dpop_jkt(params: Params) -> str | None:
+    """RFC 9449 10: `dpop_jkt` binds the code to this key's thumbprint (SECURITY.md 47)."""
+    value = params.get("dpop_jkt")
+    if value is not None and not dpop.is_thumbprint(value):
+        raise InvalidRequest("dpop_jkt is not a JWK SHA-256 thumbprint")
+    return value
 
 
 def _authorize(deps: Deps, request: HttpRequest, params: Params, target: Target) -> HttpResponse:
@@ -180,6 +188,7 @@ def _authorize(deps: Deps, request: HttpRequest, params: Params, target: Target)
         created_at=now,
         sid_hash=found[0].sid_hash if logged_in and found else None,
         resources=resources,
+        dpop_jkt=_dpop_jkt(params),
     )
     if logged_in and found is not None:
         session, user = found

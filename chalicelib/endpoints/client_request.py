@@ -24,6 +24,7 @@ from chalicelib.errors import (
     OAuthError,
     TemporarilyUnavailable,
     TooManyAttempts,
+    UseDpopNonce,
 )
 from chalicelib.http.message import HttpRequest, HttpResponse
 from chalicelib.observability import audit, logs
@@ -87,6 +88,8 @@ def error_response(error: OAuthError) -> HttpResponse:
     headers = dict(NO_STORE)
     if isinstance(error, client_auth.BasicInvalidClient):
         headers["WWW-Authenticate"] = 'Basic realm="tollgate", charset="UTF-8"'
+    if isinstance(error, UseDpopNonce):
+        headers["DPoP-Nonce"] = error.nonce
     if isinstance(error, TooManyAttempts):
         headers["Retry-After"] = str(error.retry_after)
     elif error.status == 503:

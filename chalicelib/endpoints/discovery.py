@@ -13,6 +13,7 @@ from chalicelib.http import cors
 from chalicelib.http.message import HttpRequest, HttpResponse
 from chalicelib.protocol import claims, client_assertion
 from chalicelib.stores.models import AUTH_METHODS
+from chalicelib.tokens import dpop
 
 CACHE = {"Cache-Control": "public, max-age=300"}
 
@@ -46,6 +47,8 @@ def metadata(deps: Deps) -> dict[str, Any]:
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,
         "prompt_values_supported": ["none", "login", "consent"],
+        # RFC 9449 5.1: DPoP proofs at /token, UserInfo and the authorizers.
+        "dpop_signing_alg_values_supported": list(dpop.ALGORITHMS),
     }
 
 

@@ -11,8 +11,9 @@ The answer is `{"active": false}` and nothing more for a token that is expired, 
 (its grant, or itself at /revoke), unknown, malformed, not Tollgate's, or that the caller
 may not see (RFC 7662 2.2: no hint of why). Time is judged without leeway: this clock is
 the issuer's. An active access token is described by its claims (RFC 7662 2.2) with
-token_type Bearer; an active refresh token (unexpired, not yet rotated, its grant active)
-by its scope, client_id, sub, exp and iat, with token_type refresh_token.
+token_type Bearer, or DPoP with `cnf.jkt` for a DPoP-bound one (RFC 9449 6.2); an active
+refresh token (unexpired, not yet rotated, its grant active) by its scope, client_id, sub,
+exp and iat, with token_type refresh_token.
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ def _access(deps: Deps, claims: Claims) -> dict[str, Any]:
         check_grant(deps.store.grants, claims)  # AuthorizerUnavailable: 503
     except InvalidToken:
         return INACTIVE
-    return {
+    body: dict[str, Any] = {
         "active": True,
         "scope": claims.scope,
         "client_id": claims.client_id,
@@ -86,6 +87,9 @@ def _access(deps: Deps, claims: Claims) -> dict[str, Any]:
         "jti": claims.jti,
         "token_type": "Bearer",
     }
+    if claims.jkt is not None:
+        body.update({"token_type": "DPoP", "cnf": {"jkt": claims.jkt}})
+    return body
 
 
 def _refresh(deps: Deps, record: RefreshToken) -> dict[str, Any]:

@@ -13,6 +13,11 @@ code right (their authentication was refused: do not retry it blindly); the stat
 (RFC 6585) and Retry-After tell the rest that it is temporary and when to come back. A 401
 would invite the client to retry at once with the same credentials, and
 temporarily_unavailable (503) would blame the server for the client's own failures.
+
+DPoP (RFC 9449 5): a `DPoP` header is verified after client authentication (a stranger's
+proofs cost no write) and before the grant, which binds what it issues to the proof's key
+(chalicelib/endpoints/dpop_request.py). A client registered with dpop_bound_access_tokens
+must send one (SECURITY.md 46). With nonces on, every answer carries a DPoP-Nonce.
 """
 
 from __future__ import annotations
@@ -21,8 +26,8 @@ import logging
 
 from chalicelib import grants
 from chalicelib.deps import Deps
-from chalicelib.endpoints import client_request
-from chalicelib.errors import UnauthorizedClient, UnsupportedGrantType
+from chalicelib.endpoints import client_request, dpop_request
+from chalicelib.errors import InvalidDpopProof, UnauthorizedClient, UnsupportedGrantType
 from chalicelib.http import cors
 from chalicelib.http.message import HttpRequest, HttpResponse
 from chalicelib.observability import audit
@@ -36,7 +41,10 @@ def handle(deps: Deps, request: HttpRequest) -> HttpResponse:
     def work() -> HttpResponse:
         return HttpResponse.json(_token(deps, request, origin))
 
-    return origin.apply(client_request.answer(log, work))
+    response = client_request.answer(log, work)
+    if request.header("dpop") is not None and "DPoP-Nonce" not in response.headers:
+        response.headers.update(dpop_request.fresh_nonce(deps))
+    return origin.apply(response)
 
 
 def _token(deps: Deps, request: HttpRequest, origin: cors.ClientOrigin) -> dict[str, object]:
@@ -50,6 +58,9 @@ def _token(deps: Deps, request: HttpRequest, origin: cors.ClientOrigin) -> dict[
         raise UnsupportedGrantType("unsupported grant_type", f"grant_type {grant_type!r}")
     if grant_type not in client.grant_types:
         raise UnauthorizedClient("this client may not use this grant type")
-    body = grant(deps, client, params)
+    proof = dpop_request.proof(deps, request, "/token")
+    if proof is None and client.dpop_bound_access_tokens:
+        raise InvalidDpopProof("this client must send a DPoP proof", "dpop_bound_access_tokens")
+    body = grant(deps, client, params, proof.jkt if proof else None)
     audit.token_issued(grant_type, client.client_id)
     return body

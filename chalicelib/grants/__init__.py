@@ -10,7 +10,8 @@ from chalicelib.grants import authorization_code, client_credentials, refresh_to
 from chalicelib.protocol.params import Params
 from chalicelib.stores.models import Client
 
-Grant = Callable[[Deps, Client, Params], dict[str, Any]]
+# The last argument is the thumbprint of the request's DPoP key (RFC 9449), or None.
+Grant = Callable[[Deps, Client, Params, str | None], dict[str, Any]]
 
 GRANTS: dict[str, Grant] = {
     "authorization_code": authorization_code.exchange,

@@ -49,7 +49,7 @@ def _with_username(deps: Deps, record: AuthorizationCode) -> AuthorizationCode:
     return dataclasses.replace(record, username=user.username, stamp=user.stamp)
 
 
-def exchange(deps: Deps, client: Client, params: Params) -> dict[str, Any]:
+def exchange(deps: Deps, client: Client, params: Params, jkt: str | None = None) -> dict[str, Any]:
     code = params.require("code")
     if len(code) > MAX_CODE:
         raise InvalidGrant("invalid authorization code", "oversized code")
@@ -65,17 +65,22 @@ def exchange(deps: Deps, client: Client, params: Params) -> dict[str, Any]:
     if record.redirect_uri and redirect != record.redirect_uri:
         raise InvalidGrant("redirect_uri does not match", "redirect_uri mismatch")
     pkce.verify(record.code_challenge, params.get("code_verifier"))
+    if record.dpop_jkt is not None and (jkt is None or not same(jkt, record.dpop_jkt)):
+        # RFC 9449 10: dpop_jkt at /authorize; the code is not consumed (SECURITY.md 47).
+        raise InvalidGrant("the code is bound to another DPoP key", "dpop_jkt mismatch")
     record = _with_username(deps, record)
 
     auth = tokens.Authorization.of(record, nonce=record.nonce)
     refresh_token, refresh = (
-        tokens.new_refresh(deps, client, auth)
+        tokens.new_refresh(deps, client, auth, jkt)
         if tokens.wants_refresh(client, record.scopes)
         else (None, None)
     )
     # Sign first: a signer outage (KMS throttled) must leave the code unused for a retry.
     resources = tokens.target(params, record.resources, deps.settings.audience)
-    body = tokens.response(deps, client, auth, resources=resources, refresh_token=refresh_token)
+    body = tokens.response(
+        deps, client, auth, resources=resources, refresh_token=refresh_token, jkt=jkt
+    )
     try:
         deps.store.codes.redeem(record, new_id(), refresh, deps.clock.now())
     except AlreadyUsed as used:

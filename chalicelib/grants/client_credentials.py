@@ -18,7 +18,7 @@ from chalicelib.tokens import access_token
 PERSON_SCOPES = frozenset({"openid", "offline_access", "profile", "email", "address", "phone"})
 
 
-def issue(deps: Deps, client: Client, params: Params) -> dict[str, Any]:
+def issue(deps: Deps, client: Client, params: Params, jkt: str | None = None) -> dict[str, Any]:
     if client.is_public:
         raise UnauthorizedClient("public clients cannot use client_credentials")
     machine = [s for s in client.scopes if s not in PERSON_SCOPES]
@@ -40,10 +40,11 @@ def issue(deps: Deps, client: Client, params: Params) -> dict[str, Any]:
         scopes=granted,
         now=deps.clock.now(),
         ttl=settings.access_token_ttl,
+        jkt=jkt,
     )
     return {
         "access_token": token,
-        "token_type": "Bearer",
+        "token_type": "DPoP" if jkt else "Bearer",
         "expires_in": settings.access_token_ttl,
         "scope": scope.render(granted),
     }

@@ -81,7 +81,7 @@ def _as_registered_now(deps: Deps, client: Client, record: RefreshToken) -> toke
     return dataclasses.replace(auth, scopes=scopes, resources=resources)
 
 
-def refresh(deps: Deps, client: Client, params: Params) -> dict[str, Any]:
+def refresh(deps: Deps, client: Client, params: Params, jkt: str | None = None) -> dict[str, Any]:
     presented = params.require("refresh_token")
     if len(presented) > MAX_TOKEN:
         raise InvalidGrant("invalid refresh token", "oversized token")
@@ -90,6 +90,9 @@ def refresh(deps: Deps, client: Client, params: Params) -> dict[str, Any]:
         raise InvalidGrant("invalid refresh token", "unknown or expired refresh token")
     if not same(record.client_id, client.client_id):
         raise InvalidGrant("invalid refresh token", "refresh token of another client")
+    if record.dpop_jkt is not None and (jkt is None or not same(jkt, record.dpop_jkt)):
+        # RFC 9449 5: a public client's token works only with its key (SECURITY.md 46).
+        raise InvalidGrant("invalid refresh token", "bound to another DPoP key")
     if (record.consumed_by or "").startswith(SUPERSEDED):
         # Voided because its predecessor was presented again: two parties hold the chain.
         raise _reuse(deps, record)
@@ -104,7 +107,7 @@ def refresh(deps: Deps, client: Client, params: Params) -> dict[str, Any]:
         raise InvalidScope(f"scope may narrow but never widen: {wider}", f"asked {requested}")
 
     # The successor keeps the token's scopes (RFC 6749 6): narrowing is per access token.
-    token, successor = tokens.new_refresh(deps, client, auth)
+    token, successor = tokens.new_refresh(deps, client, auth, record.dpop_jkt or jkt)
     now = deps.clock.now()
     consumer = new_id()
     # Sign first: a signer outage must leave the presented token unused for a retry.
@@ -116,6 +119,7 @@ def refresh(deps: Deps, client: Client, params: Params) -> dict[str, Any]:
         scopes=requested or auth.scopes,
         resources=resources,
         refresh_token=token,
+        jkt=jkt,
     )
     try:
         if record.consumed_by is None:

@@ -55,7 +55,11 @@ def wants_refresh(client: Client, scopes: list[str]) -> bool:
     return "offline_access" in scopes if "openid" in scopes else True
 
 
-def new_refresh(deps: Deps, client: Client, auth: Authorization) -> tuple[str, RefreshToken]:
+def new_refresh(
+    deps: Deps, client: Client, auth: Authorization, jkt: str | None = None
+) -> tuple[str, RefreshToken]:
+    """A new refresh token; a public client's is bound to the DPoP key `jkt` (RFC 9449 5:
+    a confidential client's is not, its authentication already binds it)."""
     token = new_secret()
     now = deps.clock.now()
     record = RefreshToken(
@@ -72,6 +76,7 @@ def new_refresh(deps: Deps, client: Client, auth: Authorization) -> tuple[str, R
         resources=auth.resources,
         username=auth.username,
         stamp=auth.stamp,
+        dpop_jkt=jkt if client.is_public else None,
     )
     return token, record
 
@@ -91,8 +96,10 @@ def response(
     resources: list[str] | None = None,
     refresh_token: str | None = None,
     with_id_token: bool = True,
+    jkt: str | None = None,
 ) -> dict[str, Any]:
-    """Mint the tokens. `scopes` and `resources` narrow the access token below the grant."""
+    """Mint the tokens. `scopes` and `resources` narrow the access token below the grant;
+    `jkt` binds it to a DPoP key (token_type DPoP, RFC 9449 5)."""
     settings = deps.settings
     now = deps.clock.now()
     granted = scopes if scopes is not None else auth.scopes
@@ -111,10 +118,11 @@ def response(
         ttl=settings.access_token_ttl,
         grant_id=auth.grant_id,
         auth_time=auth.auth_time,
+        jkt=jkt,
     )
     body: dict[str, Any] = {
         "access_token": token,
-        "token_type": "Bearer",
+        "token_type": "DPoP" if jkt else "Bearer",
         "expires_in": settings.access_token_ttl,
         "scope": " ".join(granted),
     }

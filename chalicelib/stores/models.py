@@ -33,6 +33,9 @@ class Client:
     # PKCE is required of every client (OAuth 2.1 4.1.1). False (`--allow-no-pkce`) lets a
     # confidential client leave it out of OpenID Connect requests that send a nonce only.
     pkce_required: bool = True
+    # RFC 9449 5.2 `dpop_bound_access_tokens` (`--dpop-required`): every token request must
+    # carry a DPoP proof. False: DPoP is the client's choice, request by request.
+    dpop_bound_access_tokens: bool = False
 
     @property
     def is_public(self) -> bool:
@@ -96,6 +99,7 @@ class Interaction:
     sid_hash: str | None = None
     completed_by: str | None = None
     resources: list[str] = field(default_factory=list)
+    dpop_jkt: str | None = None  # RFC 9449 10: the code is bound to this key's thumbprint
 
 
 @dataclass
@@ -118,6 +122,7 @@ class AuthorizationCode:
     # still enabled (SECURITY.md item 27). None on codes issued before usernames were kept.
     username: str | None = None
     stamp: str | None = None  # the user's stamp at sign-in (User.stamp)
+    dpop_jkt: str | None = None  # RFC 9449 10: only a proof with this key redeems it
 
 
 @dataclass
@@ -140,6 +145,8 @@ class RefreshToken:
     resources: list[str] = field(default_factory=list)
     username: str | None = None  # as AuthorizationCode.username: rotating checks the user
     stamp: str | None = None  # as AuthorizationCode.stamp
+    # A public client's token is bound to the DPoP key it was issued with (RFC 9449 5).
+    dpop_jkt: str | None = None
 
 
 @dataclass

@@ -17,6 +17,7 @@ Key layout (pk / sk); each repository's module documents its own:
     KEYS                       / KEY#<kid>                       keys.py
     NOTES#<sub>                / NOTE#<created_at>#<id>          notes.py (demo API)
     JTI#<sha256(client, jti)>  / ASSERTION  a used client assertion, ttl   assertions.py
+    DPOP#<sha256(jkt, jti)>    / DPOP       a used DPoP proof, ttl          dpop.py
     RATE#<scope>#<sha256(key)> / W#<window start>  failure counter, ttl   limits.py
     DEVICEKEY                  / DEVICEKEY  the key of device cookies    limits.py
 
@@ -37,6 +38,7 @@ from chalicelib.stores.assertions import AssertionGuard
 from chalicelib.stores.clients import ClientRepository
 from chalicelib.stores.codes import CodeRepository
 from chalicelib.stores.consents import ConsentRepository
+from chalicelib.stores.dpop import DpopProofs
 from chalicelib.stores.grants import GrantRepository
 from chalicelib.stores.interactions import InteractionRepository
 from chalicelib.stores.keys import KeyRepository
@@ -64,3 +66,4 @@ class Store:
         self.limits = FailureCounters(table)
         self.assertions = AssertionGuard(table)
         self.notes = NoteRepository(table)
+        self.dpop = DpopProofs(table)

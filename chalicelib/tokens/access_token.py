@@ -24,7 +24,9 @@ def mint(
     ttl: int,
     grant_id: str | None = None,
     auth_time: int | None = None,
+    jkt: str | None = None,
 ) -> tuple[str, dict[str, Any]]:
+    """`jkt`: the token is bound to this DPoP key (RFC 9449 6.1: `cnf.jkt`)."""
     claims: dict[str, Any] = {
         "iss": issuer,
         "sub": sub,
@@ -39,5 +41,7 @@ def mint(
         claims["gid"] = grant_id
     if auth_time is not None:
         claims["auth_time"] = auth_time
+    if jkt is not None:
+        claims["cnf"] = {"jkt": jkt}
     token = signer.sign(claims, alg=ACCESS_TOKEN_ALG, typ=ACCESS_TOKEN_TYP)
     return token, claims
