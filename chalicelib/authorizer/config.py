@@ -11,7 +11,13 @@ TOLLGATE_JWKS_MIN_REFETCH     at most one reload per this many seconds on an unk
                               (default 30)
 TOLLGATE_REVOCATION_CHECK     true: also read the token's grant and revocation (its jti)
                               from the table (default off)
-TOLLGATE_TABLE                the table holding grants (needed by the revocation check)
+TOLLGATE_TABLE                the table holding grants (needed by the revocation check) and
+                              the used DPoP proofs (without it, DPoP requests are refused)
+TOLLGATE_API_URL              the API's base URL as clients call it, e.g.
+                              https://api.example.com/v1 (a custom domain's base path) or
+                              https://<id>.execute-api.<region>.amazonaws.com/prod; a DPoP
+                              proof's htu must be this plus the resource path. Unset: https://
+                              + the Host header + the path API Gateway saw (stage included)
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ class AuthorizerConfig:
     table_name: str = ""
     region: str = "us-east-1"
     endpoint_url: str | None = None
+    api_url: str | None = None
 
 
 def from_env(env: Mapping[str, str] | None = None, base: Path | None = None) -> AuthorizerConfig:
@@ -71,4 +78,14 @@ def from_env(env: Mapping[str, str] | None = None, base: Path | None = None) -> 
         table_name=table,
         region=values.get("AWS_REGION") or values.get("AWS_DEFAULT_REGION") or "us-east-1",
         endpoint_url=values.get("AWS_ENDPOINT_URL") or None,
+        api_url=_api_url(values.get("TOLLGATE_API_URL", "")),
     )
+
+
+def _api_url(value: str) -> str | None:
+    if not value:
+        return None
+    try:
+        return validate_issuer(value)  # the same shape: https, a host, no query or fragment
+    except SettingsError:
+        raise SettingsError("TOLLGATE_API_URL must be an https URL without query") from None

@@ -5,6 +5,12 @@ Lambda that other APIs attach by ARN. The answer is the same for every route of 
 (SECURITY.md 23): the principal, the flat-string context, and a policy allowing every route
 the token's scopes allow. Whether the route at hand is among them only decides what the
 caller shows when it is not (403 insufficient_scope).
+
+DPoP (RFC 9449 7; chalicelib/authorizer/dpop_binding.py): a DPoP-bound token must come with
+the DPoP scheme and a proof for this request's method (the method ARN's) and URL (the
+caller's reconstruction of what the client called), checked after the token and its grant,
+its jti recorded last (one conditional put). The answer is then still for every route, so
+the caller must not let API Gateway cache it (SECURITY.md 45: cache TTL 0).
 """
 
 from __future__ import annotations
@@ -12,9 +18,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from chalicelib.authorizer import dpop_binding
 from chalicelib.authorizer.errors import (
     AuthorizerUnavailable,
     InsufficientScope,
+    InvalidDpopProof,
     InvalidToken,
     RevokedToken,
 )
@@ -26,9 +34,10 @@ from chalicelib.authorizer.policy import (
     iam_policy,
     policy_allows,
 )
-from chalicelib.authorizer.validate import DEFAULT_LEEWAY, Claims, bearer_token, verify
+from chalicelib.authorizer.validate import DEFAULT_LEEWAY, Claims, verify
 from chalicelib.stores.models import Grant
 from chalicelib.stores.table import StoreUnavailable
+from chalicelib.tokens.dpop import ReplayGuard
 
 
 class Grants(Protocol):
@@ -86,15 +95,23 @@ def authorize(
     now: int,
     leeway: int = DEFAULT_LEEWAY,
     grants: Grants | None = None,
+    proof: str | None = None,
+    url: str | None = None,
+    replay: ReplayGuard | None = None,
 ) -> Decision:
-    """Validate the bearer token and build the answer; InvalidToken (or MissingToken) when
-    it is not valid, AuthorizerUnavailable when no decision can be made."""
+    """Validate the token (and its DPoP `proof` for the request at `url`, recorded in
+    `replay`) and build the answer; InvalidToken (or MissingToken) when it is not valid,
+    AuthorizerUnavailable when no decision can be made.
+
+    A DPoP request is refused when `url` is None (a TOKEN authorizer sees no request) or
+    `replay` is None (no replay guard: a proof could be used twice)."""
     try:
         arn = MethodArn.parse(method_arn)
     except PolicyError as error:
         raise AuthorizerUnavailable(str(error)) from None
+    scheme, token = dpop_binding.presented(authorization)
     claims = verify(
-        bearer_token(authorization),
+        token,
         keys,
         issuer=issuer,
         audience=audience,
@@ -103,6 +120,12 @@ def authorize(
     )
     if grants is not None:
         check_grant(grants, claims)
+    if scheme == dpop_binding.DPOP and (url is None or replay is None):
+        missing = "the request's URL" if url is None else "a replay guard"
+        raise InvalidDpopProof(f"this authorizer has no {missing}: DPoP is refused")
+    dpop_binding.check(
+        claims, scheme, token, proof, method=arn.method, url=url or "", now=now, guard=replay
+    )
     document = iam_policy(arn, policy.allowed(claims.scopes))
     return Decision(
         claims=claims,

@@ -6,6 +6,16 @@ Handler: `chalicelib.authorizer.lambda_handler.handler`. Attach it by ARN to:
 - an HTTP API, with payload format 1.0 or 2.0 and simple responses OFF: only an IAM policy
   makes the per-token cache correct across routes (SECURITY.md 23).
 
+DPoP (RFC 9449 7): `Authorization: DPoP <token>` with a `DPoP` proof header needs a REQUEST
+event (a TOKEN event carries no other header: DPoP is then refused) and TOLLGATE_TABLE
+(the replay guard: one conditional PutItem per DPoP request, SECURITY.md 45). The proof's
+htu is compared with the URL the client called: TOLLGATE_API_URL plus the resource path, or
+https:// + Host + the path API Gateway received (REST: requestContext.path, which holds the
+stage on the execute-api domain and the base path on a custom domain; HTTP API: rawPath).
+API Gateway caches an authorizer's answer per identity source: an API that accepts DPoP
+must run its authorizer with caching off (TTL 0), or a cached allow would skip the proof
+of a later request (README, "DPoP at the edge").
+
 Answers: a missing or invalid token fails with "Unauthorized" (API Gateway: 401); a valid
 one gets the policy of every route its scopes allow, and API Gateway answers 403 on the
 others; when the keys (or the grant store) cannot be read the call fails (500, never an
@@ -21,13 +31,22 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.authorizer import config as configuration
 from chalicelib.authorizer import validate
-from chalicelib.authorizer.errors import AuthorizerUnavailable, InvalidToken, Unauthorized
+from chalicelib.authorizer.errors import (
+    AuthorizerUnavailable,
+    InvalidDpopProof,
+    InvalidToken,
+    Unauthorized,
+)
 from chalicelib.authorizer.gate import Grants, authorize
 from chalicelib.authorizer.keys import JwksFetcher, KeySource
+from chalicelib.tokens import dpop
+
+if TYPE_CHECKING:
+    from chalicelib.stores.repository import Store
 
 log = logging.getLogger("tollgate.authorizer")
 
@@ -55,6 +74,45 @@ def _authorization(event: Mapping[str, Any]) -> str | None:
     return found[0] if found and isinstance(found[0], str) else None
 
 
+def _header(event: Mapping[str, Any], wanted: str) -> list[str]:
+    """Every value of one header in a REQUEST event (names compared without case)."""
+    multi = event.get("multiValueHeaders") or {}
+    values = [
+        value
+        for name, found in multi.items()
+        if name.lower() == wanted and isinstance(found, list)
+        for value in found
+    ]
+    if values:
+        return [v for v in values if isinstance(v, str)]
+    headers = event.get("headers") or {}
+    return [v for k, v in headers.items() if k.lower() == wanted and isinstance(v, str)]
+
+
+def _proof(event: Mapping[str, Any]) -> str | None:
+    try:
+        return dpop.single(_header(event, "dpop"))
+    except dpop.InvalidProof as error:
+        raise InvalidDpopProof(str(error)) from None
+
+
+def request_url(event: Mapping[str, Any], api_url: str | None) -> str | None:
+    """The URL the client called (without query), as far as the event tells; None for a
+    TOKEN event."""
+    if event.get("type") == "TOKEN":
+        return None
+    context = event.get("requestContext") or {}
+    http = context.get("http") or {}
+    if api_url is not None:
+        path = event.get("path") or http.get("path")
+        return api_url + path if isinstance(path, str) else None
+    hosts = _header(event, "host")
+    seen = event.get("rawPath") if event.get("version") == "2.0" else context.get("path")
+    if len(hosts) != 1 or not isinstance(seen, str):
+        return None
+    return f"https://{hosts[0]}{seen}"
+
+
 def _method_arn(event: Mapping[str, Any]) -> str:
     arn = event.get("methodArn") or event.get("routeArn")
     if not isinstance(arn, str):
@@ -62,14 +120,14 @@ def _method_arn(event: Mapping[str, Any]) -> str:
     return arn
 
 
-def _grant_store(cfg: configuration.AuthorizerConfig) -> Grants:
-    """The table's grants, over botocore: loaded only when the revocation check is on."""
+def _store(cfg: configuration.AuthorizerConfig) -> Store:
+    """The table, over botocore: loaded only for the revocation check or a DPoP request."""
     from chalicelib.clock import SystemClock
     from chalicelib.stores.dynamodb import DynamoTable, make_client
     from chalicelib.stores.repository import Store
 
     client = make_client(cfg.region, cfg.endpoint_url)
-    return Store(DynamoTable(client, cfg.table_name, SystemClock())).grants
+    return Store(DynamoTable(client, cfg.table_name, SystemClock()))
 
 
 class Authorizer:
@@ -81,6 +139,7 @@ class Authorizer:
         keys: KeySource | None = None,
         grants: Grants | None = None,
         clock: Callable[[], float] = time.time,
+        replay: dpop.ReplayGuard | None = None,
     ) -> None:
         self.config = cfg
         self.keys = keys or JwksFetcher(
@@ -90,14 +149,21 @@ class Authorizer:
             min_refetch_interval=cfg.jwks_min_refetch,
         )
         self._grants = grants
+        self._replay = replay
         self._clock = clock
 
     def _grant_check(self) -> Grants | None:
         if not self.config.revocation_check:
             return None
         if self._grants is None:
-            self._grants = _grant_store(self.config)
+            self._grants = _store(self.config).grants
         return self._grants
+
+    def _replay_guard(self, event: Mapping[str, Any]) -> dpop.ReplayGuard | None:
+        """The used proofs' table, for a DPoP request only (a Bearer one loads nothing)."""
+        if self._replay is None and self.config.table_name and _proof(event) is not None:
+            self._replay = _store(self.config).dpop
+        return self._replay
 
     def __call__(self, event: Mapping[str, Any]) -> dict[str, Any]:
         cfg = self.config
@@ -112,6 +178,9 @@ class Authorizer:
                 now=int(self._clock()),
                 leeway=cfg.leeway,
                 grants=self._grant_check(),
+                proof=_proof(event),
+                url=request_url(event, cfg.api_url),
+                replay=self._replay_guard(event),
             )
         except AuthorizerUnavailable as error:
             log.error("authorizer unavailable: %s", error.detail)

@@ -1,6 +1,7 @@
 """API Gateway's side of a Lambda authorizer, as far as the tests need it: the REQUEST or
-TOKEN event, the per-token answer cache shared by every route of the API (SECURITY.md 23),
-and the 401/403/500 it answers. Resources are matched with chalice's own ARN matcher, so the
+TOKEN event, the answer cache shared by every route of the API (SECURITY.md 23), keyed on the
+identity source's values (the Authorization header, or more headers: SECURITY.md 45), and
+the 401/403/500 it answers. Resources are matched with chalice's own ARN matcher, so the
 policy is judged by code other than ours."""
 
 from __future__ import annotations
@@ -18,9 +19,14 @@ Authorizer = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 def rest_event(
-    method: str, path: str, authorization: str | None, stage: str = "prod"
+    method: str,
+    path: str,
+    authorization: str | None,
+    stage: str = "prod",
+    extra: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     headers = {"Authorization": authorization} if authorization is not None else {}
+    headers.update(extra or {})
     return {
         "type": "REQUEST",
         "methodArn": f"{API}/{stage}/{method}{path}",
@@ -42,9 +48,12 @@ def token_event(method: str, path: str, authorization: str, stage: str = "prod")
     }
 
 
-def http_api_event(method: str, path: str, authorization: str | None) -> dict[str, Any]:
+def http_api_event(
+    method: str, path: str, authorization: str | None, extra: dict[str, str] | None = None
+) -> dict[str, Any]:
     """HTTP API, payload format 2.0 (lower-case headers, routeArn)."""
     headers = {"authorization": authorization} if authorization is not None else {}
+    headers.update({k.lower(): v for k, v in (extra or {}).items()})
     return {
         "version": "2.0",
         "type": "REQUEST",
@@ -75,16 +84,25 @@ class Gateway:
     ttl: int = 300
     now: int = 0
     calls: int = 0
-    cache: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
+    cache: dict[tuple[str, ...], tuple[int, dict[str, Any]]] = field(default_factory=dict)
+    # The identity source: the headers the cache is keyed on. With caching on, API Gateway
+    # answers 401 without calling the authorizer when one of them is missing.
+    identity: tuple[str, ...] = ("Authorization",)
 
     def request(
-        self, method: str, path: str, authorization: str | None
+        self,
+        method: str,
+        path: str,
+        authorization: str | None,
+        extra: dict[str, str] | None = None,
     ) -> tuple[int, dict[str, Any] | None]:
         """(status, authorizer context) of one request, as API Gateway would answer it."""
-        if not authorization:
+        headers = {"Authorization": authorization or "", **(extra or {})}
+        key = tuple(headers.get(name, "") for name in self.identity)
+        if not authorization or (self.ttl and not all(key)):
             return 401, None  # the identity source is missing: the authorizer is not called
-        event = rest_event(method, path, authorization)
-        cached = self.cache.get(authorization)
+        event = rest_event(method, path, authorization, extra=extra)
+        cached = self.cache.get(key) if self.ttl else None
         if cached is None or cached[0] <= self.now:
             self.calls += 1
             try:
@@ -94,7 +112,7 @@ class Gateway:
             except Exception:
                 return 500, None
             if self.ttl:
-                self.cache[authorization] = (self.now + self.ttl, answer)
+                self.cache[key] = (self.now + self.ttl, answer)
         else:
             answer = cached[1]
         assert all(isinstance(v, str) for v in answer["context"].values()), answer["context"]
