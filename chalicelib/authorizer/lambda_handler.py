@@ -34,13 +34,8 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.authorizer import config as configuration
-from chalicelib.authorizer import validate
-from chalicelib.authorizer.errors import (
-    AuthorizerUnavailable,
-    InvalidDpopProof,
-    InvalidToken,
-    Unauthorized,
-)
+from chalicelib.authorizer import events, validate
+from chalicelib.authorizer.errors import AuthorizerUnavailable, InvalidToken, Unauthorized
 from chalicelib.authorizer.gate import Grants, authorize
 from chalicelib.authorizer.keys import JwksFetcher, KeySource
 from chalicelib.tokens import dpop
@@ -72,45 +67,6 @@ def _authorization(event: Mapping[str, Any]) -> str | None:
     if len(found) > 1:
         raise InvalidToken("more than one Authorization header")
     return found[0] if found and isinstance(found[0], str) else None
-
-
-def _header(event: Mapping[str, Any], wanted: str) -> list[str]:
-    """Every value of one header in a REQUEST event (names compared without case)."""
-    multi = event.get("multiValueHeaders") or {}
-    values = [
-        value
-        for name, found in multi.items()
-        if name.lower() == wanted and isinstance(found, list)
-        for value in found
-    ]
-    if values:
-        return [v for v in values if isinstance(v, str)]
-    headers = event.get("headers") or {}
-    return [v for k, v in headers.items() if k.lower() == wanted and isinstance(v, str)]
-
-
-def _proof(event: Mapping[str, Any]) -> str | None:
-    try:
-        return dpop.single(_header(event, "dpop"))
-    except dpop.InvalidProof as error:
-        raise InvalidDpopProof(str(error)) from None
-
-
-def request_url(event: Mapping[str, Any], api_url: str | None) -> str | None:
-    """The URL the client called (without query), as far as the event tells; None for a
-    TOKEN event."""
-    if event.get("type") == "TOKEN":
-        return None
-    context = event.get("requestContext") or {}
-    http = context.get("http") or {}
-    if api_url is not None:
-        path = event.get("path") or http.get("path")
-        return api_url + path if isinstance(path, str) else None
-    hosts = _header(event, "host")
-    seen = event.get("rawPath") if event.get("version") == "2.0" else context.get("path")
-    if len(hosts) != 1 or not isinstance(seen, str):
-        return None
-    return f"https://{hosts[0]}{seen}"
 
 
 def _method_arn(event: Mapping[str, Any]) -> str:
@@ -161,7 +117,7 @@ class Authorizer:
 
     def _replay_guard(self, event: Mapping[str, Any]) -> dpop.ReplayGuard | None:
         """The used proofs' table, for a DPoP request only (a Bearer one loads nothing)."""
-        if self._replay is None and self.config.table_name and _proof(event) is not None:
+        if self._replay is None and self.config.table_name and events.proof(event) is not None:
             self._replay = _store(self.config).dpop
         return self._replay
 
@@ -178,8 +134,8 @@ class Authorizer:
                 now=int(self._clock()),
                 leeway=cfg.leeway,
                 grants=self._grant_check(),
-                proof=_proof(event),
-                url=request_url(event, cfg.api_url),
+                proof=events.proof(event),
+                url=events.request_url(event, cfg.api_url),
                 replay=self._replay_guard(event),
             )
         except AuthorizerUnavailable as error:

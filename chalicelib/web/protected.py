@@ -11,6 +11,14 @@ not cover the route into 403; their WWW-Authenticate headers are gateway respons
 (infra/). `chalice local` and chalice.test.Client run the authorizer in-process but would
 let an exception escape as a crash, so there the same answers are given directly as the
 local gateway's own 401/403 errors, with their RFC 6750 challenges.
+
+DPoP (RFC 9449 7, SECURITY.md 44 and 45): the authorizer reads the whole event, not just the
+token (Chalice's built-in kind would hand it the token alone), so it is deployed as a
+REQUEST authorizer (infra/chalice_app.py) and sees the `DPoP` header and the path. A
+proof's htu is the route's URL under the issuer (the API is Tollgate's own, whose issuer is
+its base URL, stage path included). API Gateway caches an answer per token: with a cache a
+later request could skip its proof, so DPoP is accepted only while the cache is off
+(TOLLGATE_AUTHORIZER_CACHE_TTL 0, the default); with a cache, DPoP requests are refused.
 """
 
 from __future__ import annotations
@@ -20,10 +28,10 @@ import logging
 import os
 from typing import Any
 
-from chalice.app import AuthRequest, Blueprint, Response
+from chalice.app import AuthRequest, Blueprint, ChaliceAuthorizer, Response
 
 from chalicelib import deps as wiring
-from chalicelib.authorizer import gate
+from chalicelib.authorizer import events, gate
 from chalicelib.authorizer.errors import AuthorizerError, InvalidToken, Unauthorized
 from chalicelib.authorizer.in_process import keys_for
 from chalicelib.endpoints import demo_api
@@ -36,7 +44,35 @@ protected = Blueprint(__name__)
 # API Gateway caches an answer per token for this long, on every route (SECURITY.md 23): a
 # token stays accepted up to this long past its exp or its grant's revocation. Read when the
 # app is packaged (`chalice package`/`deploy`), as it becomes part of the API's definition.
-CACHE_TTL = int(os.environ.get("TOLLGATE_AUTHORIZER_CACHE_TTL", "60"))
+# 0 (the default): no cache, so that every DPoP request is checked with its own proof
+# (SECURITY.md 45); above 0 DPoP requests are refused.
+CACHE_TTL = int(os.environ.get("TOLLGATE_AUTHORIZER_CACHE_TTL", "0"))
+
+
+class EventRequest(AuthRequest):
+    """Chalice's AuthRequest with the whole event: a REQUEST event's headers and path."""
+
+    def __init__(self, event: dict[str, Any]) -> None:
+        token = event.get("authorizationToken")
+        if not isinstance(token, str):
+            found = events.header(event, "authorization")
+            token = found[0] if len(found) == 1 else ""
+        super().__init__(str(event.get("type", "REQUEST")), token, str(event.get("methodArn")))
+        self.event = event
+
+    def path(self) -> str | None:
+        """The route's path below the API's base (the stage or base path left out)."""
+        context = self.event.get("requestContext") or {}
+        # AWS: `path`; chalice local: only requestContext.path (it has no stage).
+        path = self.event.get("path") or context.get("path")
+        return path if isinstance(path, str) and path.startswith("/") else None
+
+
+class RequestAuthorizer(ChaliceAuthorizer):
+    """A built-in authorizer whose function gets the whole event (EventRequest)."""
+
+    def _transform_event(self, event: dict[str, Any]) -> AuthRequest:
+        return EventRequest(event)
 
 
 def _local_gateway_error(error: AuthorizerError) -> Exception | None:
@@ -71,7 +107,10 @@ def _rejection(error: AuthorizerError) -> Exception:
 def tollgate_authorizer(auth_request: AuthRequest) -> dict[str, Any]:
     deps = wiring.get()
     settings = deps.settings
+    event = auth_request.event if isinstance(auth_request, EventRequest) else {}
+    path = auth_request.path() if isinstance(auth_request, EventRequest) else None
     try:
+        proof = events.proof(event)
         decision = gate.authorize(
             auth_request.token,
             auth_request.method_arn,
@@ -81,6 +120,9 @@ def tollgate_authorizer(auth_request: AuthRequest) -> dict[str, Any]:
             audience=settings.audience,
             now=deps.clock.now(),
             grants=deps.store.grants if settings.revocation_check else None,
+            proof=proof,
+            url=settings.endpoint(path) if path is not None and "headers" in event else None,
+            replay=deps.store.dpop if CACHE_TTL == 0 else None,
         )
     except AuthorizerError as error:
         log.info("authorizer: %s %s", error.status, error.detail)
@@ -92,6 +134,10 @@ def tollgate_authorizer(auth_request: AuthRequest) -> dict[str, Any]:
         if local is not None:
             raise local
     return decision.response
+
+
+# The decorator made a ChaliceAuthorizer; this one hands the function the whole event.
+tollgate_authorizer.__class__ = RequestAuthorizer
 
 
 def _others(taken: list[str]) -> list[str]:

@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 
 from chalicelib.authorizer.errors import Unauthorized
+from chalicelib.authorizer.events import request_url
 from chalicelib.authorizer.keys import LocalKeys
-from chalicelib.authorizer.lambda_handler import Authorizer, request_url
+from chalicelib.authorizer.lambda_handler import Authorizer
 from chalicelib.clock import FakeClock
 from chalicelib.stores.memory import MemoryTable
 from chalicelib.stores.repository import Store
