@@ -18,6 +18,7 @@ from typing import Any
 
 from aws_cdk import CfnResource
 
+from chalicelib.authorizer.errors import DPOP_ALGS
 from infra.config import StageConfig
 
 # Any 3.x turns SAM's extra stage off; the version of the body itself is unchanged.
@@ -27,8 +28,14 @@ OPENAPI_VERSION = "3.0.1"
 # response type -> (status, WWW-Authenticate challenge, JSON error code).
 CHALLENGES = {
     # API Gateway cannot tell a missing token from a bad one: both are UNAUTHORIZED.
-    # invalid_token tells a client holding a token to get a new one (RFC 6750 3.1).
-    "UNAUTHORIZED": ("401", 'Bearer error="invalid_token"', "invalid_token"),
+    # invalid_token tells a client holding a token to get a new one (RFC 6750 3.1). Nor a
+    # Bearer client from a DPoP one: both challenges, the DPoP one naming the proof
+    # algorithms (RFC 9449 7.1, SECURITY.md 44).
+    "UNAUTHORIZED": (
+        "401",
+        f'Bearer error="invalid_token", DPoP error="invalid_token", algs="{DPOP_ALGS}"',
+        "invalid_token",
+    ),
     "ACCESS_DENIED": ("403", 'Bearer error="insufficient_scope"', "insufficient_scope"),
     # The authorizer could not decide (keys unreadable): never an allow, retry later.
     "AUTHORIZER_FAILURE": ("503", "Bearer", "temporarily_unavailable"),

@@ -1,6 +1,6 @@
 """The Chalice app as a CDK construct: `chalice package` output, named and unlinked.
 
-chalice.cdk.Chalice runs `chalice package` and includes the SAM template it writes. Two
+chalice.cdk.Chalice runs `chalice package` and includes the SAM template it writes. Three
 edits to that template, made before it is included:
 
 1. Every function gets a fixed name, `tollgate-<stage>-<LogicalId>`, so that log groups,
@@ -10,6 +10,10 @@ edits to that template, made before it is included:
    with the API pointing at the functions' ARNs as well, CloudFormation would refuse the
    circular dependency. API Gateway resolves an integration's function at call time, so the
    API and the functions can be created in either order.
+3. The built-in authorizer becomes a REQUEST authorizer (chalice writes TOKEN ones): it must
+   see the `DPoP` header and the path to check a DPoP proof (chalicelib/web/protected.py).
+   With its cache off (TTL 0, the default) it has no identity source, so API Gateway calls
+   it on every request, a missing Authorization header included (SECURITY.md 45).
 
 And one edit to the zips: compiled bytecode beside every source (infra/bytecode.py).
 """
@@ -64,6 +68,25 @@ def unlink_functions(template: dict[str, Any], name_of: Callable[[str], str]) ->
     return names
 
 
+def request_authorizers(template: dict[str, Any]) -> list[str]:
+    """Turn every TOKEN authorizer of the API definitions into a REQUEST one; their names."""
+    changed = []
+    for resource in template["Resources"].values():
+        if resource["Type"] != API:
+            continue
+        definitions = resource["Properties"]["DefinitionBody"].get("securityDefinitions", {})
+        for name, definition in definitions.items():
+            authorizer = definition.get("x-amazon-apigateway-authorizer", {})
+            if authorizer.get("type") != "token":
+                continue
+            authorizer["type"] = "request"
+            if authorizer.get("authorizerResultTtlInSeconds", 300):
+                # With a cache, API Gateway keys it on the identity source.
+                authorizer["identitySource"] = "method.request.header.Authorization"
+            changed.append(name)
+    return changed
+
+
 class ChaliceApp(Chalice):
     """chalice.cdk.Chalice, with the template edits of the module docstring."""
 
@@ -96,6 +119,7 @@ class ChaliceApp(Chalice):
         path = self.package_dir / "sam.json"
         template = json.loads(path.read_text(encoding="utf-8"))
         self.function_names = unlink_functions(template, self._name_of)
+        request_authorizers(template)
         path.write_text(json.dumps(template, indent=2), encoding="utf-8")
 
     def resource(self, logical_id: str) -> CfnResource:

@@ -267,6 +267,8 @@ class TollgateStack(cdk.Stack):
                 "TOLLGATE_ISSUER": self.issuer,
                 "TOLLGATE_JWKS_URI": f"{self.issuer}/jwks.json",
                 "TOLLGATE_ROUTE_POLICY": self.config.authorizer_route_policy,
+                # The DPoP replay guard (SECURITY.md 45): used proofs, DPOP# items only.
+                "TOLLGATE_TABLE": self.table.table_name,
             },
         )
 
@@ -305,6 +307,14 @@ class TollgateStack(cdk.Stack):
                 )
             )
         self.authorizer_role.add_to_policy(self._logs_statement("StandaloneAuthorizer"))
+        self.authorizer_role.add_to_policy(
+            iam.PolicyStatement(
+                sid="DpopProofs",
+                actions=["dynamodb:PutItem", "dynamodb:GetItem"],
+                resources=[self.table.table_arn],
+                conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["DPOP#*"]}},
+            )
+        )
         # The functions start only once their role may do its work.
         policy = self.app_role.node.find_child("DefaultPolicy").node.default_child
         assert isinstance(policy, cdk.CfnResource)

@@ -55,3 +55,18 @@ def test_make_bench_runs_every_benchmark_module(monkeypatch: pytest.MonkeyPatch)
     assert runner.main() == 0
     assert ("authorizer", []) in ran
     assert [name for name, _ in ran] == sorted(name for name, _ in ran)
+
+
+def test_the_dpop_benchmark_measures_both_in_one_run_and_counts_dynamodb_calls() -> None:
+    """Issue 14 item 6: the ratio DPoP / Bearer of one run; exactly one PutItem per DPoP
+    request (SECURITY.md 45), a GetItem more only for a replay, none for Bearer."""
+    from bench import dpop as bench_dpop
+
+    numbers = bench_dpop.main(["--iterations", "5", "--batches", "1"])
+    assert numbers["cpu_bearer"] > 0 and numbers["cpu_dpop"] > 0
+    assert numbers["ratio"] == numbers["cpu_dpop"] / numbers["cpu_bearer"]
+    assert numbers["calls"] == {
+        "dpop": {"put": 1},
+        "dpop_replayed": {"put": 1, "get": 1},
+        "bearer": {},
+    }

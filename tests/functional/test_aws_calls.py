@@ -183,3 +183,25 @@ def test_introspecting_an_access_token(running: Running) -> None:
     calls = running.calls.during(lambda: answer.update(_post(running, "/introspect", form, "job")))
     assert answer["active"] is True
     assert calls == {"GetItem": 2}  # the grant and the jti's revocation record
+
+
+def test_a_dpop_proof_costs_one_put_item(running: Running) -> None:
+    """SECURITY.md 45 and README "DPoP": the proof's jti, one create-only PutItem, on the
+    real DynamoDB API (moto); a warm client_credentials grant makes no other call."""
+    from tests.support.dpop import dpop_key
+
+    _client_credentials(running)  # warm: keys and client cached
+    key = dpop_key()
+
+    def with_proof() -> Any:
+        proof = key.proof("POST", "https://auth.example.test/token", running.clock.now())
+        answer = running.browser.post_form(
+            "/token",
+            {"grant_type": "client_credentials", "scope": "notes:read"},
+            headers={"Authorization": basic("job", SECRET), "DPoP": proof},
+            cookies=False,
+        )
+        assert answer.status == 200, answer.text
+        assert answer.json()["token_type"] == "DPoP"
+
+    assert running.calls.during(with_proof) == {"PutItem": 1}

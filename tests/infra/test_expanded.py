@@ -58,7 +58,12 @@ def test_the_gateway_s_own_answers_are_rfc_6750_challenges_inside_the_api(
     (api,) = of_type(template, "AWS::ApiGateway::RestApi").values()
     responses = api["Properties"]["Body"]["x-amazon-apigateway-gateway-responses"]
     expected = {
-        "UNAUTHORIZED": ("401", "'Bearer error=\"invalid_token\"'", "invalid_token"),
+        "UNAUTHORIZED": (
+            "401",
+            '\'Bearer error="invalid_token", DPoP error="invalid_token", '
+            'algs="ES256 RS256 PS256 EdDSA"\'',
+            "invalid_token",
+        ),
         "ACCESS_DENIED": ("403", "'Bearer error=\"insufficient_scope\"'", "insufficient_scope"),
         "AUTHORIZER_FAILURE": ("503", "'Bearer'", "temporarily_unavailable"),
     }
@@ -103,3 +108,17 @@ def test_cfn_lint_accepts_both_templates_before_and_after_the_transform(
     for path in (synthesized.dev_path, synthesized.prod_path):
         assert lint(path) == [], path
         assert path.with_name(path.name.replace(".template", ".expanded")).exists()
+
+
+def test_the_built_in_authorizer_is_a_request_authorizer_without_a_cache(
+    template: dict[str, Any],
+) -> None:
+    """SECURITY.md 45: it sees the DPoP header and the path (a REQUEST authorizer), and no
+    cached answer lets a request skip its proof (TTL 0, no identity source: called on every
+    request)."""
+    (api,) = of_type(template, "AWS::ApiGateway::RestApi").values()
+    definitions = api["Properties"]["Body"]["securityDefinitions"]
+    authorizer = definitions["tollgate_authorizer"]["x-amazon-apigateway-authorizer"]
+    assert authorizer["type"] == "request"
+    assert authorizer["authorizerResultTtlInSeconds"] == 0
+    assert "identitySource" not in authorizer

@@ -192,12 +192,21 @@ def test_the_app_functions_run_as_the_app_role(template: dict[str, Any]) -> None
     assert not of_type(template, "AWS::IAM::Role").keys() & {"DefaultRole"}  # chalice's own
 
 
-def test_the_standalone_authorizer_may_only_write_its_logs(template: dict[str, Any]) -> None:
+def test_the_standalone_authorizer_may_only_write_its_logs_and_used_dpop_proofs(
+    template: dict[str, Any],
+) -> None:
+    """SECURITY.md 45: the replay guard's items (DPOP#...) and nothing else of the table."""
     role, _ = one_role(template, "StandaloneAuthorizerRole")
     granted = [
         s for name, s in statements(template) if role in name or name.startswith("Standalone")
     ]
-    assert [s["Action"] for s in granted] == [["logs:CreateLogStream", "logs:PutLogEvents"]]
+    assert [s["Action"] for s in granted] == [
+        ["logs:CreateLogStream", "logs:PutLogEvents"],
+        ["dynamodb:PutItem", "dynamodb:GetItem"],
+    ]
+    assert granted[1]["Condition"] == {
+        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["DPOP#*"]}
+    }
 
 
 # -- the functions ----------------------------------------------------------------------
@@ -251,6 +260,8 @@ def test_the_standalone_authorizer_is_configured_for_this_issuer(
     assert env["TOLLGATE_ISSUER"] == "https://auth.example.com"
     assert env["TOLLGATE_JWKS_URI"] == "https://auth.example.com/jwks.json"
     assert json.loads(env["TOLLGATE_ROUTE_POLICY"])
+    table, _ = one(synthesized.prod, "AWS::DynamoDB::Table")
+    assert env["TOLLGATE_TABLE"] == {"Ref": table}
 
 
 def test_every_function_has_a_fixed_name_and_a_log_group_with_retention(
