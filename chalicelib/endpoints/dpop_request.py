@@ -14,6 +14,7 @@ from __future__ import annotations
 from chalicelib.deps import Deps
 from chalicelib.errors import InvalidDpopProof, UseDpopNonce
 from chalicelib.http.message import HttpRequest
+from chalicelib.observability import audit
 from chalicelib.tokens import dpop
 from chalicelib.tokens.dpop_nonce import Nonces
 
@@ -30,10 +31,13 @@ def fresh_nonce(deps: Deps) -> dict[str, str]:
 
 
 def proof(
-    deps: Deps, request: HttpRequest, path: str, access_token: str | None = None
+    deps: Deps,
+    request: HttpRequest,
+    path: str,
+    client_id: str | None = None,
 ) -> dpop.Proof | None:
     """The request's verified, single-use proof for the endpoint at `path`; None when the
-    request has no DPoP header. InvalidDpopProof or UseDpopNonce otherwise."""
+    request has no DPoP header. InvalidDpopProof (audited) or UseDpopNonce otherwise."""
     header = request.header("dpop")
     if header is None:
         return None
@@ -45,12 +49,12 @@ def proof(
             method=request.method,
             url=deps.settings.endpoint(path),
             now=now,
-            access_token=access_token,
             nonce_ok=(lambda nonce: issued.accepts(nonce, now)) if issued else None,
         )
         dpop.use_once(deps.store.dpop, verified)
     except dpop.InvalidProof as error:
         if isinstance(error, dpop.NonceNeeded) and issued is not None:
             raise UseDpopNonce(issued.current(now), str(error)) from None
+        audit.dpop_refused(client_id, path, str(error))
         raise InvalidDpopProof("invalid DPoP proof", str(error)) from None
     return verified

@@ -58,7 +58,7 @@ def _token(deps: Deps, request: HttpRequest, origin: cors.ClientOrigin) -> dict[
         raise UnsupportedGrantType("unsupported grant_type", f"grant_type {grant_type!r}")
     if grant_type not in client.grant_types:
         raise UnauthorizedClient("this client may not use this grant type")
-    proof = dpop_request.proof(deps, request, "/token")
+    proof = dpop_request.proof(deps, request, "/token", client.client_id)
     if proof is None and client.dpop_bound_access_tokens:
         raise InvalidDpopProof("this client must send a DPoP proof", "dpop_bound_access_tokens")
     body = grant(deps, client, params, proof.jkt if proof else None)

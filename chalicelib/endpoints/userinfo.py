@@ -18,6 +18,7 @@ from chalicelib.authorizer import dpop_binding
 from chalicelib.authorizer.errors import (
     AuthorizerError,
     InsufficientScope,
+    InvalidDpopProof,
     InvalidToken,
     UseDpopNonce,
 )
@@ -29,6 +30,7 @@ from chalicelib.endpoints import dpop_request
 from chalicelib.errors import InvalidRequest, OAuthError
 from chalicelib.http import cors
 from chalicelib.http.message import FORM, HttpRequest, HttpResponse
+from chalicelib.observability import audit
 from chalicelib.protocol import claims
 from chalicelib.protocol.params import Params
 
@@ -71,7 +73,6 @@ def _userinfo(deps: Deps, request: HttpRequest, origin: cors.ClientOrigin) -> Ht
             audience=deps.settings.userinfo_audience,
             now=deps.clock.now(),
         )
-        _bound(deps, request, found, scheme, token)
         if origin.origin is not None:
             # CORS: the token's client must own the calling page (chalicelib/http/cors.py).
             client = deps.clients.get(found.client_id)
@@ -82,6 +83,7 @@ def _userinfo(deps: Deps, request: HttpRequest, origin: cors.ClientOrigin) -> Ht
         user = deps.store.users.get_by_sub(found.sub)
         if user is None or user.disabled:
             raise InvalidToken("the token's user is gone or disabled")
+        _bound(deps, request, found, scheme, token)  # last: its jti is recorded
     except AuthorizerError as error:
         headers = dict(NO_STORE)
         headers["WWW-Authenticate"] = error.www_authenticate()
@@ -97,15 +99,19 @@ def _bound(deps: Deps, request: HttpRequest, found: Claims, scheme: str, token: 
     """The DPoP rules of RFC 9449 7 for this request (SECURITY.md 44, 45)."""
     now = deps.clock.now()
     nonces = dpop_request.nonces(deps)
-    dpop_binding.check(
-        found,
-        scheme,
-        token,
-        request.header("dpop"),
-        method=request.method,
-        url=deps.settings.endpoint(PATH),
-        now=now,
-        guard=deps.store.dpop,
-        nonce=(lambda nonce: nonces.accepts(nonce, now)) if nonces else None,
-        current_nonce=(lambda: nonces.current(now)) if nonces else None,
-    )
+    try:
+        dpop_binding.check(
+            found,
+            scheme,
+            token,
+            request.header("dpop"),
+            method=request.method,
+            url=deps.settings.endpoint(PATH),
+            now=now,
+            guard=deps.store.dpop,
+            nonce=(lambda nonce: nonces.accepts(nonce, now)) if nonces else None,
+            current_nonce=(lambda: nonces.current(now)) if nonces else None,
+        )
+    except InvalidDpopProof as error:
+        audit.dpop_refused(found.client_id, PATH, error.detail)
+        raise

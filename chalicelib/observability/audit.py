@@ -229,6 +229,12 @@ def client_auth_failed(client_id: str, method: str, reason: str, blocked: bool) 
     )
 
 
+def dpop_refused(client_id: str | None, endpoint: str, reason: str) -> None:
+    """A DPoP proof refused at the token endpoint or UserInfo (replayed, for another request,
+    another key's...). The proof and the token are never logged, only why."""
+    emit("dpop.refused", FAILURE, client_id=client_id, reason=reason[:200], endpoint=endpoint)
+
+
 # -- the command line --------------------------------------------------------------------
 
 

@@ -7,6 +7,7 @@ names the endpoint's URL under it (test_a_stage_path_issuer_s_proofs_name_the_st
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,6 +21,7 @@ from chalicelib.stores.models import Client
 from tests.functional.flows import FORM, oauth_error, sign_in
 from tests.functional.revoking import claims_of
 from tests.support.dpop import DpopKey, dpop_key
+from tests.support.logs import captured
 from tests.support.oauth import REDIRECT, SECRET, Answer, Browser, basic, tollgate
 
 ISSUER = "https://auth.example.test"
@@ -160,7 +162,8 @@ def test_a_proof_for_another_request_is_refused_and_the_code_stays_usable(
 
 
 def test_a_replayed_proof_is_refused(browser: Browser, clock: FakeClock) -> None:
-    """SECURITY.md 45: the same proof twice (its jti) is refused the second time."""
+    """SECURITY.md 45: the same proof twice (its jti) is refused the second time, and the
+    refusal is an audit record that holds neither the proof nor the token."""
     key = dpop_key()
     body = _ok(_exchange(browser, clock, "conf", key))
     proof = key.proof("POST", TOKEN_URL, clock.now())
@@ -171,10 +174,17 @@ def test_a_replayed_proof_is_refused(browser: Browser, clock: FakeClock) -> None
         proof,
     )
     second_rt = _ok(first)["refresh_token"]
-    again = _post(
-        browser, "conf", {"grant_type": "refresh_token", "refresh_token": second_rt}, proof
-    )
+    with captured() as lines:
+        again = _post(
+            browser, "conf", {"grant_type": "refresh_token", "refresh_token": second_rt}, proof
+        )
     oauth_error(again, "invalid_dpop_proof")
+    (refused,) = lines.audit("dpop.refused")
+    assert (refused["client_id"], refused["endpoint"]) == ("conf", "/token")
+    assert "replay" in refused["reason"]
+    logged = json.dumps(lines.lines)
+    assert proof not in logged and proof.split(".")[2] not in logged
+    assert second_rt not in logged
 
 
 def test_a_public_clients_refresh_token_is_bound_to_its_key(
