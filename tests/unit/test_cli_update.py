@@ -150,3 +150,23 @@ def test_moving_to_private_key_jwt_drops_the_secret(
         None,
         jwks(EC),
     )
+
+
+def test_dpop_required_is_set_at_creation_and_by_update(
+    store: Store, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """SECURITY.md 46: `--dpop-required` stores dpop_bound_access_tokens; update turns it
+    on and off."""
+    created = run_json(
+        store, capsys, "client", "create", "--name", "SPA", "--client-id", "spa",
+        "--type", "public", "--auth-method", "none", "--redirect-uri", CB, "--dpop-required",
+    )  # fmt: skip
+    assert created["dpop_bound_access_tokens"] is True
+    assert stored(store, "spa").dpop_bound_access_tokens is True
+    create_web(store, capsys)
+    assert stored(store).dpop_bound_access_tokens is False
+    updated = run_json(store, capsys, "client", "update", "web", "--dpop-required")
+    assert updated["changed"] == ["dpop_bound_access_tokens"]
+    assert stored(store).dpop_bound_access_tokens is True
+    run_json(store, capsys, "client", "update", "web", "--no-dpop-required")
+    assert stored(store).dpop_bound_access_tokens is False
