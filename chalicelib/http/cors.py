@@ -22,9 +22,9 @@ from urllib.parse import urlsplit
 from chalicelib.errors import InvalidRequest
 from chalicelib.http.message import HttpRequest, HttpResponse
 
-ALLOW_HEADERS = "Authorization, Content-Type"
+ALLOW_HEADERS = "Authorization, Content-Type, DPoP"  # DPoP: RFC 9449 proofs
 # Headers a page may read from an answer besides the CORS-safelisted ones.
-EXPOSE_HEADERS = "WWW-Authenticate, Retry-After"
+EXPOSE_HEADERS = "WWW-Authenticate, Retry-After, DPoP-Nonce"
 MAX_AGE = "600"  # seconds a browser may reuse a preflight's answer
 
 

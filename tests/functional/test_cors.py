@@ -99,7 +99,7 @@ def test_public_documents_allow_any_origin(browser: Browser, path: str) -> None:
     assert cors_headers(answer) == {
         "access-control-allow-origin": "*",
         "access-control-allow-methods": "GET",
-        "access-control-allow-headers": "Authorization, Content-Type",
+        "access-control-allow-headers": "Authorization, Content-Type, DPoP",
         "access-control-max-age": "600",
     }
     assert answer.headers["x-content-type-options"] == "nosniff"  # Tollgate's own answer
@@ -115,7 +115,7 @@ def test_client_endpoints_answer_any_preflight_for_their_methods(
     assert cors_headers(answer) == {
         "access-control-allow-origin": EVIL,
         "access-control-allow-methods": methods,
-        "access-control-allow-headers": "Authorization, Content-Type",
+        "access-control-allow-headers": "Authorization, Content-Type, DPoP",
         "access-control-max-age": "600",
     }
     assert varies_by_origin(answer)
@@ -136,6 +136,8 @@ def test_token_allows_the_clients_own_origins(browser: Browser) -> None:
         assert answer.status == 200, answer.text
         assert answer.headers["access-control-allow-origin"] == origin
         assert "WWW-Authenticate" in answer.headers["access-control-expose-headers"]
+        # A browser client using DPoP (RFC 9449 8) reads the server's next nonce.
+        assert "DPoP-Nonce" in answer.headers["access-control-expose-headers"]
         assert varies_by_origin(answer)
 
 
