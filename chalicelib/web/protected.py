@@ -18,7 +18,8 @@ REQUEST authorizer (infra/chalice_app.py) and sees the `DPoP` header and the pat
 proof's htu is the route's URL under the issuer (the API is Tollgate's own, whose issuer is
 its base URL, stage path included). API Gateway caches an answer per token: with a cache a
 later request could skip its proof, so DPoP is accepted only while the cache is off
-(TOLLGATE_AUTHORIZER_CACHE_TTL 0, the default); with a cache, DPoP requests are refused.
+(TOLLGATE_AUTHORIZER_CACHE_TTL=0: the local stage, where no gateway caches; a deployed stage
+chooses at packaging); with a cache, DPoP requests are refused.
 """
 
 from __future__ import annotations
@@ -44,9 +45,10 @@ protected = Blueprint(__name__)
 # API Gateway caches an answer per token for this long, on every route (SECURITY.md 23): a
 # token stays accepted up to this long past its exp or its grant's revocation. Read when the
 # app is packaged (`chalice package`/`deploy`), as it becomes part of the API's definition.
-# 0 (the default): no cache, so that every DPoP request is checked with its own proof
-# (SECURITY.md 45); above 0 DPoP requests are refused.
-CACHE_TTL = int(os.environ.get("TOLLGATE_AUTHORIZER_CACHE_TTL", "0"))
+# 60 by default: a Bearer API pays one authorizer call per token and minute. 0: no cache,
+# every request is checked, DPoP ones with their own proof (SECURITY.md 45); above 0 DPoP
+# requests are refused. The local stage sets 0 (.chalice/config.json).
+CACHE_TTL = int(os.environ.get("TOLLGATE_AUTHORIZER_CACHE_TTL", "60"))
 
 
 class EventRequest(AuthRequest):

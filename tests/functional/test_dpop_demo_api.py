@@ -30,6 +30,33 @@ def _bound(deps: Deps, key: DpopKey) -> str:
     return mint(deps, ["openid"], jkt=key.jkt)
 
 
+@pytest.fixture(autouse=True)
+def cache_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The DPoP configuration: no authorizer cache (the local stage's setting; a deployed
+    stage packaged with TOLLGATE_AUTHORIZER_CACHE_TTL=0). One test below turns it on."""
+    monkeypatch.setattr(protected, "CACHE_TTL", 0)
+
+
+def test_the_cache_is_on_by_default_and_off_on_the_local_stage() -> None:
+    """Deployed stages cache a Bearer answer for 60 s unless packaged otherwise; `chalice
+    local` (no gateway cache) runs with 0, so DPoP works there."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    code = "from chalicelib.web import protected; print(protected.CACHE_TTL)"
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(root)}
+    ran = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=root, capture_output=True, text=True, check=True
+    )
+    assert ran.stdout.strip() == "60"
+    stages = json.loads((root / ".chalice" / "config.json").read_text())["stages"]
+    assert stages["local"]["environment_variables"]["TOLLGATE_AUTHORIZER_CACHE_TTL"] == "0"
+    assert "TOLLGATE_AUTHORIZER_CACHE_TTL" not in stages["dev"]["environment_variables"]
+
+
 def test_a_bound_token_with_a_fresh_proof_per_request(browser: Browser, deps: Deps) -> None:
     """SECURITY.md 44, 45: each request its own proof; a replayed one is refused with the
     DPoP challenge."""

@@ -110,15 +110,31 @@ def test_cfn_lint_accepts_both_templates_before_and_after_the_transform(
         assert path.with_name(path.name.replace(".template", ".expanded")).exists()
 
 
-def test_the_built_in_authorizer_is_a_request_authorizer_without_a_cache(
+def test_the_built_in_authorizer_is_a_request_authorizer_cached_per_token(
     template: dict[str, Any],
 ) -> None:
-    """SECURITY.md 45: it sees the DPoP header and the path (a REQUEST authorizer), and no
-    cached answer lets a request skip its proof (TTL 0, no identity source: called on every
-    request)."""
+    """SECURITY.md 45: it sees the DPoP header and the path (a REQUEST authorizer). Packaged
+    by default with a 60 s cache keyed on the Authorization header, under which it refuses
+    DPoP (tests/functional/test_dpop_demo_api.py)."""
     (api,) = of_type(template, "AWS::ApiGateway::RestApi").values()
     definitions = api["Properties"]["Body"]["securityDefinitions"]
     authorizer = definitions["tollgate_authorizer"]["x-amazon-apigateway-authorizer"]
     assert authorizer["type"] == "request"
-    assert authorizer["authorizerResultTtlInSeconds"] == 0
-    assert "identitySource" not in authorizer
+    assert authorizer["authorizerResultTtlInSeconds"] == 60
+    assert authorizer["identitySource"] == "method.request.header.Authorization"
+
+
+def test_packaged_without_a_cache_the_authorizer_has_no_identity_source() -> None:
+    """TOLLGATE_AUTHORIZER_CACHE_TTL=0 (the DPoP configuration): API Gateway calls it on
+    every request, whatever headers it has (SECURITY.md 45)."""
+    from infra.chalice_app import API, request_authorizers
+
+    def one(ttl: int) -> dict[str, Any]:
+        spec = {"type": "token", "authorizerResultTtlInSeconds": ttl}
+        body = {"securityDefinitions": {"a": {"x-amazon-apigateway-authorizer": spec}}}
+        template = {"Resources": {"Api": {"Type": API, "Properties": {"DefinitionBody": body}}}}
+        assert request_authorizers(template) == ["a"]
+        return spec
+
+    assert one(0) == {"type": "request", "authorizerResultTtlInSeconds": 0}
+    assert one(60)["identitySource"] == "method.request.header.Authorization"
