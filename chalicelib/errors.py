@@ -4,6 +4,7 @@
     +-- InvalidRequest              400 invalid_request
     +-- InvalidClient               401 invalid_client (never redirected)
     |   +-- TooManyAttempts         429 invalid_client (Retry-After): SECURITY.md item 18
+    +-- TooManyRequests             429 invalid_request (Retry-After): /par, SECURITY.md 31
     +-- InvalidGrant                400 invalid_grant
     +-- UnauthorizedClient          400 unauthorized_client
     +-- UnsupportedGrantType        400 unsupported_grant_type
@@ -18,6 +19,7 @@
     +-- RequestUriNotSupported      400 request_uri_not_supported (OIDC)
     +-- InvalidDpopProof            400 invalid_dpop_proof (RFC 9449 5)
     +-- UseDpopNonce                400 use_dpop_nonce (RFC 9449 8), with DPoP-Nonce
+    +-- InvalidRequestUri           400 invalid_request_uri (RFC 9101, RFC 9126)
     +-- ServerError                 500 server_error
     +-- TemporarilyUnavailable      503 temporarily_unavailable (Retry-After)
 
@@ -75,6 +77,16 @@ class TooManyAttempts(InvalidClient):
 
     def __init__(self, retry_after: int, detail: str = "") -> None:
         super().__init__("too many failed attempts", detail)
+        self.retry_after = retry_after
+
+
+class TooManyRequests(OAuthError):
+    """Too many requests of one kind from one source (RFC 9126 2.3: 429 at /par)."""
+
+    status = 429
+
+    def __init__(self, retry_after: int, detail: str = "") -> None:
+        super().__init__("too many requests", detail)
         self.retry_after = retry_after
 
 
@@ -139,6 +151,10 @@ class UseDpopNonce(OAuthError):
     def __init__(self, nonce: str, detail: str = "") -> None:
         super().__init__("a DPoP nonce is required: use the DPoP-Nonce header's", detail)
         self.nonce = nonce
+
+
+class InvalidRequestUri(OAuthError):
+    error = "invalid_request_uri"
 
 
 class ServerError(OAuthError):

@@ -89,6 +89,10 @@ class Settings:
     # DPoP server nonces (RFC 9449 8) at the token endpoint and UserInfo: every proof must
     # carry a nonce this server issued within the last few minutes (tokens/dpop_nonce.py).
     dpop_nonce: bool = False
+    # Pushed authorization requests (RFC 9126): how long a request_uri lives, and whether
+    # every client must push its authorization requests.
+    par_ttl: int = 60
+    require_par: bool = False
 
     @property
     def demo_enabled(self) -> bool:
@@ -162,6 +166,9 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         stage=stage,
         revocation_check=_bool(env, "TOLLGATE_REVOCATION_CHECK", False),
         dpop_nonce=_bool(env, "TOLLGATE_DPOP_NONCE", False),
+        # FAPI 2.0 5.3.2.2-12: a request_uri lives less than 600 seconds.
+        par_ttl=_int(env, "TOLLGATE_PAR_TTL", 60, 10, 599),
+        require_par=_bool(env, "TOLLGATE_REQUIRE_PAR", False),
         **_rate_limit_settings(env),
         **_signer_settings(env, stage),
     )

@@ -47,7 +47,7 @@ def issue_code(deps: Deps, interaction: Interaction, session: Session) -> HttpRe
         sub=session.sub,
         grant_id=new_id(),
         auth_time=session.auth_time,
-        expires_at=now + deps.settings.code_ttl,
+        expires_at=now + (interaction.code_ttl or deps.settings.code_ttl),
         nonce=interaction.nonce,
         sid=session.sid or None,
         amr=session.amr,

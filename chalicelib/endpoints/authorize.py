@@ -3,14 +3,23 @@
 Checks run in two phases. Until client_id and redirect_uri are proven, every error is an
 HTML page and never a redirect (RFC 6749 4.1.2.1, SECURITY.md item 3). After that, errors
 go back to the client's registered redirect URI with `state` and `iss`.
+
+A request may instead name a pushed request (RFC 9126, endpoints/par.py) by its request_uri;
+a client that must push (per client, per server or FAPI 2.0) is refused a plain request.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from chalicelib.accounts import consents, rate_limit, sessions
 from chalicelib.deps import Deps
+from chalicelib.endpoints import par
+from chalicelib.endpoints.authorization_request import (
+    MAX_STATE,
+    Target,
+    code_ttl,
+    prove_target,
+    validate,
+)
 from chalicelib.endpoints.authorization_response import error_redirect, issue_code
 from chalicelib.errors import (
     ConsentRequired,
@@ -18,45 +27,30 @@ from chalicelib.errors import (
     LoginRequired,
     OAuthError,
     PageError,
-    RequestNotSupported,
-    RequestUriNotSupported,
-    UnauthorizedClient,
-    UnsupportedResponseType,
 )
 from chalicelib.http import cookies, pages
 from chalicelib.http.message import HttpRequest, HttpResponse
 from chalicelib.ids import digest, new_id, new_secret
-from chalicelib.protocol import pkce, redirect_uri, resource, scope
 from chalicelib.protocol.params import Params
-from chalicelib.stores.models import Client, Interaction
-from chalicelib.tokens import dpop, id_token
-
-PROMPTS = {"none", "login", "consent", "select_account"}
-# What an anonymous request may make us store is bounded (SECURITY.md item 31): these are
-# kept in the pending authorization until sign-in. OIDC sets no maxima; these are generous
-# for a random state or nonce (a 256-bit value is 43 characters) and for an email address.
-MAX_STATE = 512
-MAX_NONCE = 512
-MAX_LOGIN_HINT = 256
-
-
-@dataclass(frozen=True)
-class Target:
-    """The proven client and where its answers go."""
-
-    client: Client
-    redirect_uri: str
-    sent: bool  # redirect_uri was in the request (then the token request must repeat it)
+from chalicelib.stores.models import Interaction
 
 
 def handle(deps: Deps, request: HttpRequest) -> HttpResponse:
     raw = request.query if request.method == "GET" else _form_or_page(request)
+    # RFC 9126 4: a request_uri from /par stands for the request it was pushed with.
+    pushed = par.take(deps, raw)
+    if pushed is not None:
+        raw = pushed.params
     params = Params(raw)
     target = prove_target(deps, params)
     states = raw.get("state", [])
     # Echo state only when it is one value of acceptable length: never reflect what was refused.
     state = states[0] if len(states) == 1 and len(states[0]) <= MAX_STATE else None
     try:
+        if pushed is not None and pushed.error is not None:
+            raise pushed.error
+        if pushed is None and par.required(deps, target.client):
+            raise InvalidRequest("this client must use pushed authorization requests (PAR)")
         return _authorize(deps, request, params, target)
     except OAuthError as error:
         return error_redirect(deps, target.redirect_uri, error, state)
@@ -69,90 +63,13 @@ def _form_or_page(request: HttpRequest) -> dict[str, list[str]]:
         raise PageError("Invalid request", "This sign-in request is malformed.", 400) from error
 
 
-def prove_target(deps: Deps, params: Params) -> Target:
-    """The registered client and redirect URI the request names; PageError otherwise."""
-    try:
-        client_id = params.get("client_id")
-        requested = params.get("redirect_uri")
-    except OAuthError as error:
-        raise PageError("Invalid request", "This sign-in request is malformed.") from error
-    if client_id is None:
-        raise PageError("Invalid request", "The request does not name an application.")
-    client = deps.clients.get(client_id)
-    if client is None:
-        raise PageError(
-            "Unknown application",
-            "The application that sent you here is not registered with this server.",
-            detail=f"unknown client_id {client_id!r}",
-        )
-    if requested is None:
-        if len(client.redirect_uris) != 1:
-            raise PageError(
-                "Invalid request",
-                "The request does not say where to return to.",
-                detail="redirect_uri missing and several registered",
-            )
-        return Target(client, client.redirect_uris[0], sent=False)
-    if not redirect_uri.matches(client.redirect_uris, requested):
-        shown = requested if len(requested) <= 300 else requested[:300] + "..."
-        raise PageError(
-            "Invalid redirect",
-            f"The application {client.name!r} (client_id {client.client_id}) asked to return "
-            f"to {shown}, an address it has not registered.",
-            detail=f"unregistered redirect_uri {requested!r}",
-        )
-    return Target(client, requested, sent=True)
-
-
-def _dpop_jkt(params: Params) -> str | None:
-    """RFC 9449 10: `dpop_jkt` binds the code to this key's thumbprint (SECURITY.md 47)."""
-    value = params.get("dpop_jkt")
-    if value is not None and not dpop.is_thumbprint(value):
-        raise InvalidRequest("dpop_jkt is not a JWK SHA-256 thumbprint")
-    return value
-
-
 def _authorize(deps: Deps, request: HttpRequest, params: Params, target: Target) -> HttpResponse:
-    params.reject_duplicates()
-    if "request" in params:
-        raise RequestNotSupported("request objects are not supported")
-    if "request_uri" in params:
-        raise RequestUriNotSupported("request_uri is not supported")
-    response_type = params.require("response_type")
-    if response_type != "code":
-        raise UnsupportedResponseType("only response_type=code is supported")
-    response_mode = params.get("response_mode")
-    if response_mode not in (None, "query"):
-        raise InvalidRequest("only response_mode=query is supported")
+    checked = validate(deps, params, target)
     client = target.client
-    if "authorization_code" not in client.grant_types:
-        raise UnauthorizedClient("this client may not use the authorization code grant")
-    scopes = scope.parse(params.get("scope"))
-    if not scopes:
-        raise InvalidRequest("scope is required")
-    scope.check_allowed(scopes, client.scopes)
-    resources = resource.check(
-        resource.parse(params.get_all("resource")),
-        resource.allowed(client, deps.settings.audience),
-    )
-    prompt = _prompt(params.get("prompt"))
-    max_age = _max_age(params.get("max_age"))
-    state, nonce, login_hint = (
-        _bounded(params, name, most)
-        for name, most in (
-            ("state", MAX_STATE),
-            ("nonce", MAX_NONCE),
-            ("login_hint", MAX_LOGIN_HINT),
-        )
-    )
-    challenge = pkce.check_challenge(
-        params.get("code_challenge"),
-        params.get("code_challenge_method"),
-        required=pkce.required(client, scopes, nonce),
-    )
+    prompt, max_age = checked.prompt, checked.max_age
+    hinted = checked.hinted_sub
 
     found = sessions.current(deps, request)
-    hinted = _hinted_sub(deps, params.get("id_token_hint"))
     now = deps.clock.now()
     logged_in = (
         found is not None
@@ -175,25 +92,26 @@ def _authorize(deps: Deps, request: HttpRequest, params: Params, target: Target)
         client_id=client.client_id,
         redirect_uri=target.redirect_uri,
         redirect_uri_sent=target.sent,
-        scopes=scopes,
-        state=state,
-        code_challenge=challenge,
-        nonce=nonce,
+        scopes=checked.scopes,
+        state=checked.state,
+        code_challenge=checked.challenge,
+        nonce=checked.nonce,
         prompt=sorted(prompt),
         max_age=max_age,
-        login_hint=login_hint,
+        login_hint=checked.login_hint,
         csrf=csrf,
         browser_hash=digest(browser),
         expires_at=now + deps.settings.interaction_ttl,
         created_at=now,
         sid_hash=found[0].sid_hash if logged_in and found else None,
-        resources=resources,
-        dpop_jkt=_dpop_jkt(params),
+        resources=checked.resources,
+        code_ttl=code_ttl(deps, client),
+        dpop_jkt=checked.dpop_jkt,
     )
     if logged_in and found is not None:
         session, user = found
         if "consent" not in prompt and consents.covers(
-            deps.store, user.sub, client.client_id, scopes
+            deps.store, user.sub, client.client_id, checked.scopes
         ):
             return issue_code(deps, interaction, session)
         if "none" in prompt:
@@ -214,13 +132,6 @@ def _authorize(deps: Deps, request: HttpRequest, params: Params, target: Target)
     return response
 
 
-def _bounded(params: Params, name: str, most: int) -> str | None:
-    value = params.get(name)
-    if value is not None and len(value) > most:
-        raise InvalidRequest(f"{name} is longer than {most} characters")
-    return value
-
-
 def _too_many(deps: Deps, wait: int) -> HttpResponse:
     body = pages.error_page(
         settings=deps.settings,
@@ -230,30 +141,3 @@ def _too_many(deps: Deps, wait: int) -> HttpResponse:
     )
     headers = {"Content-Type": "text/html; charset=utf-8", "Retry-After": str(wait)}
     return HttpResponse(429, headers, body)
-
-
-def _hinted_sub(deps: Deps, hint: str | None) -> str | None:
-    if hint is None:
-        return None
-    claims = id_token.read_hint(deps.signer, hint, deps.settings.issuer)
-    if claims is None:
-        raise InvalidRequest("id_token_hint is not an ID token from this issuer")
-    return str(claims["sub"])
-
-
-def _prompt(raw: str | None) -> set[str]:
-    values = set((raw or "").split())
-    unknown = values - PROMPTS
-    if unknown:
-        raise InvalidRequest("unsupported prompt value", f"prompt {sorted(unknown)}")
-    if "none" in values and len(values) > 1:
-        raise InvalidRequest("prompt=none cannot be combined with other values")
-    return values
-
-
-def _max_age(raw: str | None) -> int | None:
-    if raw is None:
-        return None
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 10:
-        raise InvalidRequest("max_age must be a non-negative integer")
-    return int(raw)

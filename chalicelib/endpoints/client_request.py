@@ -24,6 +24,7 @@ from chalicelib.errors import (
     OAuthError,
     TemporarilyUnavailable,
     TooManyAttempts,
+    TooManyRequests,
     UseDpopNonce,
 )
 from chalicelib.http.message import HttpRequest, HttpResponse
@@ -90,7 +91,7 @@ def error_response(error: OAuthError) -> HttpResponse:
         headers["WWW-Authenticate"] = 'Basic realm="tollgate", charset="UTF-8"'
     if isinstance(error, UseDpopNonce):
         headers["DPoP-Nonce"] = error.nonce
-    if isinstance(error, TooManyAttempts):
+    if isinstance(error, TooManyAttempts | TooManyRequests):
         headers["Retry-After"] = str(error.retry_after)
     elif error.status == 503:
         headers["Retry-After"] = str(TemporarilyUnavailable.retry_after)

@@ -49,6 +49,9 @@ def metadata(deps: Deps) -> dict[str, Any]:
         "prompt_values_supported": ["none", "login", "consent"],
         # RFC 9449 5.1: DPoP proofs at /token, UserInfo and the authorizers.
         "dpop_signing_alg_values_supported": list(dpop.ALGORITHMS),
+        # RFC 9126 5: the same client authentication as at the token endpoint.
+        "pushed_authorization_request_endpoint": s.endpoint("/par"),
+        "require_pushed_authorization_requests": s.require_par,
     }
 
 

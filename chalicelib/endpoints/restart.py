@@ -8,7 +8,7 @@ the username the person typed as `login_hint`, so nothing they did is lost and t
 own state and PKCE verifier still match. The field is only a hint: the link is offered only
 when it names a registered client and one of its registered redirect URIs, and /authorize
 checks everything again when it is followed. A GET of an expired page has no form, so it
-offers nothing.
+offers nothing, and neither does a form of a client that must push its requests (PAR).
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlencode
 
 from chalicelib.deps import Deps
-from chalicelib.endpoints.authorize import prove_target
+from chalicelib.endpoints import par
+from chalicelib.endpoints.authorization_request import prove_target
 from chalicelib.errors import OAuthError, PageError
 from chalicelib.protocol.params import Params
 from chalicelib.stores.models import Interaction
@@ -79,8 +80,10 @@ def link(deps: Deps, form: dict[str, list[str]]) -> str | None:
     if typed:
         kept["login_hint"] = [typed]  # what the person typed wins over the client's hint
     try:
-        prove_target(deps, Params(kept))
+        target = prove_target(deps, Params(kept))
     except (PageError, OAuthError):
         return None
+    if par.required(deps, target.client):
+        return None  # a plain request would be refused: the client must push anew (RFC 9126)
     query = urlencode([(name, v) for name, values in kept.items() for v in values])
     return deps.settings.endpoint(f"/authorize?{query}")

@@ -132,6 +132,15 @@ def consent_revoked(client_id: str, sub: str, grants_revoked: int) -> None:
 # -- codes and tokens --------------------------------------------------------------------
 
 
+def request_pushed(client_id: str) -> None:
+    emit("par.pushed", SUCCESS, client_id=client_id)
+
+
+def request_uri_refused(client_id: str | None, reason: str) -> None:
+    """An unknown, expired, used or another client's request_uri at /authorize."""
+    emit("par.request_uri_refused", FAILURE, client_id=client_id, reason=reason)
+
+
 def code_issued(code: _Granted) -> None:
     emit("code.issued", SUCCESS, client_id=code.client_id, sub=code.sub, grant_id=code.grant_id)
 

@@ -8,6 +8,8 @@ from typing import Any
 CONFIDENTIAL = "confidential"
 PUBLIC = "public"
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
+FAPI2 = "fapi2"
+PROFILES = (FAPI2,)
 
 
 @dataclass
@@ -36,10 +38,18 @@ class Client:
     # RFC 9449 5.2 `dpop_bound_access_tokens` (`--dpop-required`): every token request must
     # carry a DPoP proof. False: DPoP is the client's choice, request by request.
     dpop_bound_access_tokens: bool = False
+    # RFC 9126 6: this client's authorization requests must be pushed (PAR) first.
+    require_pushed_authorization_requests: bool = False
+    # "fapi2": the FAPI 2.0 Security Profile's rules apply to it (docs/fapi2.md).
+    profile: str = ""
 
     @property
     def is_public(self) -> bool:
         return self.client_type == PUBLIC
+
+    @property
+    def is_fapi2(self) -> bool:
+        return self.profile == FAPI2
 
 
 @dataclass
@@ -100,6 +110,19 @@ class Interaction:
     completed_by: str | None = None
     resources: list[str] = field(default_factory=list)
     dpop_jkt: str | None = None  # RFC 9449 10: the code is bound to this key's thumbprint
+    code_ttl: int = 0  # the code's lifetime; 0: the deployment's (TOLLGATE_CODE_TTL)
+
+
+@dataclass
+class PushedRequest:
+    """An authorization request pushed to /par (RFC 9126), kept under the hash of its
+    request_uri until it is used once at /authorize or expires."""
+
+    handle_hash: str
+    client_id: str
+    params: dict[str, list[str]]
+    expires_at: int
+    consumed_by: str | None = None
 
 
 @dataclass

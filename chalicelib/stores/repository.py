@@ -8,6 +8,7 @@ Key layout (pk / sk); each repository's module documents its own:
     SESSION#<sha256(sid)>      / SESSION            ttl          sessions.py
     SESSIONS#<sub>             / SESSION#<sha256(sid)>  ttl      index: a user's sessions
     INTERACTION#<id>           / INTERACTION        ttl          interactions.py
+    PAR#<sha256(request_uri)>  / PAR                ttl          pushed_requests.py
     CODE#<sha256(code)>        / CODE               ttl          codes.py
     RT#<sha256(token)>         / RT                 ttl          refresh_tokens.py
     GRANT#<grant_id>           / GRANT                           grants.py
@@ -44,6 +45,7 @@ from chalicelib.stores.interactions import InteractionRepository
 from chalicelib.stores.keys import KeyRepository
 from chalicelib.stores.limits import FailureCounters
 from chalicelib.stores.notes import NoteRepository
+from chalicelib.stores.pushed_requests import PushedRequestRepository
 from chalicelib.stores.refresh_tokens import RefreshTokenRepository
 from chalicelib.stores.sessions import SessionRepository
 from chalicelib.stores.table import Table
@@ -57,6 +59,7 @@ class Store:
         self.users = UserRepository(table)
         self.sessions = SessionRepository(table)
         self.interactions = InteractionRepository(table)
+        self.pushed = PushedRequestRepository(table)
         self.codes = CodeRepository(table)
         self.refresh = RefreshTokenRepository(table)
         self.grants = GrantRepository(table)

@@ -20,6 +20,7 @@ from chalicelib.endpoints import (
     introspection,
     jwks,
     logout,
+    par,
     revocation,
     token,
     userinfo,
@@ -52,6 +53,11 @@ def authorization_endpoint() -> Response:
 @routes.route("/token", methods=METHODS, content_types=ANY)
 def token_endpoint() -> Response:
     return _api({"POST": token.handle}, cors.Policy.CLIENT)
+
+
+@routes.route("/par", methods=METHODS, content_types=ANY)
+def pushed_authorization_request_endpoint() -> Response:
+    return _api({"POST": par.handle})
 
 
 @routes.route("/revoke", methods=METHODS, content_types=ANY)

@@ -15,7 +15,7 @@ import pytest
 
 from chalicelib.clock import FakeClock
 from chalicelib.deps import Deps
-from chalicelib.endpoints import authorize
+from chalicelib.endpoints import authorization_request
 from tests.functional.flows import (
     FORM,
     SESSION_COOKIE,
@@ -395,7 +395,7 @@ def test_post_authorize_huge_state_is_refused_without_echoing_it(
 
 
 def test_authorize_state_of_the_maximum_length_is_accepted(signed_in: Authorized) -> None:
-    state = "s" * authorize.MAX_STATE
+    state = "s" * authorization_request.MAX_STATE
     params = to_client(signed_in.browser.get(authorize_path(state=state)))
 
     assert params["state"] == state

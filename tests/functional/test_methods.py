@@ -44,6 +44,7 @@ SERVED = {
     "/authorize": {"GET", "POST"},
     "/token": {"POST"},
     "/revoke": {"POST"},
+    "/par": {"POST"},
     "/introspect": {"POST"},
     "/interaction/x/login": {"GET", "POST"},
     "/interaction/x/consent": {"GET", "POST"},

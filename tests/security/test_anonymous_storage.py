@@ -2,9 +2,9 @@
 
 Every anonymous GET /authorize with a valid client stores a pending authorization until
 sign-in. What an attacker can put in it is bounded (state and nonce 512 characters,
-login_hint 256; chalicelib/endpoints/authorize.py), and so is the number of them one source
-address can make per window (TOLLGATE_AUTHORIZE_LIMIT_IP, IPv6 per /56): past it, a 429
-page and nothing stored.
+login_hint 256; chalicelib/endpoints/authorization_request.py), and so is the number of
+them one source address can make per window (TOLLGATE_AUTHORIZE_LIMIT_IP, IPv6 per /56):
+past it, a 429 page and nothing stored.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.endpoints import authorize
+from chalicelib.endpoints import authorization_request
 from chalicelib.settings import SettingsError, load_settings
 from chalicelib.stores.table import Item
 from tests.security.conftest import Server, auth_params, authorize_path, raw_items
@@ -55,9 +55,9 @@ def interactions(server: Server) -> list[Item]:
 def largest_request(**overrides: str) -> dict[str, str]:
     _, challenge = pkce_pair()
     widest = {
-        "state": "s" * authorize.MAX_STATE,
-        "nonce": "n" * authorize.MAX_NONCE,
-        "login_hint": "h" * authorize.MAX_LOGIN_HINT,
+        "state": "s" * authorization_request.MAX_STATE,
+        "nonce": "n" * authorization_request.MAX_NONCE,
+        "login_hint": "h" * authorization_request.MAX_LOGIN_HINT,
         "scope": "openid profile email",
         "prompt": "login consent",
         "max_age": "9999999999",
@@ -72,7 +72,7 @@ def test_a_pending_authorization_at_every_maximum_is_small(server: Server) -> No
     assert answer.status == 303, answer.text
 
     [stored] = interactions(server)
-    assert stored["state"] == "s" * authorize.MAX_STATE
+    assert stored["state"] == "s" * authorization_request.MAX_STATE
     size = sum(len(k) + dynamodb_size(v) for k, v in stored.items())
     assert size <= ITEM_BOUND, size
 
@@ -80,9 +80,9 @@ def test_a_pending_authorization_at_every_maximum_is_small(server: Server) -> No
 @pytest.mark.parametrize(
     ("name", "length"),
     [
-        ("state", authorize.MAX_STATE + 1),
-        ("nonce", authorize.MAX_NONCE + 1),
-        ("login_hint", authorize.MAX_LOGIN_HINT + 1),
+        ("state", authorization_request.MAX_STATE + 1),
+        ("nonce", authorization_request.MAX_NONCE + 1),
+        ("login_hint", authorization_request.MAX_LOGIN_HINT + 1),
         ("nonce", 4096),
     ],
 )
