@@ -6,6 +6,7 @@
     --auth-method METHOD [--jwks-file PATH | --jwks JSON]
     --id-token-alg RS256|ES256      --introspect | --no-introspect
     --dpop-required | --no-dpop-required
+    --require-par | --no-require-par  --profile fapi2|none
 
 The changed registration passes the same checks as `client create` (admin/registration.py).
 Moving from `none` or private_key_jwt to a secret method prints a new secret, once; moving
@@ -35,7 +36,7 @@ from chalicelib.admin.args import (
 from chalicelib.admin.output import Result
 from chalicelib.admin.registration import GRANT_TYPES, SHOWN_ONCE, client_text, client_view
 from chalicelib.observability import audit
-from chalicelib.stores.models import AUTH_METHODS, Client
+from chalicelib.stores.models import AUTH_METHODS, PROFILES, Client
 from chalicelib.stores.repository import Store
 
 
@@ -114,6 +115,10 @@ def client_update(args: argparse.Namespace, store: Store) -> Result:
         client.may_introspect = args.introspect
     if args.dpop_required is not None:
         client.dpop_bound_access_tokens = args.dpop_required
+    if args.require_par is not None:
+        client.require_pushed_authorization_requests = args.require_par
+    if args.profile is not None:
+        client.profile = "" if args.profile == "none" else args.profile
     secret = None
     if args.auth_method is not None:
         secret = registration.set_auth_method(client, args.auth_method)
@@ -177,6 +182,14 @@ def add_command(cmds: argparse._SubParsersAction[Parser], leaf: Parser) -> None:
         "--dpop-required",
         action=argparse.BooleanOptionalAction,
         help="every token request must carry a DPoP proof (RFC 9449 dpop_bound_access_tokens)",
+    )
+    sub.add_argument(
+        "--require-par",
+        action=argparse.BooleanOptionalAction,
+        help="its authorization requests must be pushed to /par first (RFC 9126)",
+    )
+    sub.add_argument(
+        "--profile", choices=[*PROFILES, "none"], help="fapi2: FAPI 2.0 rules; none: none"
     )
     jwks_options(sub)
     sub.set_defaults(handler=client_update)

@@ -39,7 +39,7 @@ from chalicelib.admin.registration import (
 )
 from chalicelib.clock import SystemClock
 from chalicelib.observability import audit
-from chalicelib.stores.models import AUTH_METHODS, CONFIDENTIAL, PUBLIC, Client
+from chalicelib.stores.models import AUTH_METHODS, CONFIDENTIAL, PROFILES, PUBLIC, Client
 from chalicelib.stores.repository import Store
 from chalicelib.stores.table import ItemExists
 
@@ -86,6 +86,8 @@ def client_create(args: argparse.Namespace, store: Store) -> Result:
         resources=parse_resources(args.resource),
         pkce_required=not args.allow_no_pkce,
         dpop_bound_access_tokens=args.dpop_required,
+        require_pushed_authorization_requests=args.require_par,
+        profile=args.profile or "",
     )
     registration.check(client)
     secret = ids.new_secret() if needs_secret(auth_method) else None
@@ -240,6 +242,16 @@ def add_commands(groups: Groups, leaf: Parser) -> None:
         "--dpop-required",
         action="store_true",
         help="every token request must carry a DPoP proof (RFC 9449 dpop_bound_access_tokens)",
+    )
+    create.add_argument(
+        "--require-par",
+        action="store_true",
+        help="its authorization requests must be pushed to /par first (RFC 9126)",
+    )
+    create.add_argument(
+        "--profile",
+        choices=PROFILES,
+        help="fapi2: the FAPI 2.0 Security Profile's rules (PAR, private_key_jwt, ...)",
     )
     jwks_options(create)
     create.set_defaults(handler=client_create)

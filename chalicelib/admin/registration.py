@@ -9,7 +9,7 @@ from typing import Any
 from chalicelib import ids
 from chalicelib.admin.args import NotFound, UsageError
 from chalicelib.admin.output import fields, when
-from chalicelib.stores.models import CONFIDENTIAL, PUBLIC, Client
+from chalicelib.stores.models import CONFIDENTIAL, FAPI2, PUBLIC, Client
 from chalicelib.stores.repository import Store
 
 GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
@@ -64,6 +64,20 @@ def check(client: Client) -> None:
         raise UsageError("the authorization_code grant needs at least one --redirect-uri")
     if not client.scopes:
         raise UsageError("a client needs at least one scope")
+    if client.profile == FAPI2:
+        check_fapi2(client)
+
+
+def check_fapi2(client: Client) -> None:
+    """The FAPI 2.0 Security Profile's rules a registration can break (docs/fapi2.md)."""
+    if client.auth_method != PRIVATE_KEY_JWT:
+        raise UsageError("--profile fapi2 needs --auth-method private_key_jwt (FAPI 2.0 5.3.2.1-6)")
+    if not client.pkce_required:
+        raise UsageError("--profile fapi2 always requires PKCE (FAPI 2.0 5.3.2.2-5)")
+    if any(not uri.startswith("https://") for uri in client.redirect_uris):
+        raise UsageError("--profile fapi2 needs https redirect URIs (FAPI 2.0 5.3.2.2-8)")
+    if client.id_token_signed_response_alg != "ES256":  # noqa: S105 (an algorithm)
+        raise UsageError("--profile fapi2 needs --id-token-alg ES256 (FAPI 2.0 5.4.1: no RS256)")
 
 
 def needs_secret(auth_method: str) -> bool:
@@ -110,6 +124,8 @@ def client_view(client: Client) -> dict[str, Any]:
         "jwks": client.jwks,  # public keys only (private_key_jwt)
         "pkce_required": client.pkce_required,
         "dpop_bound_access_tokens": client.dpop_bound_access_tokens,
+        "require_pushed_authorization_requests": client.require_pushed_authorization_requests,
+        "profile": client.profile or None,
         "created_at": client.created_at,
     }
 
@@ -131,6 +147,8 @@ def client_text(client: Client) -> str:
             ("introspects", "every token" if client.may_introspect else "its own tokens"),
             ("dpop", "required" if client.dpop_bound_access_tokens else "optional"),
             ("keys", kids(client)),
+            ("par", "required" if client.require_pushed_authorization_requests else "optional"),
+            ("profile", client.profile or "-"),
             ("created", when(client.created_at)),
         ]
     )

@@ -28,6 +28,7 @@ from chalicelib.tokens import jose
 
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ALGORITHMS = ("ES256", "RS256")
+FAPI2_ALGORITHMS = ("ES256",)
 LEEWAY = 30  # seconds of clock skew allowed either way
 MAX_LIFETIME = 300  # exp at most this far (plus LEEWAY) ahead of now
 MAX_JTI = 256
@@ -92,9 +93,11 @@ def _audiences(value: object) -> list[str]:
     raise BadAssertion("aud missing, or not a string or a list of strings")
 
 
-def _check_header(header: Mapping[str, Any]) -> tuple[str, str | None]:
+def _check_header(
+    header: Mapping[str, Any], algorithms: Collection[str] = ALGORITHMS
+) -> tuple[str, str | None]:
     alg = header.get("alg")
-    if not isinstance(alg, str) or alg not in ALGORITHMS:
+    if not isinstance(alg, str) or alg not in algorithms:
         raise BadAssertion(f"alg {alg!r} is not accepted")
     refused = sorted(REFUSED_HEADERS & header.keys())
     if refused:
@@ -157,15 +160,22 @@ def verify(
     *,
     audiences: Collection[str],
     now: int,
+    fapi2_issuer: str | None = None,
 ) -> Verified:
-    """The assertion's id and expiry if it authenticates `client_id`; BadAssertion otherwise."""
+    """The assertion's id and expiry if it authenticates `client_id`; BadAssertion otherwise.
+
+    With `fapi2_issuer` (a FAPI 2.0 client), `aud` must be that issuer as a string
+    (FAPI 2.0 5.3.2.1-8) and the signature ES256 (5.4.1: RS256 is not among its algorithms).
+    """
     header, claims = _split(assertion)
-    alg, kid = _check_header(header)
+    alg, kid = _check_header(header, ALGORITHMS if fapi2_issuer is None else FAPI2_ALGORITHMS)
     _verify_signature(assertion, alg, _signature_key(jwks, alg, kid))
 
     for name in ("iss", "sub"):
         if claims.get(name) != client_id:
             raise BadAssertion(f"{name} {claims.get(name)!r} is not the client_id")
+    if fapi2_issuer is not None and claims.get("aud") != fapi2_issuer:
+        raise BadAssertion(f"aud {claims.get('aud')!r} is not the issuer, as a string")
     if not set(_audiences(claims.get("aud"))) & set(audiences):
         raise BadAssertion(f"aud {claims.get('aud')!r} does not name this server")
     if "exp" not in claims:

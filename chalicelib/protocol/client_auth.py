@@ -49,13 +49,14 @@ class AssertionCheck:
     audiences: frozenset[str]
     now: int
     store: Store
+    issuer: str = ""
 
     @classmethod
     def at(cls, deps: Deps, path: str = "/token") -> AssertionCheck:
         """For an endpoint at `path`: `aud` may name the issuer, the token endpoint or it."""
         s = deps.settings
         names = frozenset({s.issuer, s.endpoint("/token"), s.endpoint(path)})
-        return cls(audiences=names, now=deps.clock.now(), store=deps.store)
+        return cls(audiences=names, now=deps.clock.now(), store=deps.store, issuer=s.issuer)
 
 
 def _assertion(params: Params, header: str | None, form_secret: str | None) -> Presented | None:
@@ -156,6 +157,7 @@ def _by_assertion(found: Client, credentials: Presented, check: AssertionCheck |
             found.jwks,
             audiences=check.audiences,
             now=check.now,
+            fapi2_issuer=check.issuer if found.is_fapi2 else None,
         )
     except client_assertion.BadAssertion as bad:
         raise InvalidClient("client authentication failed", f"client assertion: {bad}") from None
