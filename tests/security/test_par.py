@@ -56,6 +56,8 @@ def credentials(
 ) -> tuple[dict[str, str], dict[str, str]]:
     """(headers, form fields) authenticating `client_id` its registered way."""
     if client_id in {"signed", "fapi"}:
+        if client_id == "fapi":  # FAPI 2.0 5.3.2.1-8: the issuer, as a string
+            changes = {"aud": ISSUER, **changes}
         claims = assertion_claims(client_id, server.clock.now(), **changes)
         return {}, form(KEY.sign(claims), client_id=client_id)
     return client_auth(client_id)

@@ -1,0 +1,146 @@
+"""SECURITY.md item 44: a client registered with the FAPI 2.0 Security Profile (docs/fapi2.md).
+
+Its requests must be pushed, with redirect_uri and PKCE S256; it authenticates only with
+private_key_jwt, ES256, `aud` the issuer as a string; its codes live at most 60 seconds; a
+registration that breaks the profile is refused.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pytest
+
+from chalicelib.admin.args import UsageError
+from chalicelib.admin.registration import check
+from chalicelib.ids import digest
+from chalicelib.stores.models import Client
+from tests.security.conftest import ISSUER, REDIRECT, VERIFIER, Server, auth_params
+from tests.security.test_par import KEY, post, push, request_uri, to_client
+from tests.support.assertions import TOKEN_ENDPOINT, ClientKey, client_key, form, jwks
+from tests.support.assertions import claims as assertion_claims
+from tests.support.oauth import Answer, tollgate
+
+RSA = client_key("fapi-rsa", "RS256")
+
+
+def fapi_client(**changes: Any) -> Client:
+    client = Client(
+        client_id="fapi",
+        name="Fapi",
+        client_type="confidential",
+        auth_method="private_key_jwt",
+        redirect_uris=[REDIRECT],
+        grant_types=["authorization_code", "refresh_token"],
+        scopes=["openid", "profile", "offline_access"],
+        jwks=jwks(KEY, RSA),
+        id_token_signed_response_alg="ES256",
+        profile="fapi2",
+    )
+    return dataclasses.replace(client, **changes)
+
+
+@pytest.fixture
+def fapi(server: Server) -> Server:
+    server.deps.store.clients.create(fapi_client())
+    return server
+
+
+def signed_in_code(server: Server) -> str:
+    uri = request_uri(push(server, "fapi"))
+    answer = server.authorize(server.default_browser, {"client_id": "fapi", "request_uri": uri})
+    final = server.finish(server.default_browser, answer)
+    params = to_client(final)
+    assert params["iss"] == [ISSUER]  # FAPI 2.0 5.3.2.2-7 (RFC 9207)
+    return params["code"][0]
+
+
+def redeem(server: Server, code: str, key: ClientKey = KEY, **assertion: Any) -> Answer:
+    claims = assertion_claims("fapi", server.clock.now(), **{"aud": ISSUER, **assertion})
+    fields = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "code_verifier": VERIFIER,
+        "redirect_uri": REDIRECT,
+    }
+    return post(server, "/token", {**fields, **form(key.sign(claims), client_id="fapi")}, {})
+
+
+def test_a_fapi2_client_completes_code_with_par(fapi: Server) -> None:
+    answer = redeem(fapi, signed_in_code(fapi))
+    assert answer.status == 200, answer.text
+
+
+def test_a_plain_request_of_a_fapi2_client_is_refused(fapi: Server) -> None:
+    answer = fapi.authorize(fapi.default_browser, auth_params("fapi"))
+    assert to_client(answer)["error"] == ["invalid_request"]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "why"),
+    [
+        ({"redirect_uri": None}, "redirect_uri is required"),
+        ({"code_challenge": None, "code_challenge_method": None}, "code_challenge is required"),
+    ],
+    ids=["no-redirect-uri", "no-pkce"],
+)
+def test_a_fapi2_push_needs_redirect_uri_and_pkce(
+    fapi: Server, overrides: dict[str, Any], why: str
+) -> None:
+    answer = push(fapi, "fapi", **overrides)
+    assert answer.status == 400
+    assert answer.json()["error"] == "invalid_request"
+    assert why in answer.json()["error_description"]
+
+
+@pytest.mark.parametrize(
+    "assertion",
+    [{"aud": TOKEN_ENDPOINT}, {"aud": [ISSUER]}, {"aud": f"{ISSUER}/par"}],
+    ids=["token-endpoint", "array", "par-endpoint"],
+)
+def test_a_fapi2_assertion_names_only_the_issuer_as_a_string(
+    fapi: Server, assertion: dict[str, Any]
+) -> None:
+    answer = redeem(fapi, signed_in_code(fapi), **assertion)
+    assert answer.status == 401 and answer.json()["error"] == "invalid_client", answer.text
+
+
+def test_a_fapi2_assertion_signed_rs256_is_refused(fapi: Server) -> None:
+    answer = redeem(fapi, signed_in_code(fapi), key=RSA)
+    assert answer.status == 401 and answer.json()["error"] == "invalid_client"
+
+
+def test_a_fapi2_code_lives_at_most_60_seconds() -> None:
+    with tollgate(code_ttl=600) as (deps, clock, http):
+        server = Server(deps, clock, http)
+        deps.store.clients.create(fapi_client())
+        code = signed_in_code(server)
+        web_code = server.sign_in("web").code
+        stored = deps.store.codes.get(digest(code))
+        web = deps.store.codes.get(digest(web_code))
+    assert stored is not None and web is not None
+    assert stored.expires_at - clock.now() == 60
+    assert web.expires_at - clock.now() == 600
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        (
+            {"auth_method": "client_secret_basic", "jwks": None, "secret_hash": "x"},
+            "private_key_jwt",
+        ),
+        ({"auth_method": "none", "client_type": "public", "jwks": None}, "private_key_jwt"),
+        ({"pkce_required": False}, "PKCE"),
+        ({"redirect_uris": ["http://127.0.0.1/cb"]}, "https"),
+        ({"id_token_signed_response_alg": "RS256"}, "ES256"),
+    ],
+    ids=["secret", "public", "no-pkce", "http", "rs256-id-token"],
+)
+def test_a_registration_that_breaks_the_profile_is_refused(
+    changes: dict[str, Any], message: str
+) -> None:
+    check(fapi_client())  # the profile's own client passes
+    with pytest.raises(UsageError, match=message):
+        check(fapi_client(**changes))
