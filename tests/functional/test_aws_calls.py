@@ -205,3 +205,32 @@ def test_a_dpop_proof_costs_one_put_item(running: Running) -> None:
         assert answer.json()["token_type"] == "DPoP"
 
     assert running.calls.during(with_proof) == {"PutItem": 1}
+
+
+def _push(run: Running) -> str:
+    _verifier, challenge = pkce_pair()
+    form = {
+        "response_type": "code",
+        "client_id": "rt",
+        "redirect_uri": REDIRECT,
+        "scope": "openid",
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+    }
+    answer = run.browser.post_form(
+        "/par", form, headers={"Authorization": basic("rt", SECRET)}, cookies=False
+    )
+    assert answer.status == 201, answer.text
+    return str(answer.json()["request_uri"])
+
+
+def test_a_pushed_request_is_one_put_and_its_use_one_update(running: Running) -> None:
+    _push(running)  # warms the client cache
+    uris: list[str] = []
+    pushing = running.calls.during(lambda: uris.append(_push(running)))
+    path = f"/authorize?client_id=rt&request_uri={uris[0]}"
+    using = running.calls.during(lambda: running.browser.get(path, cookies=False))
+    assert pushing == {"PutItem": 1}
+    # Taking the request_uri (one conditional UpdateItem), then what a plain request costs:
+    # the source's counter of pending authorizations and the pending authorization itself.
+    assert using == {"UpdateItem": 2, "PutItem": 1}
