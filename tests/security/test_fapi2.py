@@ -15,6 +15,7 @@ import pytest
 from chalicelib.admin.args import UsageError
 from chalicelib.admin.registration import check
 from chalicelib.ids import digest
+from chalicelib.settings import SettingsError, load_settings
 from chalicelib.stores.models import Client
 from tests.security.conftest import ISSUER, REDIRECT, VERIFIER, Server, auth_params
 from tests.security.test_par import KEY, post, push, request_uri, to_client
@@ -144,3 +145,11 @@ def test_a_registration_that_breaks_the_profile_is_refused(
     check(fapi_client())  # the profile's own client passes
     with pytest.raises(UsageError, match=message):
         check(fapi_client(**changes))
+
+
+@pytest.mark.parametrize("ttl", ["9", "600"])
+def test_the_request_uri_lifetime_stays_below_600_seconds(ttl: str) -> None:
+    env = {"TOLLGATE_ISSUER": ISSUER, "TOLLGATE_TABLE": "t", "TOLLGATE_PAR_TTL": ttl}
+    assert load_settings({**env, "TOLLGATE_PAR_TTL": "599"}).par_ttl == 599
+    with pytest.raises(SettingsError):
+        load_settings(env)
