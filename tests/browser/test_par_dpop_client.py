@@ -1,0 +1,105 @@
+# ruff: noqa: F811 (the node fixture comes from test_strict_client)
+"""oauth4webapi (panva, pinned in tests/clients) as a FAPI 2.0-style client: private_key_jwt,
+a pushed authorization request, DPoP-bound tokens and a refresh against `chalice local`; its
+token reaches the demo API through the authorizer with a fresh proof per request, while a
+replayed proof and the same token as Bearer are refused (issue 14 item 5; SECURITY.md 43).
+
+Node.js runs tests/clients/par_dpop_client.mjs; the person's part (login, consent) is done
+by Playwright in Debian's Chromium.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+
+import pytest
+from playwright.sync_api import Browser
+
+from chalicelib.admin import local
+from chalicelib.stores.models import Client
+from tests.browser.conftest import Stack
+from tests.browser.test_strict_client import CLIENTS, _line, node  # noqa: F401 (fixture)
+from tests.support.assertions import client_key, jwks
+
+pytestmark = pytest.mark.browser
+
+KEY = client_key("o4w-par-dpop")
+
+
+@pytest.fixture(scope="module")
+def par_client(stack: Stack) -> str:
+    """A private_key_jwt client that must push its requests and bind its tokens to DPoP."""
+    store = local.local_store(stack.moto_url)
+    store.clients.create(
+        Client(
+            client_id="o4w-par",
+            name="oauth4webapi PAR",
+            client_type="confidential",
+            auth_method="private_key_jwt",
+            redirect_uris=[stack.creds.redirect_uri],
+            grant_types=["authorization_code", "refresh_token"],
+            scopes=[*local.CLIENT_SCOPES, "offline_access"],
+            jwks=jwks(KEY),
+            require_pushed_authorization_requests=True,
+        )
+    )
+    return "o4w-par"
+
+
+def test_oauth4webapi_par_dpop_refresh_and_the_api(
+    stack: Stack, browser: Browser, node: str, par_client: str
+) -> None:
+    settings = {
+        "issuer": stack.issuer,
+        "client_id": par_client,
+        "private_jwk": KEY.private_jwk(),
+        "redirect_uri": stack.creds.redirect_uri,
+        "scope": "openid offline_access notes:read",
+        "api": f"{stack.issuer}/api/whoami",
+    }
+    env = {**os.environ, "PAR_DPOP_CLIENT": json.dumps(settings)}
+    process = subprocess.Popen(
+        [node, str(CLIENTS / "par_dpop_client.mjs")],
+        cwd=CLIENTS,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        authorize = _line(process)["authorize"]
+        # FAPI 2.0 5.3.3-6: the browser carries client_id and request_uri, nothing else.
+        assert sorted(k.split("=")[0] for k in authorize.split("?")[1].split("&")) == [
+            "client_id",
+            "request_uri",
+        ]
+        context = browser.new_context()
+        page = context.new_page()
+        page.goto(authorize)
+        page.get_by_label("Username").fill(stack.creds.username)
+        page.get_by_label("Password").fill(stack.creds.password)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url("**/consent")
+        page.get_by_role("button", name="Allow").click()
+        page.wait_for_url("**/demo/callback?**")
+        callback = page.url
+        context.close()
+        assert process.stdin is not None
+        process.stdin.write(callback + "\n")
+        process.stdin.flush()
+        result = _line(process)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+    assert result["token_type"].lower() == "dpop"
+    assert result["refreshed_token_type"].lower() == "dpop"
+    assert result["api"] == [200, 200]  # each call with its own fresh proof
+    assert result["replayed"] == 401, result
+    assert result["replayed_challenge"].startswith("DPoP ")
+    assert result["as_bearer"] == 401, result
