@@ -1,4 +1,3 @@
-# ruff: noqa: F811 (the node fixture comes from test_strict_client)
 """oauth4webapi (panva, pinned in tests/clients) as a FAPI 2.0-style client: private_key_jwt,
 a pushed authorization request, DPoP-bound tokens and a refresh against `chalice local`; its
 token reaches the demo API through the authorizer with a fresh proof per request, while a
@@ -19,8 +18,8 @@ from playwright.sync_api import Browser
 
 from chalicelib.admin import local
 from chalicelib.stores.models import Client
-from tests.browser.conftest import Stack
-from tests.browser.test_strict_client import CLIENTS, _line, node  # noqa: F401 (fixture)
+from tests.browser.conftest import CLIENTS, Stack
+from tests.browser.test_strict_client import _line
 from tests.support.assertions import client_key, jwks
 
 pytestmark = pytest.mark.browser
