@@ -1,5 +1,5 @@
 """Properties of the client-facing endpoints: /token (client assertions and Basic headers
-included), /revoke and /introspect. Whatever arrives: never a 5xx, never a traceback or a
+included), /revoke, /introspect and /par. Whatever arrives: never a 5xx, never a traceback or a
 framework's own body, only ASCII headers, and a refused request changes no stored state."""
 
 from __future__ import annotations
@@ -96,3 +96,28 @@ def test_tokens_and_assertions_at_revocation_and_introspection(
     assertion = data.draw(mutated(_signed(running)) | jws())
     body = _assertion_form(assertion, f"token={encoded(token)}")
     _post(running, path, body, "application/x-www-form-urlencoded", None)
+
+
+PAR_NAMES = [
+    "client_id",
+    "client_secret",
+    "response_type",
+    "redirect_uri",
+    "scope",
+    "state",
+    "code_challenge",
+    "code_challenge_method",
+    "request_uri",
+    "request",
+    "prompt",
+    "max_age",
+    "resource",
+]
+
+
+@given(body=form_body(PAR_NAMES), content_type=CONTENT_TYPES, auth=st.none() | basic_header())
+def test_the_pushed_authorization_request_endpoint(
+    running: Running, body: bytes, content_type: str, auth: str | None
+) -> None:
+    """SECURITY.md 43: a refused push stores nothing."""
+    _post(running, "/par", body, content_type, auth)

@@ -8,6 +8,7 @@ code from a plain request. A refused push stores nothing.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import urlencode
 
@@ -27,6 +28,7 @@ from tests.security.conftest import (
 )
 from tests.support.assertions import claims as assertion_claims
 from tests.support.assertions import client_key, form, jwks
+from tests.support.logs import captured
 from tests.support.oauth import Answer, Browser, tollgate
 
 URN = "urn:ietf:params:oauth:request_uri:"
@@ -325,3 +327,19 @@ def test_bad_input_at_par(
     assert answer.status == status, answer.text
     assert answer.json()["error"] == "invalid_request"
     assert pushed_items(server) == []
+
+
+def test_pushes_and_refused_request_uris_are_audited_without_the_request_uri(
+    server: Server,
+) -> None:
+    with captured() as lines:
+        uri = request_uri(push(server))
+        authorize(server, {"client_id": "web", "request_uri": uri})
+        authorize(server, {"client_id": "web", "request_uri": uri})
+
+    (pushed,) = lines.audit("par.pushed")
+    (refused,) = lines.audit("par.request_uri_refused")
+    assert (pushed["client_id"], pushed["outcome"]) == ("web", "success")
+    assert (refused["client_id"], refused["outcome"]) == ("web", "failure")
+    handle = uri.removeprefix(URN)
+    assert not [line for line in lines.lines if handle in json.dumps(line)]
