@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 import pytest
 
 from chalicelib.stores.models import Client
+from tests.functional.flows import submit_login
 from tests.security.conftest import (
     ISSUER,
     REDIRECT,
@@ -57,7 +58,7 @@ def credentials(
     server: Server, client_id: str, **changes: Any
 ) -> tuple[dict[str, str], dict[str, str]]:
     """(headers, form fields) authenticating `client_id` its registered way."""
-    if client_id in {"signed", "fapi"}:
+    if client_id in {"signed", "fapi", "strict"}:
         if client_id == "fapi":  # FAPI 2.0 5.3.2.1-8: the issuer, as a string
             changes = {"aud": ISSUER, **changes}
         claims = assertion_claims(client_id, server.clock.now(), **changes)
@@ -223,6 +224,22 @@ def test_a_client_that_requires_par_gets_no_code_from_a_plain_request(server: Se
     assert answer["error"] == ["invalid_request"]
     assert answer["state"] == ["plain"]
     assert not [i for i in raw_items(server.deps) if str(i["pk"]).startswith("INTERACTION#")]
+
+
+def test_an_expired_sign_in_of_a_client_that_requires_par_offers_no_plain_restart(
+    server: Server,
+) -> None:
+    register_signed(server, "strict", require_pushed_authorization_requests=True)
+    browser = server.default_browser
+    uri = request_uri(push(server, "strict"))
+    page = browser.follow(server.authorize(browser, {"client_id": "strict", "request_uri": uri}))
+    assert 'name="restart"' in page.text
+    server.clock.advance(server.deps.settings.interaction_ttl + 1)
+
+    late = submit_login(browser, page)
+
+    assert late.status == 400 and "This sign-in has expired" in late.text
+    assert "Start again" not in late.text  # a plain request would be refused: push anew
 
 
 def test_a_server_that_requires_par_refuses_every_plain_request() -> None:
