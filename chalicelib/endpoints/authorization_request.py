@@ -32,6 +32,28 @@ PROMPTS = {"none", "login", "consent", "select_account"}
 MAX_STATE = 512
 MAX_NONCE = 512
 MAX_LOGIN_HINT = 256
+# What a pushed request keeps (RFC 9126 2.1): the parameters these checks read. Others are
+# ignored by /authorize, so they are not stored either (SECURITY.md item 31).
+KNOWN = frozenset(
+    {
+        "client_id",
+        "response_type",
+        "response_mode",
+        "redirect_uri",
+        "scope",
+        "state",
+        "nonce",
+        "code_challenge",
+        "code_challenge_method",
+        "prompt",
+        "max_age",
+        "login_hint",
+        "id_token_hint",
+        "resource",
+        "request",
+        "request_uri",
+    }
+)
 # FAPI 2.0 5.3.2.1-11: a FAPI 2.0 client's codes live at most 60 seconds.
 FAPI2_CODE_TTL = 60
 

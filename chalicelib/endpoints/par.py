@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from chalicelib.accounts import rate_limit
 from chalicelib.deps import Deps
 from chalicelib.endpoints import authorization_request, client_request
+from chalicelib.endpoints.authorization_request import KNOWN
 from chalicelib.errors import (
     InvalidRequest,
     InvalidRequestUri,
@@ -33,8 +34,6 @@ from chalicelib.stores.models import Client, PushedRequest
 log = logging.getLogger("tollgate.par")
 
 URN = "urn:ietf:params:oauth:request_uri:"
-# Client authentication's own parameters (RFC 6749 2.3.1, RFC 7523 2.2): not kept.
-CLIENT_AUTH = frozenset({"client_secret", "client_assertion", "client_assertion_type"})
 # What may accompany a request_uri at /authorize.
 WITH_REQUEST_URI = frozenset({"client_id", "request_uri"})
 
@@ -65,7 +64,8 @@ def _push(deps: Deps, request: HttpRequest) -> dict[str, object]:
         target = authorization_request.target_of(client, requested)
     except PageError as error:
         raise InvalidRequest("redirect_uri is not registered", error.detail) from None
-    kept = {k: v for k, v in request.form().items() if k not in CLIENT_AUTH and any(v)}
+    # Client authentication's own parameters and those /authorize ignores are not kept.
+    kept = {k: v for k, v in request.form().items() if k in KNOWN and any(v)}
     kept["client_id"] = [client.client_id]
     authorization_request.validate(deps, Params(kept), target)
     if client.is_public:

@@ -360,3 +360,22 @@ def test_pushes_and_refused_request_uris_are_audited_without_the_request_uri(
     assert (refused["client_id"], refused["outcome"]) == ("web", "failure")
     handle = uri.removeprefix(URN)
     assert not [line for line in lines.lines if handle in json.dumps(line)]
+
+
+def test_a_push_keeps_only_what_authorize_reads(server: Server) -> None:
+    """SECURITY.md 31 and 43: neither client credentials nor ignored parameters are stored."""
+    headers, auth = credentials(server, "post")
+    fields = {**auth_params("post"), **auth, "x-filler": "f" * 4000, "ui_locales": "de"}
+
+    request_uri(post(server, "/par", fields, headers))
+
+    (item,) = pushed_items(server)
+    assert set(item["params"]) == {
+        "client_id",
+        "response_type",
+        "redirect_uri",
+        "scope",
+        "state",
+        "code_challenge",
+        "code_challenge_method",
+    }
