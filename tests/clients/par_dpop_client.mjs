@@ -44,8 +44,10 @@ const signingKey = await crypto.subtle.importKey(
 );
 // private_key_jwt: oauth4webapi puts the issuer, as a string, in `aud`.
 const auth = oauth.PrivateKeyJwt({ key: signingKey, kid });
-const dpop = oauth.DPoP(client, await oauth.generateKeyPair("ES256"));
-const options = { ...insecure, ...capture, DPoP: dpop };
+// DPoP where the server offers it (RFC 9449 5.1); otherwise Bearer tokens.
+const dpopOn = Array.isArray(as.dpop_signing_alg_values_supported);
+const dpop = dpopOn ? oauth.DPoP(client, await oauth.generateKeyPair("ES256")) : undefined;
+const options = dpopOn ? { ...insecure, ...capture, DPoP: dpop } : { ...insecure };
 
 // A server nonce (RFC 9449 8) answers the first try with use_dpop_nonce: oauth4webapi keeps
 // the nonce, and the request is made once more.
@@ -131,23 +133,27 @@ for (let i = 0; i < 2; i++) {
   );
   statuses.push(answer.status);
 }
-const proof = lastProof;
-const replayed = await fetch(api, {
-  headers: { authorization: `DPoP ${refreshed.access_token}`, dpop: proof },
-});
-const asBearer = await fetch(api, {
-  headers: { authorization: `Bearer ${refreshed.access_token}` },
-});
+let replayed = null;
+let asBearer = null;
+if (dpopOn) {
+  replayed = await fetch(api, {
+    headers: { authorization: `DPoP ${refreshed.access_token}`, dpop: lastProof },
+  });
+  asBearer = await fetch(api, {
+    headers: { authorization: `Bearer ${refreshed.access_token}` },
+  });
+}
 
 process.stdout.write(
   JSON.stringify({
+    dpop: dpopOn,
     token_type: tokens.token_type,
     refreshed_token_type: refreshed.token_type,
     id_token_sub: oauth.getValidatedIdTokenClaims(tokens).sub,
     api: statuses,
-    replayed: replayed.status,
-    replayed_challenge: replayed.headers.get("www-authenticate"),
-    as_bearer: asBearer.status,
-    as_bearer_challenge: asBearer.headers.get("www-authenticate"),
+    replayed: replayed?.status,
+    replayed_challenge: replayed?.headers.get("www-authenticate"),
+    as_bearer: asBearer?.status,
+    as_bearer_challenge: asBearer?.headers.get("www-authenticate"),
   }) + "\n",
 );
