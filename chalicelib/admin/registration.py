@@ -76,6 +76,8 @@ def check_fapi2(client: Client) -> None:
         raise UsageError("--profile fapi2 always requires PKCE (FAPI 2.0 5.3.2.2-5)")
     if any(not uri.startswith("https://") for uri in client.redirect_uris):
         raise UsageError("--profile fapi2 needs https redirect URIs (FAPI 2.0 5.3.2.2-8)")
+    if not client.dpop_bound_access_tokens:
+        raise UsageError("--profile fapi2 needs --dpop-required (FAPI 2.0 5.3.2.1-4)")
     if client.id_token_signed_response_alg != "ES256":  # noqa: S105 (an algorithm)
         raise UsageError("--profile fapi2 needs --id-token-alg ES256 (FAPI 2.0 5.4.1: no RS256)")
 

@@ -52,6 +52,7 @@ KNOWN = frozenset(
         "resource",
         "request",
         "request_uri",
+        "dpop_jkt",
     }
 )
 # FAPI 2.0 5.3.2.1-11: a FAPI 2.0 client's codes live at most 60 seconds.

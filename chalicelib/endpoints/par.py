@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from chalicelib.accounts import rate_limit
 from chalicelib.deps import Deps
-from chalicelib.endpoints import authorization_request, client_request
+from chalicelib.endpoints import authorization_request, client_request, dpop_request
 from chalicelib.endpoints.authorization_request import KNOWN
 from chalicelib.errors import (
     InvalidRequest,
@@ -47,7 +47,9 @@ def required(deps: Deps, client: Client) -> bool:
 
 def handle(deps: Deps, request: HttpRequest) -> HttpResponse:
     def work() -> HttpResponse:
-        return HttpResponse.json(_push(deps, request), status=201)
+        answer = HttpResponse.json(_push(deps, request), status=201)
+        answer.headers.update(dpop_request.fresh_nonce(deps))
+        return answer
 
     return client_request.answer(log, work)
 
@@ -67,6 +69,12 @@ def _push(deps: Deps, request: HttpRequest) -> dict[str, object]:
     # Client authentication's own parameters and those /authorize ignores are not kept.
     kept = {k: v for k, v in request.form().items() if k in KNOWN and any(v)}
     kept["client_id"] = [client.client_id]
+    # RFC 9449 10.1: a DPoP proof at /par binds the code to its key, as dpop_jkt would.
+    proof = dpop_request.proof(deps, request, "/par")
+    if proof is not None:
+        if kept.get("dpop_jkt", [proof.jkt]) != [proof.jkt]:
+            raise InvalidRequest("dpop_jkt is not the DPoP proof's key")
+        kept["dpop_jkt"] = [proof.jkt]
     authorization_request.validate(deps, Params(kept), target)
     if client.is_public:
         # Anyone may push in a public client's name: what one source stores is bounded as

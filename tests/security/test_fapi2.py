@@ -1,4 +1,4 @@
-"""SECURITY.md item 44: a client registered with the FAPI 2.0 Security Profile (docs/fapi2.md).
+"""SECURITY.md item 50: a client registered with the FAPI 2.0 Security Profile (docs/fapi2.md).
 
 Its requests must be pushed, with redirect_uri and PKCE S256; it authenticates only with
 private_key_jwt, ES256, `aud` the issuer as a string; its codes live at most 60 seconds; a
@@ -17,10 +17,18 @@ from chalicelib.admin.registration import check
 from chalicelib.ids import digest
 from chalicelib.settings import SettingsError, load_settings
 from chalicelib.stores.models import Client
-from tests.security.conftest import ISSUER, REDIRECT, VERIFIER, Server, auth_params
+from tests.security.conftest import (
+    ISSUER,
+    REDIRECT,
+    VERIFIER,
+    Server,
+    auth_params,
+    claims_of,
+)
 from tests.security.test_par import KEY, post, push, request_uri, to_client
 from tests.support.assertions import TOKEN_ENDPOINT, ClientKey, client_key, form, jwks
 from tests.support.assertions import claims as assertion_claims
+from tests.support.dpop import dpop_key
 from tests.support.oauth import Answer, tollgate
 
 RSA = client_key("fapi-rsa", "RS256")
@@ -38,6 +46,7 @@ def fapi_client(**changes: Any) -> Client:
         jwks=jwks(KEY, RSA),
         id_token_signed_response_alg="ES256",
         profile="fapi2",
+        dpop_bound_access_tokens=True,
     )
     return dataclasses.replace(client, **changes)
 
@@ -57,7 +66,9 @@ def signed_in_code(server: Server) -> str:
     return params["code"][0]
 
 
-def redeem(server: Server, code: str, key: ClientKey = KEY, **assertion: Any) -> Answer:
+def redeem(
+    server: Server, code: str, key: ClientKey = KEY, dpop: str | None = None, **assertion: Any
+) -> Answer:
     claims = assertion_claims("fapi", server.clock.now(), **{"aud": ISSUER, **assertion})
     fields = {
         "grant_type": "authorization_code",
@@ -65,11 +76,13 @@ def redeem(server: Server, code: str, key: ClientKey = KEY, **assertion: Any) ->
         "code_verifier": VERIFIER,
         "redirect_uri": REDIRECT,
     }
-    return post(server, "/token", {**fields, **form(key.sign(claims), client_id="fapi")}, {})
+    headers = {} if dpop is None else {"DPoP": dpop}
+    return post(server, "/token", {**fields, **form(key.sign(claims), client_id="fapi")}, headers)
 
 
 def test_a_fapi2_client_completes_code_with_par(fapi: Server) -> None:
-    answer = redeem(fapi, signed_in_code(fapi))
+    proof = dpop_key().proof("POST", f"{ISSUER}/token", fapi.clock.now())
+    answer = redeem(fapi, signed_in_code(fapi), dpop=proof)
     assert answer.status == 200, answer.text
 
 
@@ -136,8 +149,9 @@ def test_a_fapi2_code_lives_at_most_60_seconds() -> None:
         ({"pkce_required": False}, "PKCE"),
         ({"redirect_uris": ["http://127.0.0.1/cb"]}, "https"),
         ({"id_token_signed_response_alg": "RS256"}, "ES256"),
+        ({"dpop_bound_access_tokens": False}, "dpop-required"),
     ],
-    ids=["secret", "public", "no-pkce", "http", "rs256-id-token"],
+    ids=["secret", "public", "no-pkce", "http", "rs256-id-token", "no-dpop"],
 )
 def test_a_registration_that_breaks_the_profile_is_refused(
     changes: dict[str, Any], message: str
@@ -153,3 +167,19 @@ def test_the_request_uri_lifetime_stays_below_600_seconds(ttl: str) -> None:
     assert load_settings({**env, "TOLLGATE_PAR_TTL": "599"}).par_ttl == 599
     with pytest.raises(SettingsError):
         load_settings(env)
+
+
+def test_a_fapi2_token_request_without_a_dpop_proof_is_refused(fapi: Server) -> None:
+    """FAPI 2.0 5.3.2.1-4: only sender-constrained access tokens."""
+    answer = redeem(fapi, signed_in_code(fapi))
+    assert answer.status == 400 and answer.json()["error"] == "invalid_dpop_proof", answer.text
+
+
+def test_a_fapi2_client_gets_dpop_bound_tokens(fapi: Server) -> None:
+    key = dpop_key()
+    code = signed_in_code(fapi)
+    proof = key.proof("POST", f"{ISSUER}/token", fapi.clock.now())
+    answer = redeem(fapi, code, dpop=proof)
+    assert answer.status == 200, answer.text
+    assert answer.json()["token_type"] == "DPoP"
+    assert claims_of(answer.json()["access_token"])["cnf"] == {"jkt": key.jkt}

@@ -1,6 +1,6 @@
 # ruff: noqa: F811 (the store fixture comes from test_cli)
-"""`tollgate client create|update --require-par | --profile fapi2` (RFC 9126, SECURITY.md 43
-and 44): a registration that breaks the FAPI 2.0 profile is refused, by create and update."""
+"""`tollgate client create|update --require-par | --profile fapi2` (RFC 9126, SECURITY.md 49
+and 50): a registration that breaks the FAPI 2.0 profile is refused, by create and update."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def test_create_a_fapi2_client(store: Store, capsys: pytest.CaptureFixture[str])
     created = run_json(
         store, capsys, "client", "create", "--name", "Bank", "--client-id", "bank",
         "--redirect-uri", CB, "--auth-method", "private_key_jwt", "--jwks", json.dumps(jwks(EC)),
-        "--id-token-alg", "ES256", "--profile", "fapi2",
+        "--id-token-alg", "ES256", "--profile", "fapi2", "--dpop-required",
     )  # fmt: skip
     assert created["profile"] == "fapi2"
     client = store.clients.get("bank")
@@ -41,7 +41,10 @@ def test_create_a_fapi2_client(store: Store, capsys: pytest.CaptureFixture[str])
     ("argv", "message"),
     [
         ([], "private_key_jwt"),
-        (["--auth-method", "private_key_jwt", "--jwks", json.dumps(jwks(EC))], "ES256"),
+        (
+            ["--auth-method", "private_key_jwt", "--jwks", json.dumps(jwks(EC)), "--dpop-required"],
+            "ES256",
+        ),
     ],
     ids=["secret", "rs256-id-tokens"],
 )
