@@ -98,8 +98,7 @@ def test_oauth4webapi_par_dpop_refresh_and_the_api(
             process.wait()
 
     assert result["api"] == [200, 200]  # code, PAR, refresh, then the API (a proof each)
-    if not result["dpop"]:
-        pytest.xfail("DPoP (issue 14 items 1 and 2) is not on this branch: tokens are Bearer")
+    assert result["dpop"], "the server advertises no DPoP algorithms"
     assert result["token_type"].lower() == "dpop"
     assert result["refreshed_token_type"].lower() == "dpop"
     assert result["replayed"] == 401, result
