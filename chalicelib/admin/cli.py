@@ -33,7 +33,7 @@ import argparse
 import os
 import sys
 
-from chalicelib.admin import clients, grants, keys, sessions, users
+from chalicelib.admin import clients, factors, grants, keys, sessions, users
 from chalicelib.admin.args import Groups, NotFound, Parser, UsageError, port_number
 from chalicelib.admin.local_state import NoLocalStack
 from chalicelib.admin.output import Handler, Result, print_result
@@ -101,7 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     groups = parser.add_subparsers(dest="group", required=True, metavar="COMMAND")
     clients.add_commands(groups, leaf)
-    sessions.add_commands(users.add_commands(groups, leaf), leaf)
+    user_commands = users.add_commands(groups, leaf)
+    sessions.add_commands(user_commands, leaf)
+    factors.add_commands(user_commands, leaf)
     _local_commands(groups)
     keys.add_commands(groups, leaf)
     grants.add_commands(groups, leaf)

@@ -114,6 +114,8 @@ def client_update(args: argparse.Namespace, store: Store) -> Result:
         client.may_introspect = args.introspect
     if args.dpop_required is not None:
         client.dpop_bound_access_tokens = args.dpop_required
+    if args.require_mfa is not None:
+        client.require_mfa = args.require_mfa
     secret = None
     if args.auth_method is not None:
         secret = registration.set_auth_method(client, args.auth_method)
@@ -177,6 +179,11 @@ def add_command(cmds: argparse._SubParsersAction[Parser], leaf: Parser) -> None:
         "--dpop-required",
         action=argparse.BooleanOptionalAction,
         help="every token request must carry a DPoP proof (RFC 9449 dpop_bound_access_tokens)",
+    )
+    sub.add_argument(
+        "--require-mfa",
+        action=argparse.BooleanOptionalAction,
+        help="every sign-in for this client needs a second factor",
     )
     jwks_options(sub)
     sub.set_defaults(handler=client_update)

@@ -86,6 +86,7 @@ def client_create(args: argparse.Namespace, store: Store) -> Result:
         resources=parse_resources(args.resource),
         pkce_required=not args.allow_no_pkce,
         dpop_bound_access_tokens=args.dpop_required,
+        require_mfa=args.require_mfa,
     )
     registration.check(client)
     secret = ids.new_secret() if needs_secret(auth_method) else None
@@ -240,6 +241,11 @@ def add_commands(groups: Groups, leaf: Parser) -> None:
         "--dpop-required",
         action="store_true",
         help="every token request must carry a DPoP proof (RFC 9449 dpop_bound_access_tokens)",
+    )
+    create.add_argument(
+        "--require-mfa",
+        action="store_true",
+        help="every sign-in for this client needs a second factor (acr urn:tollgate:mfa)",
     )
     jwks_options(create)
     create.set_defaults(handler=client_create)

@@ -110,6 +110,7 @@ def client_view(client: Client) -> dict[str, Any]:
         "jwks": client.jwks,  # public keys only (private_key_jwt)
         "pkce_required": client.pkce_required,
         "dpop_bound_access_tokens": client.dpop_bound_access_tokens,
+        "require_mfa": client.require_mfa,
         "created_at": client.created_at,
     }
 
@@ -131,6 +132,7 @@ def client_text(client: Client) -> str:
             ("introspects", "every token" if client.may_introspect else "its own tokens"),
             ("dpop", "required" if client.dpop_bound_access_tokens else "optional"),
             ("keys", kids(client)),
+            ("mfa", "required" if client.require_mfa else "as the user or request asks"),
             ("created", when(client.created_at)),
         ]
     )

@@ -36,6 +36,9 @@ class Client:
     # RFC 9449 5.2 `dpop_bound_access_tokens` (`--dpop-required`): every token request must
     # carry a DPoP proof. False: DPoP is the client's choice, request by request.
     dpop_bound_access_tokens: bool = False
+    # Every sign-in for this client needs a second factor (`--require-mfa`): acr
+    # urn:tollgate:mfa at least, whatever the request's acr_values.
+    require_mfa: bool = False
 
     @property
     def is_public(self) -> bool:
@@ -59,6 +62,32 @@ class User:
     # carry the stamp of the sign-in they come from and are refused once it changed, so
     # enabling the user again revives none of them (SECURITY.md item 27). None until then.
     stamp: str | None = None
+    # Every sign-in of this user needs a second factor (`tollgate user require-mfa`).
+    mfa_required: bool = False
+
+
+@dataclass
+class Factor:
+    """A second factor of a user's: USER#<username> / FACTOR#<factor_id> (stores/factors.py)."""
+
+    factor_id: str
+    username: str
+    kind: str  # totp | passkey
+    created_at: int
+    label: str = ""
+    last_used_at: int | None = None
+    # totp: the secret, AES-GCM sealed (accounts/totp.py), and the last time step accepted:
+    # a code is refused unless its step is later (RFC 6238 5.2, replay).
+    secret: str | None = None
+    last_step: int = 0
+    # passkey (WebAuthn): the credential, its COSE public key (base64url), the signature
+    # counter and the backup flags (BE/BS) it reported at registration and last use.
+    credential_id: str | None = None
+    public_key: str | None = None
+    sign_count: int = 0
+    transports: list[str] = field(default_factory=list)
+    backup_eligible: bool = False
+    backed_up: bool = False
 
 
 @dataclass
@@ -100,6 +129,14 @@ class Interaction:
     completed_by: str | None = None
     resources: list[str] = field(default_factory=list)
     dpop_jkt: str | None = None  # RFC 9449 10: the code is bound to this key's thumbprint
+    # OIDC Core 3.1.2.1 acr_values, as understood (accounts/mfa.py): the level asked for.
+    acr_values: list[str] = field(default_factory=list)
+    # Second step (accounts/mfa.py): the user whose password was right (or whose session
+    # needs a step-up) and who must now give a second factor, and what it proved so far.
+    mfa_username: str | None = None
+    mfa_amr: list[str] = field(default_factory=list)
+    # A TOTP secret being enrolled, sealed; it becomes a factor once a code from it is right.
+    pending_totp: str | None = None
 
 
 @dataclass

@@ -3,6 +3,7 @@
 Key layout (pk / sk); each repository's module documents its own:
     CLIENT#<client_id>         / CLIENT                          clients.py
     USER#<username>            / USER                            users.py
+    USER#<username>            / FACTOR#<id>, RECOVERY#<hash>    factors.py (second factors)
     SUB#<sub>                  / SUB       the username of a subject (UserInfo), or a
                                            client's reservation of its id (clients.py)
     SESSION#<sha256(sid)>      / SESSION            ttl          sessions.py
@@ -39,6 +40,7 @@ from chalicelib.stores.clients import ClientRepository
 from chalicelib.stores.codes import CodeRepository
 from chalicelib.stores.consents import ConsentRepository
 from chalicelib.stores.dpop import DpopProofs
+from chalicelib.stores.factors import FactorRepository
 from chalicelib.stores.grants import GrantRepository
 from chalicelib.stores.interactions import InteractionRepository
 from chalicelib.stores.keys import KeyRepository
@@ -61,7 +63,10 @@ class Store:
         self.refresh = RefreshTokenRepository(table)
         self.grants = GrantRepository(table)
         self.consents = ConsentRepository(table, self.grants)
-        self.accounts = AccountRepository(self.users, self.sessions, self.grants, self.consents)
+        self.factors = FactorRepository(table)
+        self.accounts = AccountRepository(
+            self.users, self.sessions, self.grants, self.consents, self.factors
+        )
         self.keys = KeyRepository(table)
         self.limits = FailureCounters(table)
         self.assertions = AssertionGuard(table)
