@@ -19,11 +19,9 @@ SECRET = totp.new_secret()
 
 
 @pytest.fixture
-def enrolled(request: pytest.FixtureRequest) -> Store:
+def enrolled(store: Store) -> Store:  # noqa: F811 (the imported fixture)
     """alice (two sessions) with a TOTP factor and recovery codes; bob with one factor; in
     each backend of the `store` fixture."""
-    found: Store = request.getfixturevalue("store")
-    store = found  # noqa: F811 (the fixture, read by name)
     for name in ("alice", "bob"):
         store.users.create(User(name, f"sub-{name}", "$argon2id$not-a-real-hash"))
     for sid_hash in ("hash-1", "hash-2"):
