@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chalicelib.accounts import consents, rate_limit, sessions
+from chalicelib.accounts import consents, mfa, rate_limit, sessions
 from chalicelib.deps import Deps
 from chalicelib.endpoints.authorization_response import error_redirect, issue_code
 from chalicelib.errors import (
     ConsentRequired,
+    InteractionRequired,
     InvalidRequest,
     LoginRequired,
     OAuthError,
@@ -28,7 +29,7 @@ from chalicelib.http.message import HttpRequest, HttpResponse
 from chalicelib.ids import digest, new_id, new_secret
 from chalicelib.protocol import pkce, redirect_uri, resource, scope
 from chalicelib.protocol.params import Params
-from chalicelib.stores.models import Client, Interaction
+from chalicelib.stores.models import Client, Interaction, Session, User
 from chalicelib.tokens import dpop, id_token
 
 PROMPTS = {"none", "login", "consent", "select_account"}
@@ -113,17 +114,7 @@ def _dpop_jkt(params: Params) -> str | None:
 
 
 def _authorize(deps: Deps, request: HttpRequest, params: Params, target: Target) -> HttpResponse:
-    params.reject_duplicates()
-    if "request" in params:
-        raise RequestNotSupported("request objects are not supported")
-    if "request_uri" in params:
-        raise RequestUriNotSupported("request_uri is not supported")
-    response_type = params.require("response_type")
-    if response_type != "code":
-        raise UnsupportedResponseType("only response_type=code is supported")
-    response_mode = params.get("response_mode")
-    if response_mode not in (None, "query"):
-        raise InvalidRequest("only response_mode=query is supported")
+    _check_form(params)
     client = target.client
     if "authorization_code" not in client.grant_types:
         raise UnauthorizedClient("this client may not use the authorization code grant")
@@ -163,6 +154,11 @@ def _authorize(deps: Deps, request: HttpRequest, params: Params, target: Target)
     )
     if not logged_in and "none" in prompt:
         raise LoginRequired("the user is not signed in")
+    acr_values = mfa.parse_acr_values(params.get("acr_values"))
+    # Signed in, but with less than this request needs: the second step first (step-up).
+    step_up = logged_in and found is not None and _below(deps, found, client, acr_values)
+    if step_up and "none" in prompt:
+        raise InteractionRequired("a second factor is needed")
 
     interaction_id = new_id()
     csrf = new_secret()
@@ -186,11 +182,15 @@ def _authorize(deps: Deps, request: HttpRequest, params: Params, target: Target)
         browser_hash=digest(browser),
         expires_at=now + deps.settings.interaction_ttl,
         created_at=now,
-        sid_hash=found[0].sid_hash if logged_in and found else None,
+        sid_hash=found[0].sid_hash if logged_in and found and not step_up else None,
         resources=resources,
         dpop_jkt=_dpop_jkt(params),
+        acr_values=acr_values,
     )
-    if logged_in and found is not None:
+    if step_up and found is not None:
+        interaction.mfa_username = found[1].username
+        interaction.mfa_amr = list(found[0].amr)
+    elif logged_in and found is not None:
         session, user = found
         if "consent" not in prompt and consents.covers(
             deps.store, user.sub, client.client_id, scopes
@@ -203,7 +203,7 @@ def _authorize(deps: Deps, request: HttpRequest, params: Params, target: Target)
     if wait is not None:
         return _too_many(deps, wait)
     deps.store.interactions.put(interaction)
-    step = "consent" if interaction.sid_hash else "login"
+    step = "mfa" if step_up else "consent" if interaction.sid_hash else "login"
     location = deps.settings.endpoint(f"/interaction/{interaction_id}/{step}")
     response = HttpResponse.redirect(location)
     if set_browser:
@@ -212,6 +212,38 @@ def _authorize(deps: Deps, request: HttpRequest, params: Params, target: Target)
             cookies.set_cookie(deps.settings, cookies.BROWSER, browser, deps.settings.session_ttl)
         )
     return response
+
+
+def _check_form(params: Params) -> None:
+    params.reject_duplicates()
+    if "request" in params:
+        raise RequestNotSupported("request objects are not supported")
+    if "request_uri" in params:
+        raise RequestUriNotSupported("request_uri is not supported")
+    response_type = params.require("response_type")
+    if response_type != "code":
+        raise UnsupportedResponseType("only response_type=code is supported")
+    response_mode = params.get("response_mode")
+    if response_mode not in (None, "query"):
+        raise InvalidRequest("only response_mode=query is supported")
+
+
+def _below(deps: Deps, found: tuple[Session, User], client: Client, acr_values: list[str]) -> bool:
+    """Whether the session proved less than this request needs (SECURITY.md item 48)."""
+    session, user = found
+    level = mfa.level_of(session.amr)
+    needed = mfa.level_needed(
+        acr_values=acr_values,
+        client_requires=client.require_mfa,
+        user_requires=user.mfa_required,
+        has_factor=False,
+    )
+    if level < needed:
+        return True
+    if level >= mfa.LEVELS[mfa.MFA]:
+        return False
+    # A password-only session of a user who has enrolled a factor since: one Query.
+    return bool(deps.store.factors.list_for(user.username))
 
 
 def _bounded(params: Params, name: str, most: int) -> str | None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.accounts import mfa
 from chalicelib.deps import Deps
 from chalicelib.grants import GRANTS
 from chalicelib.http import cors
@@ -68,7 +69,7 @@ def openid_configuration(deps: Deps, request: HttpRequest) -> HttpResponse:
             "id_token_signing_alg_values_supported": ["RS256", "ES256"],
             "claims_supported": claims.supported(),
             "claims_parameter_supported": False,
-            "acr_values_supported": ["0"],
+            "acr_values_supported": list(mfa.SUPPORTED),
             "display_values_supported": ["page", "popup", "touch", "wap"],
         }
     )

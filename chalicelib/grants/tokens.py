@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from chalicelib.accounts import mfa
 from chalicelib.deps import Deps
 from chalicelib.ids import digest, new_secret
 from chalicelib.protocol import resource
@@ -119,6 +120,7 @@ def response(
         grant_id=auth.grant_id,
         auth_time=auth.auth_time,
         jkt=jkt,
+        acr=mfa.acr_of(auth.amr),
     )
     body: dict[str, Any] = {
         "access_token": token,
@@ -140,6 +142,7 @@ def response(
             sid=auth.sid,
             access_token=token,
             alg=client.id_token_signed_response_alg,
+            acr=mfa.acr_of(auth.amr),
         )
     if refresh_token is not None:
         body["refresh_token"] = refresh_token

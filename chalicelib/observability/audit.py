@@ -108,6 +108,37 @@ def login_blocked(client_id: str, wait_seconds: int) -> None:
     )
 
 
+def password_accepted(client_id: str, user: _Person) -> None:
+    """The first step passed; the second factor is asked next (no session yet)."""
+    emit("login.password_accepted", SUCCESS, client_id=client_id, sub=user.sub)
+
+
+def mfa_succeeded(client_id: str, user: _Person, method: str) -> None:
+    emit(
+        "mfa.succeeded",
+        SUCCESS,
+        client_id=client_id,
+        sub=user.sub,
+        username=user.username,
+        reason=method,
+    )
+
+
+def mfa_failed(client_id: str, user: _Person) -> None:
+    metrics.count("LoginFailures")
+    emit("mfa.failed", FAILURE, client_id=client_id, sub=user.sub, reason="wrong or used code")
+
+
+def mfa_blocked(client_id: str, user: _Person, wait_seconds: int) -> None:
+    metrics.count("LoginsBlocked")
+    reason = f"too many failed attempts; retry in {wait_seconds} s"
+    emit("mfa.blocked", FAILURE, client_id=client_id, sub=user.sub, reason=reason)
+
+
+def mfa_enrolled(user: _Person, kind: str) -> None:
+    emit("mfa.enrolled", SUCCESS, sub=user.sub, reason=kind)
+
+
 def session_ended(sub: str, how: str) -> None:
     """A browser's sign-in ended by its user: RP-initiated logout or "Not you? Sign out"."""
     emit("session.ended", SUCCESS, sub=sub, reason=how)

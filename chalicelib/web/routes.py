@@ -20,6 +20,7 @@ from chalicelib.endpoints import (
     introspection,
     jwks,
     logout,
+    mfa,
     revocation,
     token,
     userinfo,
@@ -82,6 +83,17 @@ def consent(interaction_id: str) -> Response:
 
     def post(d: Deps, r: HttpRequest) -> HttpResponse:
         return interaction.consent_post(d, r, interaction_id)
+
+    return _page({"GET": get, "POST": post})
+
+
+@routes.route("/interaction/{interaction_id}/mfa", methods=METHODS, content_types=ANY)
+def second_step(interaction_id: str) -> Response:
+    def get(d: Deps, r: HttpRequest) -> HttpResponse:
+        return mfa.mfa_get(d, r, interaction_id)
+
+    def post(d: Deps, r: HttpRequest) -> HttpResponse:
+        return mfa.mfa_post(d, r, interaction_id)
 
     return _page({"GET": get, "POST": post})
 
