@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Callable
 from html import unescape
 
 import jwt
@@ -128,7 +129,7 @@ def test_a_client_that_requires_mfa_enrols_totp_then_tokens_say_otp(
 
 
 def test_a_user_with_a_factor_is_always_asked_and_a_code_works_once(
-    deps: Deps, clock: FakeClock, browser: Browser, new_browser: type[Browser]
+    deps: Deps, clock: FakeClock, browser: Browser, new_browser: Callable[[], Browser]
 ) -> None:
     """SECURITY.md item 44: the current step or one either side; each step only once, and
     no step before the last one accepted."""
@@ -139,7 +140,7 @@ def test_a_user_with_a_factor_is_always_asked_and_a_code_works_once(
     claims = finish(browser, send_code(browser, page, used), verifier)
     assert claims["amr"] == ["pwd", "otp", "mfa"]
 
-    other = new_browser()  # type: ignore[operator]
+    other = new_browser()
     page, _ = to_second_step(other)
     replayed = send_code(other, page, used)
     assert replayed.status == 400
