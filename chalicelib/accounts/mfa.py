@@ -1,11 +1,8 @@
 """When a second factor is needed, and what a sign-in proved (SECURITY.md item 48).
 
-Levels, as the `acr` claim names them (OIDC Core 2; RFC 8176 amr values):
-
-    "0"                 a password alone (ISO/IEC 29115 level 0: nothing stronger claimed)
-    "urn:tollgate:mfa"  a password and a second factor (amr pwd otp mfa)
-    "phr"               phishing-resistant (OpenID EAP ACR Values 1.0): a passkey with user
-                        verification (amr hwk or swk, user); needs passkeys
+Levels, as the `acr` claim names them (chalicelib/protocol/acr.py), from the RFC 8176 amr
+values of the sign-in: pwd alone is "0"; pwd otp mfa is "urn:tollgate:mfa"; a passkey with
+user verification (hwk or swk, and user) would be "phr".
 
 A sign-in needs the second factor when any of these holds: the user has a factor (once
 enrolled, always asked), the user or the client requires MFA (`tollgate user require-mfa`,
@@ -18,10 +15,8 @@ sign-on: that is step-up.
 
 from __future__ import annotations
 
-PASSWORD = "0"  # noqa: S105 (a level name)
-MFA = "urn:tollgate:mfa"
-PHISHING_RESISTANT = "phr"
-LEVELS = {PASSWORD: 0, MFA: 1, PHISHING_RESISTANT: 2}
+from chalicelib.protocol.acr import LEVELS, MFA, PASSWORD, PHISHING_RESISTANT
+
 SUPPORTED = [PASSWORD, MFA]  # phr once passkeys sign in (issue 15 item 1)
 SECOND_FACTORS = {"otp", "hwk", "swk"}
 # What a sign-in here can reach today: a request for more gets the most there is, and its
@@ -31,7 +26,7 @@ REACHABLE = max(LEVELS[v] for v in SUPPORTED)
 
 def parse_acr_values(raw: str | None) -> list[str]:
     """The acr_values Tollgate knows, in the order asked; others are left out."""
-    return [v for v in (raw or "").split() if v in LEVELS]
+    return list(dict.fromkeys(v for v in (raw or "").split() if v in LEVELS))
 
 
 def level_asked(acr_values: list[str]) -> int:

@@ -8,6 +8,9 @@
     |   +-- InvalidDpopProof        401 DPoP error="invalid_dpop_proof" (RFC 9449 7.1)
     |   +-- UseDpopNonce            401 DPoP error="use_dpop_nonce", with DPoP-Nonce (9)
     +-- InsufficientScope           403 Bearer error="insufficient_scope", scope="..."
+    +-- InsufficientUserAuthentication
+    |                               401 Bearer error="insufficient_user_authentication",
+    |                               acr_values="...", max_age=N (RFC 9470 3)
     +-- AuthorizerUnavailable       503: the keys or the grant store could not be read
 
 `detail` carries the real cause for the log only; the challenge never holds it. Only an
@@ -118,6 +121,28 @@ class InsufficientScope(AuthorizerError):
         challenge = f'Bearer error="{self.error}"'
         if self.needed:
             challenge += f', scope="{" ".join(self.needed)}"'
+        return challenge
+
+
+class InsufficientUserAuthentication(AuthorizerError):
+    """The token's scopes allow the route, but its sign-in was too weak or too long ago:
+    the client gets a new token with a step-up (RFC 9470 3, SECURITY.md item 49)."""
+
+    status = 401
+    error = "insufficient_user_authentication"
+    description = "a stronger or more recent sign-in is needed"
+
+    def __init__(self, acr: str | None, max_age: int | None, detail: str = "") -> None:
+        self.acr = acr
+        self.max_age = max_age
+        super().__init__(detail or f"needs acr {acr}, max_age {max_age}")
+
+    def www_authenticate(self) -> str:
+        challenge = f'Bearer error="{self.error}", error_description="{self.description}"'
+        if self.acr is not None:
+            challenge += f', acr_values="{self.acr}"'
+        if self.max_age is not None:
+            challenge += f', max_age="{self.max_age}"'
         return challenge
 
 

@@ -145,7 +145,7 @@ class Authorizer:
             log.info("unauthorized: %s", error.detail)
             raise Unauthorized from None
         if not decision.allowed_here:
-            log.info("forbidden: %s", decision.insufficient_scope().detail)
+            log.info("forbidden: %s", decision.denial().detail)
         return decision.response
 
 

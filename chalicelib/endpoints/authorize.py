@@ -27,7 +27,7 @@ from chalicelib.errors import (
 from chalicelib.http import cookies, pages
 from chalicelib.http.message import HttpRequest, HttpResponse
 from chalicelib.ids import digest, new_id, new_secret
-from chalicelib.protocol import pkce, redirect_uri, resource, scope
+from chalicelib.protocol import acr, pkce, redirect_uri, resource, scope
 from chalicelib.protocol.params import Params
 from chalicelib.stores.models import Client, Interaction, Session, User
 from chalicelib.tokens import dpop, id_token
@@ -240,7 +240,7 @@ def _below(deps: Deps, found: tuple[Session, User], client: Client, acr_values: 
     )
     if level < needed:
         return True
-    if level >= mfa.LEVELS[mfa.MFA]:
+    if level >= acr.LEVELS[acr.MFA]:
         return False
     # A password-only session of a user who has enrolled a factor since: one Query.
     return bool(deps.store.factors.list_for(user.username))

@@ -130,9 +130,10 @@ def tollgate_authorizer(auth_request: AuthRequest) -> dict[str, Any]:
         log.info("authorizer: %s %s", error.status, error.detail)
         raise _rejection(error) from None
     if not decision.allowed_here:
-        log.info("authorizer: 403 %s", decision.insufficient_scope().detail)
+        denial = decision.denial()
+        log.info("authorizer: %s %s", denial.status, denial.detail)
         # On AWS the policy itself makes the 403 (and is cached for the other routes).
-        local = _local_gateway_error(decision.insufficient_scope())
+        local = _local_gateway_error(denial)
         if local is not None:
             raise local
     return decision.response

@@ -38,6 +38,7 @@ PAGES = {
     "/interaction/x/consent",
     "/interaction/x/cancel",
     "/interaction/x/signout",
+    "/interaction/x/mfa",
 }
 # What each route serves; every other method must be refused by Tollgate itself.
 SERVED = {
@@ -49,6 +50,7 @@ SERVED = {
     "/interaction/x/consent": {"GET", "POST"},
     "/interaction/x/cancel": {"POST"},
     "/interaction/x/signout": {"POST"},
+    "/interaction/x/mfa": {"GET", "POST"},
     "/userinfo": {"GET", "POST"},
     "/logout": {"GET", "POST"},
     "/.well-known/oauth-authorization-server": {"GET"},
