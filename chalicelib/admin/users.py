@@ -75,7 +75,7 @@ def _user_text(user: User) -> str:
             ("claims", claims),
             ("created", when(user.created_at)),
             ("updated", when(user.updated_at)),
-            ("mfa", "required" if user.mfa_required else "optional"),
+            ("mfa_required", "yes" if user.mfa_required else "no"),
         ]
     )
 
