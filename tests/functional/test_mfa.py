@@ -261,3 +261,10 @@ def test_the_second_step_needs_a_first(deps: Deps, browser: Browser) -> None:
 def test_discovery_names_the_levels(browser: Browser) -> None:
     doc = browser.get("/.well-known/openid-configuration").json()
     assert doc["acr_values_supported"] == ["0", MFA_ACR]
+
+
+def test_starting_again_keeps_the_acr_values(browser: Browser) -> None:
+    """An expired sign-in started again asks for the same level (not a weaker sign-in)."""
+    started, _ = start(browser, acr_values=MFA_ACR)
+    restart = hidden_fields(browser.follow(started).text)["restart"]
+    assert f"acr_values={MFA_ACR.replace(':', '%3A')}" in restart
