@@ -7,6 +7,7 @@ passwords) and 48 (no skipping the second step; step-up inside single sign-on; a
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 from collections.abc import Callable
 from html import unescape
@@ -28,6 +29,7 @@ from tests.functional.flows import (
     submit_login,
     to_client,
 )
+from tests.support.logs import captured
 from tests.support.oauth import ISSUER, Answer, Browser, action_of, csrf_of, pkce_pair, tollgate
 
 MFA_ACR = "urn:tollgate:mfa"
@@ -268,3 +270,30 @@ def test_starting_again_keeps_the_acr_values(browser: Browser) -> None:
     started, _ = start(browser, acr_values=MFA_ACR)
     restart = hidden_fields(browser.follow(started).text)["restart"]
     assert f"acr_values={MFA_ACR.replace(':', '%3A')}" in restart
+
+
+def test_no_log_line_holds_the_secret_a_code_or_a_recovery_code(
+    deps: Deps, clock: FakeClock, browser: Browser
+) -> None:
+    """SECURITY.md item 43: the enrolment and a recovery sign-in log events, never secrets."""
+    user = deps.store.users.get("alice")
+    assert user is not None
+    deps.store.users.save(dataclasses.replace(user, mfa_required=True))
+    with captured() as lines:
+        page, verifier = to_second_step(browser)
+        key = re.search(r'<p class="manual-key"><code>([A-Z2-7 ]+)</code>', page.text)
+        assert key is not None
+        secret = key.group(1).replace(" ", "")
+        used = code(secret, clock)
+        saved = send_code(browser, page, used)
+        shown = re.findall(r"<li><code>([A-Z2-7-]{19})</code></li>", saved.text)
+        finish(browser, keep_codes(browser, saved), verifier)
+        browser.cookies.clear()
+        page, verifier = to_second_step(browser)
+        finish(browser, send_code(browser, page, shown[0]), verifier)
+    assert {"mfa.enrolled", "mfa.succeeded"} <= set(lines.events())
+    written = json.dumps(lines.lines)
+    for value in (secret, key.group(1), *shown, *(c.replace("-", "") for c in shown)):
+        assert value not in written
+    # Six digits may occur inside a timestamp by chance: the code is looked for as a value.
+    assert f'"{used}"' not in written and f"={used}" not in written
