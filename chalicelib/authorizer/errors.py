@@ -126,7 +126,7 @@ class InsufficientScope(AuthorizerError):
 
 class InsufficientUserAuthentication(AuthorizerError):
     """The token's scopes allow the route, but its sign-in was too weak or too long ago:
-    the client gets a new token with a step-up (RFC 9470 3, SECURITY.md item 49)."""
+    the client gets a new token with a step-up (RFC 9470 3, SECURITY.md item 55)."""
 
     status = 401
     error = "insufficient_user_authentication"

@@ -23,8 +23,8 @@ from chalicelib.authorizer.errors import (
     AuthorizerError,
     AuthorizerUnavailable,
     InsufficientScope,
-    InvalidDpopProof,
     InsufficientUserAuthentication,
+    InvalidDpopProof,
     InvalidToken,
     RevokedToken,
 )

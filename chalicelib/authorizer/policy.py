@@ -7,7 +7,7 @@ A route policy maps route patterns to the scopes they need, all of them:
 A pattern is a method (or `*`/`ANY`) and a path in which `*` and `{param}` match any
 characters, `/` included (IAM's own wildcard). An empty list means any valid token.
 
-A route may also require how the user signed in (RFC 9470 step-up, SECURITY.md item 49):
+A route may also require how the user signed in (RFC 9470 step-up, SECURITY.md item 55):
 
     {"POST /api/payments": {"scopes": ["pay"], "acr": "urn:tollgate:mfa", "max_age": 600}}
 

@@ -229,7 +229,7 @@ def _check_form(params: Params) -> None:
 
 
 def _below(deps: Deps, found: tuple[Session, User], client: Client, acr_values: list[str]) -> bool:
-    """Whether the session proved less than this request needs (SECURITY.md item 48)."""
+    """Whether the session proved less than this request needs (SECURITY.md item 54)."""
     session, user = found
     level = mfa.level_of(session.amr)
     needed = mfa.level_needed(

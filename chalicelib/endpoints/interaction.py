@@ -161,7 +161,7 @@ def login_post(deps: Deps, request: HttpRequest, interaction_id: str) -> HttpRes
         return html(page, interaction, 400)
     limiter.succeeded()
     if _needs_second_step(deps, interaction, client, user):
-        # No session yet (SECURITY.md item 48): the second step starts it.
+        # No session yet (SECURITY.md item 54): the second step starts it.
         audit.password_accepted(client.client_id, user)
         deps.store.interactions.update(
             interaction.interaction_id, {"mfa_username": user.username, "mfa_amr": ["pwd"]}
