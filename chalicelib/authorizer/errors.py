@@ -8,6 +8,7 @@
     |   +-- InvalidDpopProof        401 DPoP error="invalid_dpop_proof" (RFC 9449 7.1)
     |   +-- UseDpopNonce            401 DPoP error="use_dpop_nonce", with DPoP-Nonce (9)
     +-- InsufficientScope           403 Bearer error="insufficient_scope", scope="..."
+    (each 401 and 403 also names the API's RFC 9728 metadata: resource_metadata="...")
     +-- AuthorizerUnavailable       503: the keys or the grant store could not be read
 
 `detail` carries the real cause for the log only; the challenge never holds it. Only an
@@ -46,15 +47,23 @@ class AuthorizerError(Exception):
         self.scheme = "DPoP"
         return self
 
-    def www_authenticate(self) -> str:
+    def www_authenticate(self, resource_metadata: str | None = None) -> str:
+        """The challenge; with `resource_metadata` (RFC 9728 5.1) the URL of the API's
+        protected resource metadata, where a client finds the issuer of its tokens."""
         params = []
         if self.error:
             params.append(f'error="{self.error}"')
         if self.error and self.description:
             params.append(f'error_description="{self.description}"')
+        params.extend(self._more())
         if self.scheme == "DPoP":
             params.append(f'algs="{DPOP_ALGS}"')
+        if resource_metadata:
+            params.append(f'resource_metadata="{resource_metadata}"')
         return f"{self.scheme} {', '.join(params)}" if params else self.scheme
+
+    def _more(self) -> list[str]:
+        return []
 
     def body(self) -> dict[str, str]:
         out = {"error": self.error or "unauthorized"}
@@ -114,11 +123,8 @@ class InsufficientScope(AuthorizerError):
         self.needed = tuple(sorted(needed))
         super().__init__(detail or f"needs {' '.join(self.needed)}")
 
-    def www_authenticate(self) -> str:
-        challenge = f'Bearer error="{self.error}"'
-        if self.needed:
-            challenge += f', scope="{" ".join(self.needed)}"'
-        return challenge
+    def _more(self) -> list[str]:
+        return [f'scope="{" ".join(self.needed)}"'] if self.needed else []
 
 
 class AuthorizerUnavailable(AuthorizerError):
@@ -127,7 +133,7 @@ class AuthorizerUnavailable(AuthorizerError):
     status = 503
     error = "temporarily_unavailable"
 
-    def www_authenticate(self) -> str:
+    def www_authenticate(self, resource_metadata: str | None = None) -> str:
         return "Bearer"
 
 

@@ -160,6 +160,10 @@ class RoutePolicy:
             raise PolicyError(f"the route policy is not JSON: {error}") from None
         return cls.from_mapping(doc)
 
+    def scopes(self) -> frozenset[str]:
+        """Every scope some route asks for (the API's scopes_supported, RFC 9728)."""
+        return frozenset(name for route in self.routes for name in route.scopes)
+
     def needed(self, method: str, path: str) -> frozenset[str] | None:
         """The scopes a request needs, or None when no route allows it to anyone."""
         for route in self.routes:

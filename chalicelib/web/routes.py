@@ -14,6 +14,7 @@ from chalice.app import Blueprint, Response
 from chalicelib.deps import Deps
 from chalicelib.endpoints import (
     authorize,
+    demo_api,
     demo_callback,
     discovery,
     interaction,
@@ -120,6 +121,12 @@ def oauth_metadata() -> Response:
 @routes.route("/.well-known/openid-configuration", methods=METHODS, content_types=ANY)
 def openid_configuration() -> Response:
     return _api({"GET": discovery.openid_configuration}, cors.Policy.PUBLIC)
+
+
+@routes.route("/.well-known/oauth-protected-resource", methods=METHODS, content_types=ANY)
+def protected_resource() -> Response:
+    """RFC 9728 metadata of the demo API (chalicelib/web/protected.py)."""
+    return _api({"GET": demo_api.protected_resource}, cors.Policy.PUBLIC)
 
 
 @routes.route("/jwks.json", methods=METHODS, content_types=ANY)

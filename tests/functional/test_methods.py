@@ -53,6 +53,7 @@ SERVED = {
     "/logout": {"GET", "POST"},
     "/.well-known/oauth-authorization-server": {"GET"},
     "/.well-known/openid-configuration": {"GET"},
+    "/.well-known/oauth-protected-resource": {"GET"},
     "/jwks.json": {"GET"},
     "/demo/callback": {"GET"},
     "/static/tollgate.css": {"GET"},
@@ -63,6 +64,7 @@ SERVED = {
 PLAIN_GETS = [
     "/.well-known/oauth-authorization-server",
     "/.well-known/openid-configuration",
+    "/.well-known/oauth-protected-resource",
     "/jwks.json",
     "/static/tollgate.css",
     "/demo/callback",
