@@ -26,6 +26,7 @@ from tests.authorizer.tokens import NOW, KeyPair, access_claims, attacks
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "protected-api"
 ISSUER = "https://tollgate.example.test"
 AUDIENCE = "https://reports.example.test"
+ARN = "arn:aws:lambda:eu-west-1:123456789012:function:tollgate-authorizer"
 
 
 def load(name: str, path: Path) -> ModuleType:
@@ -37,8 +38,11 @@ def load(name: str, path: Path) -> ModuleType:
 
 
 @pytest.fixture(scope="module")
-def example() -> ModuleType:
-    return load("protected_api_example", EXAMPLE / "app.py")
+def example() -> Iterator[ModuleType]:
+    """As `chalice deploy` imports it: the authorizer attached by ARN."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TOLLGATE_AUTHORIZER_ARN", ARN)
+        yield load("protected_api_example", EXAMPLE / "app.py")
 
 
 class TollgateAtTheGateway:
