@@ -80,7 +80,7 @@ def pre_register(stack: Stack, client_id: str, redirect_uri: str, mcp_url: str) 
             name="MCP host",
             client_type=PUBLIC,
             auth_method="none",
-            redirect_uris=[AnyUrl(redirect_uri)],
+            redirect_uris=[redirect_uri],
             grant_types=["authorization_code", "refresh_token"],
             scopes=SCOPES,
             resources=[mcp_url],
