@@ -269,6 +269,7 @@ class TollgateStack(cdk.Stack):
                 "TOLLGATE_ROUTE_POLICY": self.config.authorizer_route_policy,
                 # The DPoP replay guard (SECURITY.md 45): used proofs, DPOP# items only.
                 "TOLLGATE_TABLE": self.table.table_name,
+                "TOLLGATE_AUDIENCE": self.config.authorizer_audience or self.issuer,
             },
         )
 

@@ -5,7 +5,8 @@ A route policy maps route patterns to the scopes they need, all of them:
     {"GET /api/whoami": [], "GET /api/notes": ["notes:read"], "POST /api/notes/{id}": [...]}
 
 A pattern is a method (or `*`/`ANY`) and a path in which `*` and `{param}` match any
-characters, `/` included (IAM's own wildcard). An empty list means any valid token.
+characters, `/` included (IAM's own wildcard). An empty list means any valid token; an
+empty document allows nothing.
 
 API Gateway caches an authorizer's answer per token and uses it for every route of the
 API, so the policy returned must not depend on the route at hand: it allows every route
@@ -136,8 +137,9 @@ class RoutePolicy:
 
     @classmethod
     def from_mapping(cls, doc: object) -> RoutePolicy:
-        if not isinstance(doc, Mapping) or not doc:
-            raise PolicyError("a route policy is a non-empty JSON object")
+        if not isinstance(doc, Mapping):
+            raise PolicyError("a route policy is a JSON object")
+        # {} is a policy too: it allows no route to anyone (a deployed authorizer's default).
         return cls(parse_route(str(pattern), scopes) for pattern, scopes in doc.items())
 
     @classmethod
