@@ -195,4 +195,6 @@ def mcp_endpoint() -> Response:
     who = {name: str(context.get(name, "")) for name in ("sub", "client_id", "scope")}
     status, headers, body = asyncio.run(serve(request, who))
     headers.pop("content-length", None)
+    # Chalice sends its own Content-Type unless this one is spelt as it spells it: one only.
+    headers["Content-Type"] = headers.pop("content-type", "application/json")
     return Response(body=body.decode(), status_code=status, headers=headers)

@@ -1,0 +1,113 @@
+"""Issue 12 item 9, second client: the MCP TypeScript SDK (pinned in tests/clients) driven
+the same way as the Python SDK (tests/browser/test_mcp_python_sdk.py): Node.js runs
+tests/clients/mcp_ts_client.mjs, Playwright signs the person in, pytest checks each step."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser
+
+from tests.browser.conftest import Stack
+from tests.browser.test_mcp_python_sdk import mcp_url, pre_register
+from tests.support.local_stack import free_port
+
+pytestmark = pytest.mark.browser
+
+CLIENTS = Path(__file__).resolve().parent.parent / "clients"
+__all__ = ["mcp_url"]  # the MCP server fixture, shared with the Python SDK's test
+
+
+@pytest.fixture(scope="module")
+def node() -> str:
+    found = shutil.which("node")
+    installed = (CLIENTS / "node_modules" / "@modelcontextprotocol" / "sdk").exists()
+    if found is None or not installed:
+        if os.environ.get("CI"):
+            pytest.fail("Node.js or tests/clients/node_modules missing: `make test` installs them")
+        pytest.skip("Node.js and tests/clients (npm ci) are needed: make test installs them")
+    return found
+
+
+def _line(process: subprocess.Popen[str]) -> dict[str, Any]:
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    if not line:
+        process.wait(timeout=30)
+        assert process.stderr is not None
+        pytest.fail(f"the MCP TypeScript SDK failed: {process.stderr.read()[-3000:]}")
+    found: dict[str, Any] = json.loads(line)
+    return found
+
+
+def run_client(
+    node: str, stack: Stack, browser: Browser, settings: dict[str, str]
+) -> dict[str, Any]:
+    env = {**os.environ, "MCP_CLIENT": json.dumps(settings), "NO_PROXY": "127.0.0.1,localhost"}
+    process = subprocess.Popen(
+        [node, str(CLIENTS / "mcp_ts_client.mjs")],
+        cwd=CLIENTS,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        authorize = _line(process)["authorize"]
+        context = browser.new_context()
+        redirect_uri = settings["redirect_uri"]
+        context.route(f"{redirect_uri}**", lambda route: route.fulfill(body="done"))
+        page = context.new_page()
+        page.goto(authorize)
+        page.get_by_label("Username").fill(stack.creds.username)
+        page.get_by_label("Password").fill(stack.creds.password)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url("**/consent")
+        page.get_by_role("button", name="Allow").click()
+        page.wait_for_url(f"{redirect_uri}?**")
+        callback = page.url
+        context.close()
+        assert process.stdin is not None
+        process.stdin.write(callback + "\n")
+        process.stdin.flush()
+        result = _line(process)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    return result
+
+
+def test_the_mcp_typescript_sdk_connects_with_a_pre_registered_client(
+    stack: Stack, mcp_url: str, browser: Browser, node: str
+) -> None:
+    redirect_uri = f"http://127.0.0.1:{free_port()}/callback"
+    pre_register(stack, "mcp-typescript-sdk", redirect_uri, mcp_url)
+    settings = {"server": mcp_url, "redirect_uri": redirect_uri, "client_id": "mcp-typescript-sdk"}
+    out = run_client(node, stack, browser, settings)
+    origin = mcp_url.removesuffix("/mcp")
+    first = out["firstSeen"]
+    assert first[0] == f"POST {mcp_url}", first
+    discovered = [f"GET {origin}/.well-known/oauth-protected-resource/mcp"]
+    assert discovered[0] in first  # RFC 9728 3.1
+    assert any(s.startswith(f"GET {stack.issuer}/.well-known/") for s in first)  # RFC 8414
+    assert f"POST {stack.issuer}/token" in first
+    who = out["first"]["whoami"]
+    assert who["client_id"] == "mcp-typescript-sdk"
+    # It asks for the scopes the server's metadata lists (no offline_access, unlike Python's).
+    assert sorted(who["scopes"]) == ["notes:read", "notes:write"]
+    assert out["first"]["added"] is False
+    assert [n["text"] for n in out["first"]["listed"]["result"]] == ["first note"]
+    # Refresh: the stale token's 401, then a token request, then the call again.
+    assert f"POST {stack.issuer}/token" in out["secondSeen"]
+    assert out["refreshed"] is True
+    listed = out["second"]["listed"]["result"]
+    assert [n["text"] for n in listed] == ["second note", "first note"]
