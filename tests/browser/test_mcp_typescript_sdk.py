@@ -6,33 +6,19 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import Browser
 
-from tests.browser.conftest import Stack
+from tests.browser.conftest import CLIENTS, Stack
 from tests.browser.test_mcp_python_sdk import mcp_url, pre_register
 from tests.support.local_stack import free_port
 
 pytestmark = pytest.mark.browser
 
-CLIENTS = Path(__file__).resolve().parent.parent / "clients"
 __all__ = ["mcp_url"]  # the MCP server fixture, shared with the Python SDK's test
-
-
-@pytest.fixture(scope="module")
-def node() -> str:
-    found = shutil.which("node")
-    installed = (CLIENTS / "node_modules" / "@modelcontextprotocol" / "sdk").exists()
-    if found is None or not installed:
-        if os.environ.get("CI"):
-            pytest.fail("Node.js or tests/clients/node_modules missing: `make test` installs them")
-        pytest.skip("Node.js and tests/clients (npm ci) are needed: make test installs them")
-    return found
 
 
 def _line(process: subprocess.Popen[str]) -> dict[str, Any]:
