@@ -103,7 +103,13 @@ async def sign_in(page: Page, stack: Stack, url: str, redirect_uri: str) -> str:
 
 
 async def run_client(
-    stack: Stack, mcp_url: str, chromium: str, storage: Memory, redirect_uri: str
+    stack: Stack,
+    mcp_url: str,
+    chromium: str,
+    storage: Memory,
+    redirect_uri: str,
+    *,
+    client_metadata_url: str | None = None,
 ) -> dict[str, Any]:
     seen: list[str] = []
     results: dict[str, Any] = {}
@@ -136,6 +142,7 @@ async def run_client(
             storage=storage,
             redirect_handler=redirect_handler,
             callback_handler=callback_handler,
+            client_metadata_url=client_metadata_url,
         )
 
         async def record(request: httpx2.Request) -> None:
@@ -158,13 +165,15 @@ async def run_client(
                     "listed": listed.structured_content,
                 }
 
-        results["first"] = await session("first note")
+        label = storage.client.client_id if storage.client else "new client"
+        results["notes"] = (f"{label}: first note", f"{label}: second note")
+        results["first"] = await session(results["notes"][0])
         results["first_tokens"] = storage.tokens
         results["first_seen"] = list(seen)
         # The access token runs out: the next request refreshes it first, with no browser.
         provider.context.token_expiry_time = time.time() - 1
         seen.clear()
-        results["second"] = await session("second note")
+        results["second"] = await session(results["notes"][1])
         results["second_seen"] = list(seen)
         results["redirects"] = len(redirected)
         await browser.close()
@@ -185,6 +194,14 @@ def test_the_mcp_python_sdk_connects_with_a_pre_registered_client(
         )
     )
     out = asyncio.run(run_client(stack, mcp_url, chromium_path, storage, redirect_uri))
+    check_every_step(out, stack, mcp_url, storage, "mcp-python-sdk")
+    assert not any("/register" in seen for seen in out["first_seen"])
+
+
+def check_every_step(
+    out: dict[str, Any], stack: Stack, mcp_url: str, storage: Memory, client_id: str
+) -> None:
+    """Discovery, authorization, token, tools/call and refresh, from what the client sent."""
     origin = mcp_url.removesuffix("/mcp")
     first = out["first_seen"]
     # Discovery: the server's RFC 9728 metadata (chalice local's own 401 to a request with
@@ -196,10 +213,12 @@ def test_the_mcp_python_sdk_connects_with_a_pre_registered_client(
     ], first
     assert f"POST {stack.issuer}/token" in first
     who = out["first"]["whoami"]
-    assert who["client_id"] == "mcp-python-sdk"
-    assert sorted(who["scopes"]) == sorted(SCOPES)
+    assert who["client_id"] == client_id
+    # The resource's own scopes (offline_access is the grant's, for its refresh token).
+    assert {"notes:read", "notes:write"} <= set(who["scopes"]) <= set(SCOPES)
     assert out["first"]["added"][0] is False
-    assert [n["text"] for n in out["first"]["listed"]["result"]] == ["first note"]
+    first_note, second_note = out["notes"]
+    assert out["first"]["listed"]["result"][0]["text"] == first_note  # newest first
     # Refresh: a token request before the first MCP request, no second sign-in, new tokens.
     second = out["second_seen"]
     assert second[0] == f"POST {stack.issuer}/token", second
@@ -207,8 +226,8 @@ def test_the_mcp_python_sdk_connects_with_a_pre_registered_client(
     assert storage.tokens is not None and out["first_tokens"] is not None
     assert storage.tokens.access_token != out["first_tokens"].access_token
     assert storage.tokens.refresh_token != out["first_tokens"].refresh_token
-    listed = out["second"]["listed"]["result"]
-    assert [n["text"] for n in listed] == ["second note", "first note"]
+    listed = [n["text"] for n in out["second"]["listed"]["result"]]
+    assert listed[:2] == [second_note, first_note]
 
 
 def test_the_mcp_server_names_its_metadata_in_every_refusal(stack: Stack, mcp_url: str) -> None:

@@ -79,21 +79,26 @@ def test_the_mcp_typescript_sdk_connects_with_a_pre_registered_client(
     pre_register(stack, "mcp-typescript-sdk", redirect_uri, mcp_url)
     settings = {"server": mcp_url, "redirect_uri": redirect_uri, "client_id": "mcp-typescript-sdk"}
     out = run_client(node, stack, browser, settings)
+    check_every_step(out, stack, mcp_url, "mcp-typescript-sdk")
+    assert not any("/register" in seen for seen in out["firstSeen"])
+
+
+def check_every_step(out: dict[str, Any], stack: Stack, mcp_url: str, client_id: str) -> None:
     origin = mcp_url.removesuffix("/mcp")
     first = out["firstSeen"]
     assert first[0] == f"POST {mcp_url}", first
-    discovered = [f"GET {origin}/.well-known/oauth-protected-resource/mcp"]
-    assert discovered[0] in first  # RFC 9728 3.1
+    assert f"GET {origin}/.well-known/oauth-protected-resource/mcp" in first  # RFC 9728 3.1
     assert any(s.startswith(f"GET {stack.issuer}/.well-known/") for s in first)  # RFC 8414
     assert f"POST {stack.issuer}/token" in first
     who = out["first"]["whoami"]
-    assert who["client_id"] == "mcp-typescript-sdk"
+    assert out["client_id"] == who["client_id"] == client_id
     # It asks for the scopes the server's metadata lists (no offline_access, unlike Python's).
     assert sorted(who["scopes"]) == ["notes:read", "notes:write"]
     assert out["first"]["added"] is False
-    assert [n["text"] for n in out["first"]["listed"]["result"]] == ["first note"]
+    first_note, second_note = out["notes"]
+    assert out["first"]["listed"]["result"][0]["text"] == first_note
     # Refresh: the stale token's 401, then a token request, then the call again.
     assert f"POST {stack.issuer}/token" in out["secondSeen"]
     assert out["refreshed"] is True
-    listed = out["second"]["listed"]["result"]
-    assert [n["text"] for n in listed] == ["second note", "first note"]
+    listed = [n["text"] for n in out["second"]["listed"]["result"]]
+    assert listed[:2] == [second_note, first_note]

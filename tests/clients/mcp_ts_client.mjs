@@ -8,7 +8,8 @@
 //   <- "<callback URL>"                         the URL the browser was sent back to
 //   -> {"seen": [...], "first": {...}, "refresh": {...}}
 // Settings come as JSON in MCP_CLIENT: server (the MCP URL), redirect_uri, and client_id
-// for a pre-registered client (none: dynamic registration). Failures go to stderr, exit 1.
+// for a pre-registered client or client_metadata_url for a Client ID Metadata Document
+// (neither: dynamic registration). Failures go to stderr, exit 1.
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { createInterface } from "node:readline";
@@ -30,6 +31,7 @@ const store = {
   authorize: undefined,
 };
 const provider = {
+  clientMetadataUrl: cfg.client_metadata_url,
   get redirectUrl() {
     return cfg.redirect_uri;
   },
@@ -80,18 +82,20 @@ try {
   process.stdout.write(JSON.stringify({ authorize: store.authorize.href }) + "\n");
   const callback = new URL((await lines.next()).value);
   await transport.finishAuth(callback.searchParams.get("code"));
-  const first = await session("first note");
+  const label = store.client.client_id;
+  const notes = [`${label}: first note`, `${label}: second note`];
+  const first = await session(notes[0]);
   const firstTokens = { ...store.tokens };
   const firstSeen = [...seen];
   // The access token runs out: the server's 401 makes the SDK refresh, with no browser.
   store.tokens = { ...store.tokens, access_token: "expired" };
   seen.length = 0;
-  const second = await session("second note");
+  const second = await session(notes[1]);
   const refreshed = store.tokens.access_token !== firstTokens.access_token
     && store.tokens.access_token !== "expired"
     && store.tokens.refresh_token !== firstTokens.refresh_token;
   process.stdout.write(JSON.stringify({
-    client_id: store.client.client_id, first, firstSeen, second, secondSeen: seen, refreshed,
+    client_id: store.client.client_id, notes, first, firstSeen, second, secondSeen: seen, refreshed,
   }) + "\n");
   process.exit(0);
 } catch (error) {
