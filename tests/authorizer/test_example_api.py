@@ -246,3 +246,16 @@ def test_the_cdk_stack_synthesizes(monkeypatch: pytest.MonkeyPatch) -> None:
     assert arn in json.dumps(authorizers)  # the REST authorizer invokes the function by ARN
     assert arn in json.dumps(template.find_resources("AWS::ApiGatewayV2::Authorizer"))
     assert template.find_resources("AWS::Lambda::Permission")  # API Gateway may invoke it
+
+
+@pytest.mark.parametrize("name", ["protected-api", "mcp-server"])
+def test_an_example_deployed_without_its_authorizer_arn_refuses_to_start(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SECURITY.md 43: on Lambda, with no TOLLGATE_AUTHORIZER_ARN, the app fails to import
+    (API Gateway answers 5xx) instead of serving its routes unguarded."""
+    monkeypatch.delenv("TOLLGATE_AUTHORIZER_ARN", raising=False)
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", f"{name}-dev")
+    app_py = EXAMPLE.parent / name / "app.py"
+    with pytest.raises(RuntimeError, match="TOLLGATE_AUTHORIZER_ARN"):
+        load(f"{name.replace('-', '_')}_on_lambda", app_py)
