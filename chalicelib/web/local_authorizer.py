@@ -76,7 +76,12 @@ def standalone(
         gate = authorizer()
         metadata = gate.config.resource_metadata
         try:
-            decision = gate.decide(auth_request.token, auth_request.method_arn)
+            event = {
+                "type": "TOKEN",
+                "authorizationToken": auth_request.token,
+                "methodArn": auth_request.method_arn,
+            }
+            decision = gate.decide(event)
         except AuthorizerError as error:
             log.info("authorizer: %s %s", error.status, error.detail)
             raise local_gateway_error(error, metadata) or error from None

@@ -49,7 +49,7 @@ def test_a_route_policy_file_passes_through_context_unquoted() -> None:
 
 
 def test_the_default_route_policy_allows_nothing() -> None:
-    """SECURITY.md 43: the deployed authorizer lets no token through any route by default."""
+    """SECURITY.md 49: the deployed authorizer lets no token through any route by default."""
     policy = RoutePolicy.load(stage_config("dev", {}).authorizer_route_policy)
     assert policy.routes == ()
     assert policy.allowed(["api", "openid", "notes:read"]) == []

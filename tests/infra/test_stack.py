@@ -274,7 +274,7 @@ def test_the_standalone_authorizer_is_configured_for_this_issuer(
 
 
 def test_the_standalone_authorizer_allows_nothing_by_default(synthesized: Synthesized) -> None:
-    """SECURITY.md 43: with no authorizerRoutePolicy, no token opens any route; its audience
+    """SECURITY.md 49: with no authorizerRoutePolicy, no token opens any route; its audience
     is the issuer until authorizerAudience names the API."""
     env = standalone(synthesized.dev)[1]["Properties"]["Environment"]["Variables"]
     assert json.loads(env["TOLLGATE_ROUTE_POLICY"]) == {}
