@@ -9,6 +9,7 @@
     keys   rotate|list                                             admin/keys.py
     grant  list|revoke                                             admin/grants.py
     local  run                                                     admin/local.py
+    registration token create|revoke                               admin/initial_tokens.py
 
 Each resource module adds its commands to the parser (`add_commands`); all of them share
 admin/args.py (input checks, UsageError) and admin/output.py (Result, text layouts), and none
@@ -33,7 +34,7 @@ import argparse
 import os
 import sys
 
-from chalicelib.admin import clients, grants, keys, sessions, users
+from chalicelib.admin import clients, grants, initial_tokens, keys, sessions, users
 from chalicelib.admin.args import Groups, NotFound, Parser, UsageError, port_number
 from chalicelib.admin.local_state import NoLocalStack
 from chalicelib.admin.output import Handler, Result, print_result
@@ -105,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     _local_commands(groups)
     keys.add_commands(groups, leaf)
     grants.add_commands(groups, leaf)
+    initial_tokens.add_commands(groups, leaf)
     return parser
 
 

@@ -20,7 +20,7 @@ CACHE = {"Cache-Control": "public, max-age=300"}
 
 def metadata(deps: Deps) -> dict[str, Any]:
     s = deps.settings
-    return {
+    doc: dict[str, Any] = {
         "issuer": s.issuer,
         "authorization_endpoint": s.endpoint("/authorize"),
         "token_endpoint": s.endpoint("/token"),
@@ -50,6 +50,9 @@ def metadata(deps: Deps) -> dict[str, Any]:
         # RFC 9449 5.1: DPoP proofs at /token, UserInfo and the authorizers.
         "dpop_signing_alg_values_supported": list(dpop.ALGORITHMS),
     }
+    if s.registration != "off":
+        doc["registration_endpoint"] = s.endpoint("/register")  # RFC 7591 3, RFC 8414 2
+    return doc
 
 
 def oauth_metadata(deps: Deps, request: HttpRequest) -> HttpResponse:

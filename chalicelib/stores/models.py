@@ -8,6 +8,11 @@ from typing import Any
 CONFIDENTIAL = "confidential"
 PUBLIC = "public"
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
+# Where a client registration comes from: the operator (the command line), RFC 7591 dynamic
+# registration, or a Client ID Metadata Document fetched from its client_id URL.
+ADMIN = "admin"
+DYNAMIC = "dynamic"
+METADATA_DOCUMENT = "metadata_document"
 
 
 @dataclass
@@ -36,10 +41,26 @@ class Client:
     # RFC 9449 5.2 `dpop_bound_access_tokens` (`--dpop-required`): every token request must
     # carry a DPoP proof. False: DPoP is the client's choice, request by request.
     dpop_bound_access_tokens: bool = False
+    origin: str = ADMIN  # admin | dynamic | metadata_document
+    # RFC 7592: the hash of the registration access token of a dynamic client.
+    registration_token_hash: str | None = None
+    # A dynamic client registered with an initial access token (else openly: its updates
+    # must stay within what open registration allows).
+    registered_with_token: bool = False
+    # A dynamic client never used is deleted then (the record's ttl); cleared at first use.
+    unused_expires_at: int | None = None
+    # RFC 7591 metadata kept only to be shown back: client_uri, logo_uri, tos_uri,
+    # policy_uri, contacts, software_id, software_version, application_type.
+    metadata: dict[str, Any] = field(default_factory=dict)
 
     @property
     def is_public(self) -> bool:
         return self.client_type == PUBLIC
+
+    @property
+    def verified(self) -> bool:
+        """Registered by the operator; not by whoever called /register or hosts a document."""
+        return self.origin == ADMIN
 
 
 @dataclass
