@@ -24,7 +24,11 @@ class Deps:
     clients: ClientCache = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.clients = ClientCache(self.store, self.clock, self.settings.client_cache_ttl)
+        # Imported here: documents read settings and counters through this Deps.
+        from chalicelib.documents.client_documents import resolver
+
+        ttl = self.settings.client_cache_ttl
+        self.clients = ClientCache(self.store, self.clock, ttl, resolver(self))
 
 
 def build(settings: Settings, clock: Clock | None = None) -> Deps:

@@ -52,6 +52,9 @@ def metadata(deps: Deps) -> dict[str, Any]:
     }
     if s.registration != "off":
         doc["registration_endpoint"] = s.endpoint("/register")  # RFC 7591 3, RFC 8414 2
+    if s.metadata_documents:
+        # draft-ietf-oauth-client-id-metadata-document: https URLs are client ids.
+        doc["client_id_metadata_document_supported"] = True
     return doc
 
 
