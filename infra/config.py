@@ -17,6 +17,7 @@ from typing import Any
 STAGE_NAME = re.compile(r"^[a-z][a-z0-9]{0,15}$")
 SIGNERS = ("envelope", "kms")  # `local` keeps private keys in the clear: never deployed
 DEFAULT_ROUTE_POLICY = '{"ANY /{proxy+}": ["api"]}'
+REGISTRATION_MODES = ("public", "token", "off")  # chalicelib/settings.py, the same
 # Log retentions CloudWatch offers (days -> aws_logs.RetentionDays member).
 RETENTION_DAYS = {
     1: "ONE_DAY",
@@ -57,6 +58,10 @@ class StageConfig:
     # The standalone authorizer's route -> scopes map (chalicelib/authorizer/policy.py).
     # The default lets nothing through (no client holds "api" until you register it).
     authorizer_route_policy: str = DEFAULT_ROUTE_POLICY
+    # Client registration (README "Client registration"): TOLLGATE_REGISTRATION and
+    # TOLLGATE_METADATA_DOCUMENTS of the stage's functions.
+    registration: str = "public"
+    metadata_documents: bool = True
     tags: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -132,6 +137,8 @@ def stage_config(stage: str, context: dict[str, Any]) -> StageConfig:
         raise ConfigError("loginFailureAlarm must be at least 1")
     if config.log_retention_days not in RETENTION_DAYS:
         raise ConfigError(f"logRetentionDays must be one of {sorted(RETENTION_DAYS)}")
+    if config.registration not in REGISTRATION_MODES:
+        raise ConfigError(f"registration must be one of {', '.join(REGISTRATION_MODES)}")
     try:
         json.loads(config.authorizer_route_policy)
     except ValueError:

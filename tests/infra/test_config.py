@@ -51,6 +51,7 @@ def test_a_route_policy_may_be_given_as_an_object() -> None:
         ("dev", {"throttleBurst": "many"}, "throttleBurst"),
         ("dev", {"logRetentionDays": "10"}, "logRetentionDays must be one of"),
         ("dev", {"authorizerRoutePolicy": "{nope"}, "must be JSON"),
+        ("dev", {"registration": "open"}, "registration must be one of public, token, off"),
     ],
 )
 def test_bad_settings_are_refused(stage: str, context: dict[str, Any], message: str) -> None:
@@ -143,3 +144,11 @@ def test_the_cdk_command_line_is_pinned_exactly() -> None:
     assert pinned[0].isdigit()  # no range: every machine runs the same CLI
     assert lock["packages"]["node_modules/aws-cdk"]["version"] == pinned
     assert lock["packages"][""]["devDependencies"]["aws-cdk"] == pinned
+
+
+def test_registration_is_set_per_stage() -> None:
+    """README "Client registration": the policy per stage, from cdk.json or a flag."""
+    assert stage_config("dev", {}).registration == "public"
+    context = {"tollgate": {"prod": {"registration": "token", "metadataDocuments": False}}}
+    prod = stage_config("prod", context)
+    assert prod.registration == "token" and prod.metadata_documents is False

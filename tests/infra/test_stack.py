@@ -244,6 +244,8 @@ def test_the_app_functions_get_their_settings_from_the_stack(
         assert env["TOLLGATE_SIGNER"] == "envelope"
         assert env["TOLLGATE_KMS_KEY_ID"] == {"Fn::GetAtt": [key, "Arn"]}
         assert "RestAPI" in json.dumps(env["TOLLGATE_ISSUER"])
+        assert env["TOLLGATE_REGISTRATION"] == "public"
+        assert env["TOLLGATE_METADATA_DOCUMENTS"] == "true"
         env = env_of(prod, name)
         assert env["TOLLGATE_SIGNER"] == "kms"
         assert env["TOLLGATE_ISSUER"] == "https://auth.example.com"
