@@ -12,9 +12,10 @@ from typing import TypedDict
 from urllib.parse import urlsplit
 
 SIGNERS = ("local", "envelope", "kms")
-# TOLLGATE_REGISTRATION (README "Client registration"): off, or open to public clients with
-# an initial access token for the rest ("public"), or an initial access token for all.
-REGISTRATION_MODES = ("off", "public", "token")
+# TOLLGATE_REGISTRATION (README "Client registration"): off; open to public clients with an
+# initial access token for the rest ("public"); open to every client that acts for a user
+# ("open"); or an initial access token for all ("token").
+REGISTRATION_MODES = ("off", "public", "open", "token")
 
 
 class SettingsError(ValueError):

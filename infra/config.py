@@ -17,7 +17,7 @@ from typing import Any
 STAGE_NAME = re.compile(r"^[a-z][a-z0-9]{0,15}$")
 SIGNERS = ("envelope", "kms")  # `local` keeps private keys in the clear: never deployed
 DEFAULT_ROUTE_POLICY = '{"ANY /{proxy+}": ["api"]}'
-REGISTRATION_MODES = ("public", "token", "off")  # chalicelib/settings.py, the same
+REGISTRATION_MODES = ("public", "open", "token", "off")  # chalicelib/settings.py, the same
 # Log retentions CloudWatch offers (days -> aws_logs.RetentionDays member).
 RETENTION_DAYS = {
     1: "ONE_DAY",

@@ -5,8 +5,10 @@ client's registration access token as a Bearer token.
 Policy (TOLLGATE_REGISTRATION, SECURITY.md 43): "public" (the default) lets anyone register
 a public client (token_endpoint_auth_method none: loopback, private-use scheme or https
 redirect URIs, PKCE required like every client); any other client needs an initial access
-token (`tollgate registration token create`). "token" needs one for every registration,
-"off" refuses them all (and discovery does not advertise the endpoint).
+token (`tollgate registration token create`). "open" also lets anyone register a client
+with a secret that acts for users (MCP SDKs that register with client_secret_post), never a
+client_credentials client. "token" needs one for every registration, "off" refuses them
+all (and discovery does not advertise the endpoint).
 
 Every registration is checked by the same rules as the command line's
 (chalicelib/protocol/client_rules.py) after its metadata is read strictly
@@ -109,7 +111,7 @@ def _admit(deps: Deps, request: HttpRequest, metadata: Metadata, client_id: str)
     InvalidToken when one is needed and missing, or presented and not valid."""
     presented = _bearer(request)
     if presented is None:
-        if deps.settings.registration == "public" and metadata.auth_method == "none":
+        if is_open(deps.settings.registration, metadata):
             return False
         raise InvalidToken(
             "an initial access token is required for this registration",
@@ -118,6 +120,16 @@ def _admit(deps: Deps, request: HttpRequest, metadata: Metadata, client_id: str)
     if not deps.store.registration_tokens.use(ids.digest(presented), client_id):
         raise InvalidToken("the initial access token is not valid")
     return True
+
+
+def is_open(mode: str, metadata: Metadata) -> bool:
+    """Whether the policy admits this registration without an initial access token:
+    "public" a public client; "open" any client that acts for a user (a secret adds
+    nothing a user's consent does not already gate), never a client_credentials client,
+    whose tokens need no user at all."""
+    if mode == "public":
+        return metadata.auth_method == "none"
+    return mode == "open" and "client_credentials" not in metadata.grant_types
 
 
 def _build(deps: Deps, metadata: Metadata, client_id: str, now: int) -> Client:
@@ -227,9 +239,9 @@ def _update(deps: Deps, request: HttpRequest, client: Client) -> HttpResponse:
     ):
         raise InvalidRequest("client_secret must be the client's current secret")
     metadata = client_metadata.read(doc, known_scopes(deps))
-    if not client.registered_with_token and metadata.auth_method != "none":
-        # Open registration admitted a public client; a secret needs an initial access token.
-        raise InvalidClientMetadata("a client registered openly stays public (method none)")
+    if not client.registered_with_token and not is_open(deps.settings.registration, metadata):
+        # What open registration admitted stays within it: anything more needs a token.
+        raise InvalidClientMetadata("a client registered openly stays within open registration")
     updated = _build(deps, metadata, client.client_id, client.created_at)
     for kept in ("secret_hash", "registration_token_hash", "registered_with_token"):
         setattr(updated, kept, getattr(client, kept))

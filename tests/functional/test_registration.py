@@ -13,7 +13,7 @@ from chalicelib.ids import digest
 from chalicelib.stores.models import DYNAMIC
 from chalicelib.stores.registration_tokens import InitialAccessToken
 from tests.functional.flows import oauth_error, redeem, sign_in, token
-from tests.functional.registering import NATIVE, PUBLIC_WEB, initial_token, register
+from tests.functional.registering import NATIVE, PUBLIC_WEB, initial_token, manage, register
 from tests.support.logs import captured
 from tests.support.oauth import ISSUER, Browser, basic, tollgate
 
@@ -196,3 +196,21 @@ def test_the_endpoint_takes_post_only(browser: Browser) -> None:
 
 def dynamic(deps: Deps, client_id: str) -> Any:
     return deps.store.clients.get(client_id)
+
+
+def test_mode_open_admits_secret_clients_that_act_for_users_only() -> None:
+    """SECURITY.md 43: "open" never admits a client_credentials client without a token."""
+    with tollgate(registration="open") as (deps, _clock, http):
+        browser = Browser(http)
+        sdk = {**NATIVE, "token_endpoint_auth_method": "client_secret_post"}
+        made = register(browser, sdk)
+        assert made.status == 201, made.text
+        assert made.json()["client_secret"]
+        oauth_error(register(browser, CONFIDENTIAL), "invalid_token", 401)
+        assert register(browser, CONFIDENTIAL, token=initial_token(deps.store)).status == 201
+        # An openly registered client cannot add client_credentials by an update.
+        created = made.json()
+        doc = {**sdk, "client_id": created["client_id"]}
+        doc["grant_types"] = ["authorization_code", "client_credentials"]
+        doc["redirect_uris"] = ["https://app.example/cb"]
+        oauth_error(manage(browser, "PUT", created, doc), "invalid_client_metadata")

@@ -81,7 +81,7 @@ def test_update_is_checked_like_a_registration(
 def test_an_openly_registered_client_cannot_become_confidential(
     browser: Browser, registered: dict[str, Any]
 ) -> None:
-    """SECURITY.md 43: open registration makes public clients, and updates keep them so."""
+    """SECURITY.md 43: "public" registration makes public clients, and updates keep them so."""
     doc = {**NATIVE, "client_id": registered["client_id"]}
     doc["token_endpoint_auth_method"] = "client_secret_basic"
     oauth_error(manage(browser, "PUT", registered, doc), "invalid_client_metadata")
