@@ -2,7 +2,7 @@
 (RFC 7592) at /register/<client_id>: GET reads, PUT replaces, DELETE removes, each with the
 client's registration access token as a Bearer token.
 
-Policy (TOLLGATE_REGISTRATION, SECURITY.md 43): "public" (the default) lets anyone register
+Policy (TOLLGATE_REGISTRATION, SECURITY.md 49): "public" (the default) lets anyone register
 a public client (token_endpoint_auth_method none: loopback, private-use scheme or https
 redirect URIs, PKCE required like every client); any other client needs an initial access
 token (`tollgate registration token create`). "open" also lets anyone register a client
@@ -13,9 +13,9 @@ all (and discovery does not advertise the endpoint).
 Every registration is checked by the same rules as the command line's
 (chalicelib/protocol/client_rules.py) after its metadata is read strictly
 (chalicelib/protocol/client_metadata.py). Registration access tokens, initial access tokens
-and client secrets are stored as SHA-256 hashes only (SECURITY.md 44). Registrations are
+and client secrets are stored as SHA-256 hashes only (SECURITY.md 50). Registrations are
 limited per source address, and a client never used is deleted after
-TOLLGATE_REGISTRATION_UNUSED_TTL (SECURITY.md 46). Every registration, update, deletion
+TOLLGATE_REGISTRATION_UNUSED_TTL (SECURITY.md 52). Every registration, update, deletion
 and refusal is an audit event.
 """
 
