@@ -147,6 +147,7 @@ def _build(deps: Deps, metadata: Metadata, client_id: str, now: int) -> Client:
         jwks=metadata.jwks,
         origin=DYNAMIC,
         metadata=metadata.information,
+        dpop_bound_access_tokens=metadata.dpop_bound,
     )
 
 
@@ -182,6 +183,7 @@ def _document(deps: Deps, client: Client) -> dict[str, Any]:
         "response_types": ["code"] if "authorization_code" in client.grant_types else [],
         "scope": " ".join(client.scopes),
         "id_token_signed_response_alg": client.id_token_signed_response_alg,
+        "dpop_bound_access_tokens": client.dpop_bound_access_tokens,
         "registration_client_uri": deps.settings.endpoint(f"/register/{client.client_id}"),
         **client.metadata,
     }

@@ -61,6 +61,7 @@ class Metadata:
     post_logout_redirect_uris: list[str] = field(default_factory=list)
     jwks: dict[str, Any] | None = None
     id_token_alg: str = "RS256"  # noqa: S105 (an algorithm name)
+    dpop_bound: bool = False  # RFC 9449 5.2 dpop_bound_access_tokens
     information: dict[str, Any] = field(default_factory=dict)
 
 
@@ -101,7 +102,11 @@ def read(doc: dict[str, Any], known_scopes: Collection[str]) -> Metadata:
             raise InvalidClientMetadata(f"jwks: {error}") from None
     if "token_endpoint_auth_signing_alg" in doc:
         _choice(doc, "token_endpoint_auth_signing_alg", client_assertion.ALGORITHMS, "")
+    dpop_bound = doc.get("dpop_bound_access_tokens", False)
+    if not isinstance(dpop_bound, bool):
+        raise InvalidClientMetadata("dpop_bound_access_tokens must be true or false")
     return Metadata(
+        dpop_bound=dpop_bound,
         name=_text(doc, "client_name", MAX_NAME) if "client_name" in doc else "",
         auth_method=auth_method,
         redirect_uris=redirects,

@@ -68,6 +68,7 @@ BAD_METADATA: list[dict[str, Any]] = [
     {"id_token_signed_response_alg": "none"},
     {"application_type": "desktop"},
     {"subject_type": "pairwise"},
+    {"dpop_bound_access_tokens": "yes"},
     {"userinfo_signed_response_alg": "RS256"},
     {"token_endpoint_auth_signing_alg": "HS256"},
     {"grant_types": ["authorization_code", "client_credentials"]},  # a public client
@@ -146,6 +147,7 @@ def test_unknown_fields_are_ignored_and_known_ones_kept(browser: Browser, deps: 
         "contacts": ["ops@host.example"],
         "software_id": "4NRB1-0XZABZI9E6-5SM3R",
         "software_version": "2.3.0",
+        "dpop_bound_access_tokens": True,
         "something_new": {"nested": True},
         "client_id": "chosen-by-the-client",
         "client_secret": "chosen-too",
@@ -157,3 +159,5 @@ def test_unknown_fields_are_ignored_and_known_ones_kept(browser: Browser, deps: 
         assert body[name] == doc[name]
     stored = deps.store.clients.get(body["client_id"])
     assert stored is not None and stored.metadata["software_version"] == "2.3.0"
+    # RFC 9449 5.2: the client asks that every token request carry a DPoP proof.
+    assert stored.dpop_bound_access_tokens and body["dpop_bound_access_tokens"] is True

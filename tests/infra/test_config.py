@@ -51,7 +51,7 @@ def test_a_route_policy_may_be_given_as_an_object() -> None:
         ("dev", {"throttleBurst": "many"}, "throttleBurst"),
         ("dev", {"logRetentionDays": "10"}, "logRetentionDays must be one of"),
         ("dev", {"authorizerRoutePolicy": "{nope"}, "must be JSON"),
-        ("dev", {"registration": "open"}, "registration must be one of public, open, token, off"),
+        ("dev", {"registration": "anyone"}, "registration must be one of public, open, token, off"),
     ],
 )
 def test_bad_settings_are_refused(stage: str, context: dict[str, Any], message: str) -> None:
