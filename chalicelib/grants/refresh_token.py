@@ -27,7 +27,7 @@ from chalicelib.observability import audit
 from chalicelib.protocol import resource, scope
 from chalicelib.protocol.params import Params
 from chalicelib.stores.models import Client, RefreshToken
-from chalicelib.stores.records import AccountDisabled, Gone, RefreshAlreadyUsed
+from chalicelib.stores.records import AccountDisabled, Gone, GrantRevoked, RefreshAlreadyUsed
 
 MAX_TOKEN = 128
 SUPERSEDED = "superseded:"
@@ -39,6 +39,10 @@ def _reuse(deps: Deps, record: RefreshToken) -> InvalidGrant:
     return InvalidGrant(
         "invalid refresh token", f"refresh token reuse; grant {record.grant_id} revoked"
     )
+
+
+def _revoked() -> InvalidGrant:
+    return InvalidGrant("invalid refresh token", "grant revoked")
 
 
 def _disabled() -> InvalidGrant:
@@ -96,9 +100,12 @@ def refresh(deps: Deps, client: Client, params: Params, jkt: str | None = None) 
     if (record.consumed_by or "").startswith(SUPERSEDED):
         # Voided because its predecessor was presented again: two parties hold the chain.
         raise _reuse(deps, record)
-    grant = deps.store.grants.get(record.grant_id)
-    if grant is None or not grant.active:
-        raise InvalidGrant("invalid refresh token", "grant revoked")
+    if record.consumed_by is not None:
+        # Reuse or the grace window: a revoked grant answers first, as it is never revoked
+        # again. An unused token's grant is checked by its rotation's transaction instead.
+        grant = deps.store.grants.get(record.grant_id)
+        if grant is None or not grant.active:
+            raise _revoked()
     record = _with_username(deps, record)
     auth = _as_registered_now(deps, client, record)
     requested = scope.parse(params.get("scope"))
@@ -141,6 +148,8 @@ def refresh(deps: Deps, client: Client, params: Params, jkt: str | None = None) 
             raise _reuse(deps, current) from None
     except Gone:
         raise InvalidGrant("invalid refresh token", "expired while rotating") from None
+    except GrantRevoked:
+        raise _revoked() from None
     except AccountDisabled:
         raise _disabled() from None
     audit.refresh_rotated(record)
