@@ -28,11 +28,12 @@ class Deps:
 
 
 def build(settings: Settings, clock: Clock | None = None) -> Deps:
-    """Production wiring: DynamoDB through botocore (imported here, on first request)."""
-    from chalicelib.stores.dynamodb import DynamoTable, make_client
+    """Production wiring: DynamoDB through the lean client (imported here, on first request)."""
+    from chalicelib.stores.dynamodb import DynamoTable
+    from chalicelib.stores.dynamodb_http import DynamoHttpClient
 
     clock = clock or SystemClock()
-    client = make_client(settings.region, settings.endpoint_url)
+    client = DynamoHttpClient(settings.region, settings.endpoint_url)
     store = Store(DynamoTable(client, settings.table_name, clock))
     return Deps(settings, store, make_signer(settings, store, clock), clock)
 
