@@ -28,7 +28,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 from bench.grants import (
     SECRET,
