@@ -85,6 +85,19 @@ def _as_registered_now(deps: Deps, client: Client, record: RefreshToken) -> toke
     return dataclasses.replace(auth, scopes=scopes, resources=resources)
 
 
+def _check_used(deps: Deps, record: RefreshToken) -> None:
+    """A voided successor is reuse. For a consumed token (reuse or the grace window) a
+    revoked grant answers first, as it is never revoked again; an unused token's grant is
+    checked by its rotation's transaction instead (no read, no window)."""
+    if (record.consumed_by or "").startswith(SUPERSEDED):
+        # Voided because its predecessor was presented again: two parties hold the chain.
+        raise _reuse(deps, record)
+    if record.consumed_by is not None:
+        grant = deps.store.grants.get(record.grant_id)
+        if grant is None or not grant.active:
+            raise _revoked()
+
+
 def refresh(deps: Deps, client: Client, params: Params, jkt: str | None = None) -> dict[str, Any]:
     presented = params.require("refresh_token")
     if len(presented) > MAX_TOKEN:
@@ -97,15 +110,7 @@ def refresh(deps: Deps, client: Client, params: Params, jkt: str | None = None) 
     if record.dpop_jkt is not None and (jkt is None or not same(jkt, record.dpop_jkt)):
         # RFC 9449 5: a public client's token works only with its key (SECURITY.md 46).
         raise InvalidGrant("invalid refresh token", "bound to another DPoP key")
-    if (record.consumed_by or "").startswith(SUPERSEDED):
-        # Voided because its predecessor was presented again: two parties hold the chain.
-        raise _reuse(deps, record)
-    if record.consumed_by is not None:
-        # Reuse or the grace window: a revoked grant answers first, as it is never revoked
-        # again. An unused token's grant is checked by its rotation's transaction instead.
-        grant = deps.store.grants.get(record.grant_id)
-        if grant is None or not grant.active:
-            raise _revoked()
+    _check_used(deps, record)
     record = _with_username(deps, record)
     auth = _as_registered_now(deps, client, record)
     requested = scope.parse(params.get("scope"))
