@@ -12,6 +12,7 @@ from chalicelib.clock import Clock, SystemClock
 from chalicelib.settings import Settings, load_settings
 from chalicelib.stores.client_cache import ClientCache
 from chalicelib.stores.repository import Store
+from chalicelib.stores.resource_cache import ResourceCache
 from chalicelib.tokens.signer import LocalSigner, Signer
 
 
@@ -22,9 +23,11 @@ class Deps:
     signer: Signer
     clock: Clock
     clients: ClientCache = field(init=False, repr=False)
+    resources: ResourceCache = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.clients = ClientCache(self.store, self.clock, self.settings.client_cache_ttl)
+        self.resources = ResourceCache(self.store, self.clock, self.settings.client_cache_ttl)
 
 
 def build(settings: Settings, clock: Clock | None = None) -> Deps:

@@ -20,7 +20,7 @@ import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from chalicelib.admin import registration
+from chalicelib.admin import registration, resources
 from chalicelib.admin.args import (
     Parser,
     UsageError,
@@ -123,6 +123,7 @@ def client_update(args: argparse.Namespace, store: Store) -> Result:
             raise UsageError("--jwks and --jwks-file are only for --auth-method private_key_jwt")
         client.jwks = jwks
     registration.check(client)
+    resources.require_registered(store, [r for r in client.resources if r not in before.resources])
 
     changed = [
         _SHOWN_AS.get(name, name)

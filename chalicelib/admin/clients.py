@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 
 from chalicelib import ids
-from chalicelib.admin import client_update, registration
+from chalicelib.admin import client_update, registration, resources
 from chalicelib.admin.args import (
     DEFAULT_SCOPES,
     Groups,
@@ -88,6 +88,7 @@ def client_create(args: argparse.Namespace, store: Store) -> Result:
         dpop_bound_access_tokens=args.dpop_required,
     )
     registration.check(client)
+    resources.require_registered(store, client.resources)
     secret = ids.new_secret() if needs_secret(auth_method) else None
     client.secret_hash = ids.digest(secret) if secret else None
     try:
@@ -224,7 +225,8 @@ def add_commands(groups: Groups, leaf: Parser) -> None:
         "--resource",
         action="append",
         metavar="URI",
-        help="an API (audience) it may ask tokens for, RFC 8707 (repeatable)",
+        help="a registered resource it may ask tokens for, RFC 8707 (repeatable; default: "
+        "any registered resource)",
     )
     create.add_argument(
         "--introspect",

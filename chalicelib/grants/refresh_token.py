@@ -76,8 +76,7 @@ def _as_registered_now(deps: Deps, client: Client, record: RefreshToken) -> toke
         raise InvalidGrant("invalid refresh token", "the client may no longer use these scopes")
     if not tokens.wants_refresh(client, scopes):
         raise UnauthorizedClient("this client may no longer use refresh tokens")
-    allowed = resource.allowed(client, deps.settings.audience)
-    resources = [r for r in record.resources if r in allowed]
+    resources = resource.Registry.of(deps, record.resources).kept(client, record.resources)
     if record.resources and not resources:
         # An empty list would mean the default audience: never widen to it.
         raise InvalidGrant("invalid refresh token", "the client may no longer use these resources")

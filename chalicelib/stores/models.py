@@ -8,6 +8,9 @@ from typing import Any
 CONFIDENTIAL = "confidential"
 PUBLIC = "public"
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
+# What a client gets when it asks for scopes it may not have (RFC 6749 3.3): `strict` refuses
+# the request (invalid_scope); `subset` grants the scopes it may have and says so in `scope`.
+SCOPE_POLICIES = ("strict", "subset")
 
 
 @dataclass
@@ -26,7 +29,7 @@ class Client:
     post_logout_redirect_uris: list[str] = field(default_factory=list)
     # A resource server that may introspect every token (RFC 7662 2.1), not only its own.
     may_introspect: bool = False
-    # Audiences (RFC 8707 resource indicators) beyond the deployment's default audience.
+    # Registered resources (RFC 8707) it may ask for; empty: any registered resource.
     resources: list[str] = field(default_factory=list)
     # private_key_jwt: the client's public keys, a JWK Set (RFC 7517 5; RFC 7591 `jwks`).
     jwks: dict[str, Any] | None = None
@@ -36,10 +39,24 @@ class Client:
     # RFC 9449 5.2 `dpop_bound_access_tokens` (`--dpop-required`): every token request must
     # carry a DPoP proof. False: DPoP is the client's choice, request by request.
     dpop_bound_access_tokens: bool = False
+    # SCOPE_POLICIES: strict for clients an operator registers, subset for dynamic ones.
+    scope_policy: str = "strict"
 
     @property
     def is_public(self) -> bool:
         return self.client_type == PUBLIC
+
+
+@dataclass
+class Resource:
+    """A resource server (an API, an MCP server) that tokens are issued for (RFC 8707)."""
+
+    uri: str  # its resource indicator: the `aud` of its tokens
+    name: str
+    scopes: list[str]  # the scopes it defines: the only ones its tokens carry
+    created_at: int = 0
+    # Its access tokens' lifetime; None: the stage's (never longer, README "Resources").
+    token_ttl: int | None = None
 
 
 @dataclass

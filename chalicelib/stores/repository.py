@@ -20,6 +20,7 @@ Key layout (pk / sk); each repository's module documents its own:
     DPOP#<sha256(jkt, jti)>    / DPOP       a used DPoP proof, ttl          dpop.py
     RATE#<scope>#<sha256(key)> / W#<window start>  failure counter, ttl   limits.py
     DEVICEKEY                  / DEVICEKEY  the key of device cookies    limits.py
+    RESOURCES                  / RESOURCE#<uri>  a resource server       resources.py
 
 Writes that span two kinds are one transaction, kept on the repository that owns it:
 CodeRepository.redeem (code + its refresh token), RefreshTokenRepository.rotate and
@@ -45,6 +46,7 @@ from chalicelib.stores.keys import KeyRepository
 from chalicelib.stores.limits import FailureCounters
 from chalicelib.stores.notes import NoteRepository
 from chalicelib.stores.refresh_tokens import RefreshTokenRepository
+from chalicelib.stores.resources import ResourceRepository
 from chalicelib.stores.sessions import SessionRepository
 from chalicelib.stores.table import Table
 from chalicelib.stores.users import UserRepository
@@ -67,3 +69,4 @@ class Store:
         self.assertions = AssertionGuard(table)
         self.notes = NoteRepository(table)
         self.dpop = DpopProofs(table)
+        self.resources = ResourceRepository(table)
