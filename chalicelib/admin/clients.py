@@ -39,7 +39,14 @@ from chalicelib.admin.registration import (
 )
 from chalicelib.clock import SystemClock
 from chalicelib.observability import audit
-from chalicelib.stores.models import AUTH_METHODS, CONFIDENTIAL, PUBLIC, Client
+from chalicelib.stores.models import (
+    AUTH_METHODS,
+    CONFIDENTIAL,
+    PUBLIC,
+    SCOPE_POLICIES,
+    STRICT,
+    Client,
+)
 from chalicelib.stores.repository import Store
 from chalicelib.stores.table import ItemExists
 
@@ -86,6 +93,7 @@ def client_create(args: argparse.Namespace, store: Store) -> Result:
         resources=parse_resources(args.resource),
         pkce_required=not args.allow_no_pkce,
         dpop_bound_access_tokens=args.dpop_required,
+        scope_policy=args.scope_policy,
     )
     registration.check(client)
     resources.require_registered(store, client.resources)
@@ -242,6 +250,13 @@ def add_commands(groups: Groups, leaf: Parser) -> None:
         "--dpop-required",
         action="store_true",
         help="every token request must carry a DPoP proof (RFC 9449 dpop_bound_access_tokens)",
+    )
+    create.add_argument(
+        "--scope-policy",
+        choices=SCOPE_POLICIES,
+        default=STRICT,
+        help="asked for scopes it may not have: strict refuses (invalid_scope), subset grants "
+        "those it may have (default strict)",
     )
     jwks_options(create)
     create.set_defaults(handler=client_create)

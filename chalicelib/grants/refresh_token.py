@@ -26,7 +26,7 @@ from chalicelib.ids import digest, new_id, same
 from chalicelib.observability import audit
 from chalicelib.protocol import resource, scope
 from chalicelib.protocol.params import Params
-from chalicelib.stores.models import Client, RefreshToken
+from chalicelib.stores.models import SUBSET, Client, RefreshToken
 from chalicelib.stores.records import AccountDisabled, Gone, GrantRevoked, RefreshAlreadyUsed
 
 MAX_TOKEN = 128
@@ -97,6 +97,18 @@ def _check_used(deps: Deps, record: RefreshToken) -> None:
             raise _revoked()
 
 
+def _narrowed(client: Client, auth: tokens.Authorization, requested: list[str]) -> list[str]:
+    """The scopes asked for, which may narrow but never widen the grant's (RFC 6749 6); a
+    subset client gets what the grant holds of them (RFC 6749 3.3)."""
+    if not requested or set(requested) <= set(auth.scopes):
+        return requested
+    wider = scope.render([s for s in requested if s not in auth.scopes])
+    kept = [s for s in requested if s in auth.scopes]
+    if client.scope_policy != SUBSET or not kept:
+        raise InvalidScope(f"scope may narrow but never widen: {wider}", f"asked {requested}")
+    return kept
+
+
 def refresh(deps: Deps, client: Client, params: Params, jkt: str | None = None) -> dict[str, Any]:
     presented = params.require("refresh_token")
     if len(presented) > MAX_TOKEN:
@@ -112,10 +124,7 @@ def refresh(deps: Deps, client: Client, params: Params, jkt: str | None = None) 
     _check_used(deps, record)
     record = _with_username(deps, record)
     auth = _as_registered_now(deps, client, record)
-    requested = scope.parse(params.get("scope"))
-    if requested and not set(requested) <= set(auth.scopes):
-        wider = scope.render([s for s in requested if s not in auth.scopes])
-        raise InvalidScope(f"scope may narrow but never widen: {wider}", f"asked {requested}")
+    requested = _narrowed(client, auth, scope.parse(params.get("scope")))
 
     # The successor keeps the token's scopes (RFC 6749 6): narrowing is per access token.
     token, successor = tokens.new_refresh(deps, client, auth, record.dpop_jkt or jkt)

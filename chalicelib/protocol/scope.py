@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 
 from chalicelib.errors import InvalidScope
+from chalicelib.stores.models import SUBSET
 
 _TOKEN = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]+$")
 # The OpenID Connect scopes: about a person and the grant, never a machine's or an API's.
 OIDC_SCOPES = frozenset({"openid", "offline_access", "profile", "email", "address", "phone"})
-SUBSET = "subset"
 
 
 def parse(raw: str | None) -> list[str]:

@@ -10,7 +10,11 @@ PUBLIC = "public"
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
 # What a client gets when it asks for scopes it may not have (RFC 6749 3.3): `strict` refuses
 # the request (invalid_scope); `subset` grants the scopes it may have and says so in `scope`.
-SCOPE_POLICIES = ("strict", "subset")
+# Clients an operator registers are strict unless told; dynamically registered ones (RFC
+# 7591, metadata documents) get DYNAMIC_SCOPE_POLICY: MCP clients ask for every scope.
+STRICT, SUBSET = "strict", "subset"
+SCOPE_POLICIES = (STRICT, SUBSET)
+DYNAMIC_SCOPE_POLICY = SUBSET
 
 
 @dataclass
@@ -40,7 +44,7 @@ class Client:
     # carry a DPoP proof. False: DPoP is the client's choice, request by request.
     dpop_bound_access_tokens: bool = False
     # SCOPE_POLICIES: strict for clients an operator registers, subset for dynamic ones.
-    scope_policy: str = "strict"
+    scope_policy: str = STRICT
 
     @property
     def is_public(self) -> bool:
