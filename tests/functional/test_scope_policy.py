@@ -108,13 +108,18 @@ def test_a_subset_client_asking_everything_of_a_resource(browser: Browser) -> No
     started, verifier = _start(browser, "greedy", asked, MCP)
     code = to_client(finish(browser, started))["code"]
     body = _redeem(browser, "greedy", code, verifier)
-    assert body["scope"] == "tools:read"
+    # tools:write (not the client's) and notes:read (not the resource's) are left out.
+    assert body["scope"] == "openid offline_access tools:read"
+    assert _scope_of(body["access_token"]) == ["openid", "offline_access", "tools:read"]
     assert "refresh_token" in body and "id_token" in body
     # Refreshing with the same greedy scope: what the grant holds of it.
     form = {"grant_type": "refresh_token", "refresh_token": body["refresh_token"]}
     refreshed = token(browser, {**form, "scope": asked}, basic("greedy", SECRET))
     assert refreshed.status == 200, refreshed.text
-    assert refreshed.json()["scope"] == "tools:read"
+    assert refreshed.json()["scope"] == "openid offline_access tools:read"
+    form = {**form, "refresh_token": refreshed.json()["refresh_token"]}
+    narrowed = token(browser, {**form, "scope": "tools:read tools:write"}, basic("greedy", SECRET))
+    assert narrowed.json()["scope"] == "tools:read"
 
 
 def test_refresh_widening_is_refused_for_a_strict_client(browser: Browser) -> None:
