@@ -1,6 +1,6 @@
 """Bad `resource` values (RFC 8707 2) at every door that reads them, now that resources are
 registered records (issue 12 item 1): each is invalid_target, never a 500, and changes no
-stored state (SECURITY.md 34 and 43)."""
+stored state (SECURITY.md 34 and 49)."""
 
 from __future__ import annotations
 

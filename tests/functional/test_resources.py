@@ -1,6 +1,6 @@
 """Resource servers are records (issue 12 item 1): a client may ask for any registered
 resource unless its registration lists the ones it may ask for, and a token for a resource
-carries its URI as `aud`, only its scopes and its lifetime (RFC 8707, SECURITY.md 43)."""
+carries its URI as `aud`, only its scopes and its lifetime (RFC 8707, SECURITY.md 49)."""
 
 from __future__ import annotations
 
