@@ -4,7 +4,7 @@
     +-- InvalidRequest              400 invalid_request
     +-- InvalidClient               401 invalid_client (never redirected)
     |   +-- TooManyAttempts         429 invalid_client (Retry-After): SECURITY.md item 18
-    |   +-- TooManyRequests         429 invalid_request (Retry-After): SECURITY.md item 52
+    |   +-- TooManyRequests         429 invalid_request (Retry-After): SECURITY.md item 53
     +-- InvalidGrant                400 invalid_grant
     +-- UnauthorizedClient          400 unauthorized_client
     +-- UnsupportedGrantType        400 unsupported_grant_type

@@ -252,7 +252,7 @@ def for_authorize(deps: Deps, address: str) -> Limiter:
 
 
 def for_registration(deps: Deps, address: str) -> Limiter:
-    """Dynamic registrations from one source (SECURITY.md item 52), counted with `failed()`
+    """Dynamic registrations from one source (SECURITY.md item 53), counted with `failed()`
     like pending authorizations: each attempt counts, and past the limit nothing is read."""
     settings = deps.settings
     rule = Rule("register-ip", settings.registration_limit_ip, settings.registration_window)
@@ -260,7 +260,7 @@ def for_registration(deps: Deps, address: str) -> Limiter:
 
 
 def for_documents(deps: Deps, address: str) -> Limiter:
-    """Client ID Metadata Document fetches caused by one source (SECURITY.md item 52)."""
+    """Client ID Metadata Document fetches caused by one source (SECURITY.md item 53)."""
     settings = deps.settings
     rule = Rule("document-ip", settings.document_limit_ip, settings.registration_window)
     return Limiter(deps, [(rule, [source(address, SITE)])])

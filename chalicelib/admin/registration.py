@@ -90,6 +90,7 @@ def client_view(client: Client) -> dict[str, Any]:
         "jwks": client.jwks,  # public keys only (private_key_jwt)
         "pkce_required": client.pkce_required,
         "dpop_bound_access_tokens": client.dpop_bound_access_tokens,
+        "scope_policy": client.scope_policy,
         "created_at": client.created_at,
         "origin": client.origin,
     }
@@ -105,6 +106,7 @@ def client_text(client: Client) -> str:
             ("redirect_uris", client.redirect_uris),
             ("grant_types", " ".join(client.grant_types)),
             ("scopes", " ".join(client.scopes)),
+            ("scope_policy", client.scope_policy),
             ("resources", client.resources),
             ("post_logout_uris", client.post_logout_redirect_uris),
             ("id_token_alg", client.id_token_signed_response_alg),

@@ -1,6 +1,6 @@
 """Client ID Metadata Documents (draft-ietf-oauth-client-id-metadata-document): an https
 URL used as client_id names a JSON document with the client's metadata. Tollgate fetches
-it (chalicelib/documents/fetch.py, SECURITY.md 51) when /authorize or /token first meets
+it (chalicelib/documents/fetch.py, SECURITY.md 52) when /authorize or /token first meets
 the URL, and reads it like a dynamic registration (chalicelib/protocol/client_metadata.py
 and client_rules.py) with the draft's own rules: its `client_id` is exactly the URL, it
 holds no client secret, and the client is public (token_endpoint_auth_method none;
@@ -9,7 +9,7 @@ private_key_jwt with jwks_uri is not supported).
 Cache: the client read from a document is kept in the table (CIMD#<sha256(url)>) for the
 document's Cache-Control max-age bounded by TOLLGATE_DOCUMENT_CACHE_MIN and _MAX, and in
 the container's client cache (at most MAX_ENTRIES clients) for TOLLGATE_CLIENT_CACHE_TTL.
-Fetches are limited per source address (SECURITY.md 52); a refused document is not cached,
+Fetches are limited per source address (SECURITY.md 53); a refused document is not cached,
 so a fixed document works at its next use.
 """
 
@@ -25,7 +25,7 @@ from chalicelib.documents import fetch
 from chalicelib.errors import OAuthError
 from chalicelib.observability import audit, logs
 from chalicelib.protocol import client_metadata, client_rules
-from chalicelib.stores.models import METADATA_DOCUMENT, PUBLIC, Client
+from chalicelib.stores.models import DYNAMIC_SCOPE_POLICY, METADATA_DOCUMENT, PUBLIC, Client
 
 if TYPE_CHECKING:
     from chalicelib.deps import Deps
@@ -91,6 +91,7 @@ def read(url: str, body: bytes, known_scopes: list[str], now: int) -> Client:
         id_token_signed_response_alg=metadata.id_token_alg,
         post_logout_redirect_uris=metadata.post_logout_redirect_uris,
         origin=METADATA_DOCUMENT,
+        scope_policy=DYNAMIC_SCOPE_POLICY,
         metadata=metadata.information,
     )
     try:

@@ -1,5 +1,5 @@
 """One HTTPS GET of a document on someone else's server, without server-side request
-forgery (SECURITY.md 51).
+forgery (SECURITY.md 52).
 
 The URL's host is resolved once, and every address it resolves to must be public: no
 loopback, private (RFC 1918, IPv6 ULA), link-local (169.254.0.0/16, where cloud metadata

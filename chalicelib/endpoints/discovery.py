@@ -25,7 +25,7 @@ def metadata(deps: Deps) -> dict[str, Any]:
         "authorization_endpoint": s.endpoint("/authorize"),
         "token_endpoint": s.endpoint("/token"),
         "jwks_uri": s.endpoint("/jwks.json"),
-        "scopes_supported": list(s.scopes),
+        "scopes_supported": scopes_supported(deps),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "grant_types_supported": sorted(GRANTS),
@@ -56,6 +56,14 @@ def metadata(deps: Deps) -> dict[str, Any]:
         # draft-ietf-oauth-client-id-metadata-document: https URLs are client ids.
         doc["client_id_metadata_document_supported"] = True
     return doc
+
+
+def scopes_supported(deps: Deps) -> list[str]:
+    """The stage's scopes (TOLLGATE_SCOPES) and those the registered resources define."""
+    out = list(deps.settings.scopes)
+    for registered in deps.resources.all().values():
+        out.extend(s for s in registered.scopes if s not in out)
+    return out
 
 
 def oauth_metadata(deps: Deps, request: HttpRequest) -> HttpResponse:

@@ -230,7 +230,7 @@ def consent_get(deps: Deps, request: HttpRequest, interaction_id: str) -> HttpRe
 
 
 def _unverified(client: Client) -> tuple[str | None] | None:
-    """For a client the operator did not register (SECURITY.md 53): the host its metadata
+    """For a client the operator did not register (SECURITY.md 54): the host its metadata
     document came from (None for a dynamic client); None for the operator's own."""
     if client.verified:
         return None

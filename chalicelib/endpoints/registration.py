@@ -2,7 +2,7 @@
 (RFC 7592) at /register/<client_id>: GET reads, PUT replaces, DELETE removes, each with the
 client's registration access token as a Bearer token.
 
-Policy (TOLLGATE_REGISTRATION, SECURITY.md 49): "public" (the default) lets anyone register
+Policy (TOLLGATE_REGISTRATION, SECURITY.md 50): "public" (the default) lets anyone register
 a public client (token_endpoint_auth_method none: loopback, private-use scheme or https
 redirect URIs, PKCE required like every client); any other client needs an initial access
 token (`tollgate registration token create`). "open" also lets anyone register a client
@@ -13,9 +13,9 @@ all (and discovery does not advertise the endpoint).
 Every registration is checked by the same rules as the command line's
 (chalicelib/protocol/client_rules.py) after its metadata is read strictly
 (chalicelib/protocol/client_metadata.py). Registration access tokens, initial access tokens
-and client secrets are stored as SHA-256 hashes only (SECURITY.md 50). Registrations are
+and client secrets are stored as SHA-256 hashes only (SECURITY.md 51). Registrations are
 limited per source address, and a client never used is deleted after
-TOLLGATE_REGISTRATION_UNUSED_TTL (SECURITY.md 52). Every registration, update, deletion
+TOLLGATE_REGISTRATION_UNUSED_TTL (SECURITY.md 53). Every registration, update, deletion
 and refusal is an audit event.
 """
 
@@ -28,6 +28,7 @@ from typing import Any
 from chalicelib import ids, json_input
 from chalicelib.accounts import rate_limit
 from chalicelib.deps import Deps
+from chalicelib.endpoints import discovery
 from chalicelib.errors import (
     AccessDenied,
     InvalidClientMetadata,
@@ -41,7 +42,7 @@ from chalicelib.http.message import HttpRequest, HttpResponse
 from chalicelib.observability import audit
 from chalicelib.protocol import client_metadata, client_rules
 from chalicelib.protocol.client_metadata import Metadata
-from chalicelib.stores.models import DYNAMIC, Client
+from chalicelib.stores.models import DYNAMIC, DYNAMIC_SCOPE_POLICY, Client
 from chalicelib.stores.table import ItemExists, StoreUnavailable
 
 log = logging.getLogger("tollgate.registration")
@@ -66,8 +67,9 @@ def manage(deps: Deps, request: HttpRequest, client_id: str) -> HttpResponse:
 
 
 def known_scopes(deps: Deps) -> list[str]:
-    """The scopes a registration may ask for: those the deployment offers."""
-    return list(deps.settings.scopes)
+    """The scopes a registration may ask for: those the deployment offers (the stage's and
+    those of its registered resources)."""
+    return discovery.scopes_supported(deps)
 
 
 # -- RFC 7591 ------------------------------------------------------------------------------
@@ -146,6 +148,7 @@ def _build(deps: Deps, metadata: Metadata, client_id: str, now: int) -> Client:
         post_logout_redirect_uris=metadata.post_logout_redirect_uris,
         jwks=metadata.jwks,
         origin=DYNAMIC,
+        scope_policy=DYNAMIC_SCOPE_POLICY,
         metadata=metadata.information,
         dpop_bound_access_tokens=metadata.dpop_bound,
     )

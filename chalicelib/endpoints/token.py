@@ -69,7 +69,7 @@ def _token(deps: Deps, request: HttpRequest, origin: cors.ClientOrigin) -> dict[
 
 
 def _first_use(deps: Deps, client_id: str) -> None:
-    """A dynamic client's first token: it no longer expires unused (SECURITY.md 52). Read
+    """A dynamic client's first token: it no longer expires unused (SECURITY.md 53). Read
     afresh, so that a cached copy never overwrites a newer registration."""
     fresh = deps.store.clients.get(client_id)
     if fresh is not None and fresh.unused_expires_at is not None:

@@ -225,7 +225,7 @@ def consent_page(
 
 
 def _unverified(hosts: tuple[str | None] | None, return_host: str) -> str:
-    """The notice on a client the operator did not register (SECURITY.md 53), with the
+    """The notice on a client the operator did not register (SECURITY.md 54), with the
     hosts a person can check: where the answer goes, where the client's details came from."""
     if hosts is None:
         return ""

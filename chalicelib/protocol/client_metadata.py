@@ -1,7 +1,7 @@
 """Client metadata (RFC 7591 2, OpenID Connect Dynamic Client Registration 1.0 2) read
 strictly into a client registration: every field Tollgate acts on is checked for type,
 size and meaning, fields it does not know are ignored (RFC 7591 2), and fields it knows
-but cannot honour are refused rather than silently dropped (SECURITY.md 52).
+but cannot honour are refused rather than silently dropped (SECURITY.md 53).
 
 Used by dynamic registration and its updates (chalicelib/endpoints/registration.py) and by
 Client ID Metadata Documents (chalicelib/documents/client_documents.py). The rules every
@@ -21,7 +21,7 @@ from chalicelib.protocol import client_assertion
 from chalicelib.protocol import redirect_uri as uris
 from chalicelib.stores.models import AUTH_METHODS
 
-# Bounds on what one registration may make us store (SECURITY.md 52).
+# Bounds on what one registration may make us store (SECURITY.md 53).
 MAX_REDIRECT_URIS = 10
 MAX_URI = 2000
 MAX_NAME = 200

@@ -12,7 +12,7 @@ the same transaction as its registration. Whichever comes second is refused.
 
 A dynamic client not yet used (Client.unused_expires_at) is written with that ttl on all
 three items, so a registration nobody uses disappears by itself; `mark_used` writes them
-again without it at the client's first token (SECURITY.md 52).
+again without it at the client's first token (SECURITY.md 53).
 """
 
 from __future__ import annotations

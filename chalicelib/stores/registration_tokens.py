@@ -1,6 +1,6 @@
 """Initial access tokens (RFC 7591 3): IAT#<sha256(token)> / IAT, made by
 `tollgate registration token create`; a registration that needs one presents it as a
-Bearer token. Only the hash is stored (SECURITY.md 50). A token may expire (ttl) and may be
+Bearer token. Only the hash is stored (SECURITY.md 51). A token may expire (ttl) and may be
 single use: the registration that uses it claims it with one conditional write, so two
 parallel registrations cannot both use it.
 """

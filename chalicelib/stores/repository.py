@@ -22,6 +22,7 @@ Key layout (pk / sk); each repository's module documents its own:
     DEVICEKEY                  / DEVICEKEY  the key of device cookies    limits.py
     IAT#<sha256(token)>        / IAT       an initial access token, ttl   registration_tokens.py
     CIMD#<sha256(url)>         / CIMD      a fetched client document, ttl client_documents.py
+    RESOURCES                  / RESOURCE#<uri>  a resource server       resources.py
 
 Writes that span two kinds are one transaction, kept on the repository that owns it:
 CodeRepository.redeem (code + its refresh token), RefreshTokenRepository.rotate and
@@ -49,6 +50,7 @@ from chalicelib.stores.limits import FailureCounters
 from chalicelib.stores.notes import NoteRepository
 from chalicelib.stores.refresh_tokens import RefreshTokenRepository
 from chalicelib.stores.registration_tokens import RegistrationTokens
+from chalicelib.stores.resources import ResourceRepository
 from chalicelib.stores.sessions import SessionRepository
 from chalicelib.stores.table import Table
 from chalicelib.stores.users import UserRepository
@@ -73,3 +75,4 @@ class Store:
         self.dpop = DpopProofs(table)
         self.registration_tokens = RegistrationTokens(table)
         self.client_documents = ClientDocuments(table)
+        self.resources = ResourceRepository(table)

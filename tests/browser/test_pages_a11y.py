@@ -118,7 +118,7 @@ def _expired(page: Page, stack: Stack) -> None:
 
 def _unverified_consent(page: Page, stack: Stack) -> None:
     """Consent for a client that registered itself (RFC 7591): the notice is on the page
-    (SECURITY.md 53)."""
+    (SECURITY.md 54)."""
     doc = {"client_name": "Self-registered app", "redirect_uris": [stack.creds.redirect_uri]}
     doc["token_endpoint_auth_method"] = "none"
     request = urllib.request.Request(

@@ -1,5 +1,5 @@
 """Client ID Metadata Documents: an https URL as client_id at /authorize and /token, read
-from a local HTTPS server whose CA only this test trusts (SECURITY.md 51, 52)."""
+from a local HTTPS server whose CA only this test trusts (SECURITY.md 52, 53)."""
 
 from __future__ import annotations
 
@@ -149,7 +149,7 @@ def test_documents_off_means_a_url_is_an_unknown_client(docs: DocumentServer) ->
 
 
 def test_fetches_are_limited_per_source_address(docs: DocumentServer) -> None:
-    """SECURITY.md 52: each source may cause only so many fetches per window."""
+    """SECURITY.md 53: each source may cause only so many fetches per window."""
     with tollgate(
         document_limit_ip=2, document_ca_bundle=docs.ca_file, document_allow_private=True
     ) as (_deps, _clock, http):

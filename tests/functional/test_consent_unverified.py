@@ -1,5 +1,5 @@
 """The consent page marks a client the operator did not register and shows where the
-answer goes, and where its metadata document came from (SECURITY.md 53)."""
+answer goes, and where its metadata document came from (SECURITY.md 54)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Dynamic Client Registration (RFC 7591): discovery, the registration policy, the client
-it makes working end to end, and its answers (SECURITY.md 49, 50)."""
+it makes working end to end, and its answers (SECURITY.md 50, 51)."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def test_registration_off_is_not_advertised_and_refused() -> None:
 
 
 def test_a_native_public_client_registers_openly(browser: Browser, deps: Deps) -> None:
-    """SECURITY.md 49: open registration is for public clients (method none)."""
+    """SECURITY.md 50: open registration is for public clients (method none)."""
     answer = register(browser, NATIVE)
     assert answer.status == 201, answer.text
     assert answer.headers["cache-control"] == "no-store"
@@ -81,7 +81,7 @@ def test_a_dynamic_client_signs_a_user_in_and_refreshes(browser: Browser) -> Non
 
 
 def test_a_confidential_client_needs_an_initial_access_token(browser: Browser) -> None:
-    """SECURITY.md 49: anything but a public client needs an initial access token."""
+    """SECURITY.md 50: anything but a public client needs an initial access token."""
     answer = register(browser, CONFIDENTIAL)
     body = oauth_error(answer, "invalid_token", 401)
     assert "initial access token" in body["error_description"]
@@ -102,7 +102,7 @@ def test_with_an_initial_access_token_a_secret_client_gets_a_secret(
     secret = body["client_secret"]
     issued = token(browser, {"grant_type": "client_credentials"}, basic(body["client_id"], secret))
     assert issued.status == 200, issued.text
-    # SECURITY.md 50: only hashes are stored.
+    # SECURITY.md 51: only hashes are stored.
     stored = deps.store.clients.get(body["client_id"])
     assert stored is not None and stored.registered_with_token
     assert stored.secret_hash == digest(secret)
@@ -113,7 +113,7 @@ def test_with_an_initial_access_token_a_secret_client_gets_a_secret(
 
 
 def test_a_single_use_token_admits_one_registration(browser: Browser, deps: Deps) -> None:
-    """SECURITY.md 50: a single-use initial access token is spent by its registration."""
+    """SECURITY.md 51: a single-use initial access token is spent by its registration."""
     iat = initial_token(deps.store, "--single-use")
     assert register(browser, CONFIDENTIAL, token=iat).status == 201
     oauth_error(register(browser, CONFIDENTIAL, token=iat), "invalid_token", 401)
@@ -122,7 +122,7 @@ def test_a_single_use_token_admits_one_registration(browser: Browser, deps: Deps
 def test_an_expired_or_revoked_initial_access_token_is_refused(
     browser: Browser, deps: Deps
 ) -> None:
-    """SECURITY.md 50: initial access tokens expire and can be revoked."""
+    """SECURITY.md 51: initial access tokens expire and can be revoked."""
     now = deps.clock.now()
     iat = "iat-for-tests-0123456789"
     deps.store.registration_tokens.create(
@@ -199,7 +199,7 @@ def dynamic(deps: Deps, client_id: str) -> Any:
 
 
 def test_mode_open_admits_secret_clients_that_act_for_users_only() -> None:
-    """SECURITY.md 49: "open" never admits a client_credentials client without a token."""
+    """SECURITY.md 50: "open" never admits a client_credentials client without a token."""
     with tollgate(registration="open") as (deps, _clock, http):
         browser = Browser(http)
         sdk = {**NATIVE, "token_endpoint_auth_method": "client_secret_post"}

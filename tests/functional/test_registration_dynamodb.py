@@ -1,6 +1,6 @@
 """Dynamic registration on DynamoDB (moto): the records' ttl, the single-use claim of an
 initial access token, first use and deletion, through the same requests as in memory
-(SECURITY.md 50, 52)."""
+(SECURITY.md 51, 53)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Dynamic registration reads every metadata field strictly (RFC 7591 2, OIDC Registration
 2): refusals are 400 with invalid_redirect_uri or invalid_client_metadata, nothing is
-stored, and fields Tollgate does not know are ignored (SECURITY.md 52)."""
+stored, and fields Tollgate does not know are ignored (SECURITY.md 53)."""
 
 from __future__ import annotations
 

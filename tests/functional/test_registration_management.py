@@ -1,6 +1,6 @@
 """RFC 7592: a dynamic client reads, replaces and deletes its registration with its
-registration access token; nothing else can (SECURITY.md 50). Abuse is bounded: per-source
-registration limits and the expiry of clients never used (SECURITY.md 52)."""
+registration access token; nothing else can (SECURITY.md 51). Abuse is bounded: per-source
+registration limits and the expiry of clients never used (SECURITY.md 53)."""
 
 from __future__ import annotations
 
@@ -81,7 +81,7 @@ def test_update_is_checked_like_a_registration(
 def test_an_openly_registered_client_cannot_become_confidential(
     browser: Browser, registered: dict[str, Any]
 ) -> None:
-    """SECURITY.md 49: "public" registration makes public clients, and updates keep them so."""
+    """SECURITY.md 50: "public" registration makes public clients, and updates keep them so."""
     doc = {**NATIVE, "client_id": registered["client_id"]}
     doc["token_endpoint_auth_method"] = "client_secret_basic"
     oauth_error(manage(browser, "PUT", registered, doc), "invalid_client_metadata")
@@ -120,7 +120,7 @@ def test_delete_removes_the_client(
 def test_a_wrong_token_gets_401_whatever_the_client(
     browser: Browser, deps: Deps, registered: dict[str, Any], method: str
 ) -> None:
-    """SECURITY.md 50: only the client's own registration access token manages it; an
+    """SECURITY.md 51: only the client's own registration access token manages it; an
     operator's client (no token) and an unknown one answer the same."""
     other = register(browser, NATIVE).json()
     doc = {**NATIVE, "client_id": registered["client_id"]}
@@ -144,7 +144,7 @@ def test_deletion_is_audited(browser: Browser, registered: dict[str, Any]) -> No
     assert deleted["client_id"] == registered["client_id"]
 
 
-# -- abuse (SECURITY.md 52) ------------------------------------------------------------------
+# -- abuse (SECURITY.md 53) ------------------------------------------------------------------
 
 
 def test_registrations_are_limited_per_source_address() -> None:
@@ -160,7 +160,7 @@ def test_registrations_are_limited_per_source_address() -> None:
 
 
 def test_a_dynamic_client_never_used_expires(browser: Browser, deps: Deps) -> None:
-    """SECURITY.md 52: the registration, its index entry and its subject reservation go."""
+    """SECURITY.md 53: the registration, its index entry and its subject reservation go."""
     client_id = register(browser, NATIVE).json()["client_id"]
     deps.clock.advance(deps.settings.registration_unused_ttl)  # type: ignore[attr-defined]
     assert deps.store.clients.get(client_id) is None

@@ -1,5 +1,5 @@
 """Client ID Metadata Documents are fetched without server-side request forgery
-(SECURITY.md 51): https only, every resolved address public, the connection pinned to the
+(SECURITY.md 52): https only, every resolved address public, the connection pinned to the
 address checked, no redirects, a size limit, a deadline, a JSON content type, and the
 test-only relaxations refused in prod."""
 
