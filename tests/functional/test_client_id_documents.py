@@ -56,6 +56,7 @@ def test_a_document_client_signs_in_and_refreshes(
     assert fetched["client_id"] == url and fetched["outcome"] == "success"
     cached = deps.store.client_documents.get(url)
     assert cached is not None and cached.origin == METADATA_DOCUMENT and cached.is_public
+    assert cached.scope_policy == "subset"
 
 
 @pytest.mark.parametrize(

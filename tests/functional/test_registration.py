@@ -60,6 +60,7 @@ def test_a_native_public_client_registers_openly(browser: Browser, deps: Deps) -
     stored = deps.store.clients.get(client_id)
     assert stored is not None
     assert stored.origin == DYNAMIC and not stored.verified
+    assert stored.scope_policy == "subset"  # MCP clients ask for every scope (RFC 6749 3.3)
     assert stored.pkce_required and stored.is_public
 
 
