@@ -21,6 +21,7 @@ STAGE_NAME = re.compile(r"^[a-z][a-z0-9]{0,15}$")
 SIGNERS = ("envelope", "kms")  # `local` keeps private keys in the clear: never deployed
 DEFAULT_ROUTE_POLICY = "{}"  # no route: every token is refused until you name yours
 ROOT = Path(__file__).resolve().parent.parent
+REGISTRATION_MODES = ("public", "open", "token", "off")  # chalicelib/settings.py, the same
 # Log retentions CloudWatch offers (days -> aws_logs.RetentionDays member).
 RETENTION_DAYS = {
     1: "ONE_DAY",
@@ -65,6 +66,10 @@ class StageConfig:
     # The audience the standalone authorizer requires in `aud`: your API's URI, as its
     # clients ask for it with `resource` (default: the issuer, Tollgate's own audience).
     authorizer_audience: str = ""
+    # Client registration (README "Client registration"): TOLLGATE_REGISTRATION and
+    # TOLLGATE_METADATA_DOCUMENTS of the stage's functions.
+    registration: str = "public"
+    metadata_documents: bool = True
     tags: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -140,6 +145,8 @@ def stage_config(stage: str, context: dict[str, Any]) -> StageConfig:
         raise ConfigError("loginFailureAlarm must be at least 1")
     if config.log_retention_days not in RETENTION_DAYS:
         raise ConfigError(f"logRetentionDays must be one of {sorted(RETENTION_DAYS)}")
+    if config.registration not in REGISTRATION_MODES:
+        raise ConfigError(f"registration must be one of {', '.join(REGISTRATION_MODES)}")
     try:
         policy = RoutePolicy.load(config.authorizer_route_policy, ROOT)
     except PolicyError as error:

@@ -77,12 +77,14 @@ def _method_arn(event: Mapping[str, Any]) -> str:
 
 
 def _store(cfg: configuration.AuthorizerConfig) -> Store:
-    """The table, over botocore: loaded only for the revocation check or a DPoP request."""
+    """The table, over the lean DynamoDB client: loaded only for the revocation check or a
+    DPoP request."""
     from chalicelib.clock import SystemClock
-    from chalicelib.stores.dynamodb import DynamoTable, make_client
+    from chalicelib.stores.dynamodb import DynamoTable
+    from chalicelib.stores.dynamodb_http import DynamoHttpClient
     from chalicelib.stores.repository import Store
 
-    client = make_client(cfg.region, cfg.endpoint_url)
+    client = DynamoHttpClient(cfg.region, cfg.endpoint_url)
     return Store(DynamoTable(client, cfg.table_name, SystemClock()))
 
 

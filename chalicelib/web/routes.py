@@ -21,6 +21,7 @@ from chalicelib.endpoints import (
     introspection,
     jwks,
     logout,
+    registration,
     revocation,
     token,
     userinfo,
@@ -101,6 +102,19 @@ def signout(interaction_id: str) -> Response:
         return interaction.signout_post(d, r, interaction_id)
 
     return _page({"POST": post})
+
+
+@routes.route("/register", methods=METHODS, content_types=ANY)
+def registration_endpoint() -> Response:
+    return _api({"POST": registration.register})
+
+
+@routes.route("/register/{client_id}", methods=METHODS, content_types=ANY)
+def client_configuration_endpoint(client_id: str) -> Response:
+    def manage(d: Deps, r: HttpRequest) -> HttpResponse:
+        return registration.manage(d, r, client_id)
+
+    return _api({"GET": manage, "PUT": manage, "DELETE": manage})
 
 
 @routes.route("/userinfo", methods=METHODS, content_types=ANY)

@@ -252,7 +252,7 @@ def test_the_cdk_stack_synthesizes(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_an_example_deployed_without_its_authorizer_arn_refuses_to_start(
     name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """SECURITY.md 49: on Lambda, with no TOLLGATE_AUTHORIZER_ARN, the app fails to import
+    """SECURITY.md 55: on Lambda, with no TOLLGATE_AUTHORIZER_ARN, the app fails to import
     (API Gateway answers 5xx) instead of serving its routes unguarded."""
     monkeypatch.delenv("TOLLGATE_AUTHORIZER_ARN", raising=False)
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", f"{name}-dev")

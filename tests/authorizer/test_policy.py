@@ -131,7 +131,7 @@ def test_load_refuses(value: str, message: str, tmp_path: Path) -> None:
 
 
 def test_an_empty_policy_allows_nothing() -> None:
-    """The deployed authorizer's default (SECURITY.md 49): every route refused to every token."""
+    """The deployed authorizer's default (SECURITY.md 55): every route refused to every token."""
     policy = RoutePolicy.load("{}")
     assert policy.allowed(["notes:read", "api"]) == []
     assert policy.needed("GET", "/anything") is None

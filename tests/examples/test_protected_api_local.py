@@ -1,6 +1,6 @@
 """README "Protect your own API", as a new user runs it: Tollgate locally, the example API
 under its own `chalice local` pointed at it with two settings, a token for the API asked
-for by its URI (RFC 8707). The authorizer is really enforced there (SECURITY.md 49): a
+for by its URI (RFC 8707). The authorizer is really enforced there (SECURITY.md 55): a
 garbage token used to get 200 with an empty sub."""
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ def client_token(stack: Stack, audience: str, scope: str, client_id: str = "repo
 
 
 def test_the_example_api_enforces_the_authorizer_locally(stack: Stack, api: str) -> None:
-    """SECURITY.md 49: under chalice local a bad token is a 401, a token without the route's
+    """SECURITY.md 55: under chalice local a bad token is a 401, a token without the route's
     scope a 403, each with the challenge that names the API's metadata."""
     metadata = f'resource_metadata="{api}/.well-known/oauth-protected-resource"'
     status, headers, body = fetch(f"{api}/profile", token="garbage")

@@ -59,6 +59,8 @@ SERVED = {
     "/static/tollgate.css": {"GET"},
     "/api/whoami": {"GET"},
     "/api/notes": {"GET", "POST"},
+    "/register": {"POST"},
+    "/register/x": {"DELETE", "GET", "PUT"},
 }
 # GETs that must succeed whatever Content-Type the request claims.
 PLAIN_GETS = [
@@ -73,7 +75,9 @@ PLAIN_GETS = [
 
 
 def paths() -> list[str]:
-    return sorted(p.replace("{interaction_id}", "x") for p in app.routes)
+    return sorted(
+        p.replace("{interaction_id}", "x").replace("{client_id}", "x") for p in app.routes
+    )
 
 
 def test_every_route_is_listed_here() -> None:

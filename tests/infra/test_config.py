@@ -49,7 +49,7 @@ def test_a_route_policy_file_passes_through_context_unquoted() -> None:
 
 
 def test_the_default_route_policy_allows_nothing() -> None:
-    """SECURITY.md 49: the deployed authorizer lets no token through any route by default."""
+    """SECURITY.md 55: the deployed authorizer lets no token through any route by default."""
     policy = RoutePolicy.load(stage_config("dev", {}).authorizer_route_policy)
     assert policy.routes == ()
     assert policy.allowed(["api", "openid", "notes:read"]) == []
@@ -77,6 +77,7 @@ def test_a_route_policy_may_be_given_as_an_object() -> None:
         ("dev", {"authorizerRoutePolicy": "examples/none.json"}, "cannot read"),
         ("dev", {"authorizerRoutePolicy": '{"GET /a": "x"}'}, "list of strings"),
         ("dev", {"authorizerAudience": "http://api.example/"}, "https URI"),
+        ("dev", {"registration": "anyone"}, "registration must be one of public, open, token, off"),
     ],
 )
 def test_bad_settings_are_refused(stage: str, context: dict[str, Any], message: str) -> None:
@@ -169,3 +170,11 @@ def test_the_cdk_command_line_is_pinned_exactly() -> None:
     assert pinned[0].isdigit()  # no range: every machine runs the same CLI
     assert lock["packages"]["node_modules/aws-cdk"]["version"] == pinned
     assert lock["packages"][""]["devDependencies"]["aws-cdk"] == pinned
+
+
+def test_registration_is_set_per_stage() -> None:
+    """README "Client registration": the policy per stage, from cdk.json or a flag."""
+    assert stage_config("dev", {}).registration == "public"
+    context = {"tollgate": {"prod": {"registration": "token", "metadataDocuments": False}}}
+    prod = stage_config("prod", context)
+    assert prod.registration == "token" and prod.metadata_documents is False

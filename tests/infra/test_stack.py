@@ -246,6 +246,8 @@ def test_the_app_functions_get_their_settings_from_the_stack(
         assert env["TOLLGATE_SIGNER"] == "envelope"
         assert env["TOLLGATE_KMS_KEY_ID"] == {"Fn::GetAtt": [key, "Arn"]}
         assert "RestAPI" in json.dumps(env["TOLLGATE_ISSUER"])
+        assert env["TOLLGATE_REGISTRATION"] == "public"
+        assert env["TOLLGATE_METADATA_DOCUMENTS"] == "true"
         env = env_of(prod, name)
         assert env["TOLLGATE_SIGNER"] == "kms"
         assert env["TOLLGATE_ISSUER"] == "https://auth.example.com"
@@ -274,7 +276,7 @@ def test_the_standalone_authorizer_is_configured_for_this_issuer(
 
 
 def test_the_standalone_authorizer_allows_nothing_by_default(synthesized: Synthesized) -> None:
-    """SECURITY.md 49: with no authorizerRoutePolicy, no token opens any route; its audience
+    """SECURITY.md 55: with no authorizerRoutePolicy, no token opens any route; its audience
     is the issuer until authorizerAudience names the API."""
     env = standalone(synthesized.dev)[1]["Properties"]["Environment"]["Variables"]
     assert json.loads(env["TOLLGATE_ROUTE_POLICY"]) == {}
