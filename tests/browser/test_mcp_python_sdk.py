@@ -33,9 +33,10 @@ from pydantic import AnyUrl
 
 from chalicelib.admin import local
 from chalicelib.clock import SystemClock
-from chalicelib.stores.models import PUBLIC, Client
+from chalicelib.stores.models import PUBLIC, Client, Resource
 from tests.browser.conftest import ARGS, Stack
-from tests.support.local_stack import example_api, free_port
+from tests.support.document_server import DocumentServer, document_server
+from tests.support.local_stack import example_api, free_port, running_stack
 
 pytestmark = pytest.mark.browser
 
@@ -63,6 +64,26 @@ class Memory(TokenStorage):
 
 
 @pytest.fixture(scope="module")
+def documents(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DocumentServer]:
+    """The MCP host's https site, for its Client ID Metadata Document (CA trusted by Tollgate
+    only through TOLLGATE_DOCUMENT_CA_BUNDLE, a setting refused in prod)."""
+    with document_server(tmp_path_factory.mktemp("documents")) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def stack(documents: DocumentServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """Tollgate under chalice local, which may fetch documents from the local https site."""
+    port = free_port()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TOLLGATE_DOCUMENT_CA_BUNDLE", documents.ca_file)
+        patch.setenv("TOLLGATE_DOCUMENT_ALLOW_PRIVATE", "true")
+        state = tmp_path_factory.mktemp("local")
+        with running_stack(state, port, f"http://127.0.0.1:{port}") as running:
+            yield running
+
+
+@pytest.fixture(scope="module")
 def mcp_url(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     url = f"http://127.0.0.1:{port}/mcp"
@@ -72,8 +93,18 @@ def mcp_url(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         yield url
 
 
+def register_resource(stack: Stack, mcp_url: str) -> None:
+    """`tollgate resource create --uri <MCP URL> --scope notes:read --scope notes:write`."""
+    store = local.local_store(stack.moto_url)
+    if store.resources.get(mcp_url) is None:
+        store.resources.create(
+            Resource(uri=mcp_url, name="Notes MCP server", scopes=["notes:read", "notes:write"])
+        )
+
+
 def pre_register(stack: Stack, client_id: str, redirect_uri: str, mcp_url: str) -> None:
     """`tollgate client create --type public --auth-method none --resource <MCP URL>`."""
+    register_resource(stack, mcp_url)
     local.local_store(stack.moto_url).clients.create(
         Client(
             client_id=client_id,
@@ -228,6 +259,37 @@ def check_every_step(
     assert storage.tokens.refresh_token != out["first_tokens"].refresh_token
     listed = [n["text"] for n in out["second"]["listed"]["result"]]
     assert listed[:2] == [second_note, first_note]
+
+
+def test_the_mcp_python_sdk_registers_itself_by_dcr(
+    stack: Stack, mcp_url: str, chromium_path: str
+) -> None:
+    """Zero configuration: no client anywhere; the SDK registers at registration_endpoint."""
+    register_resource(stack, mcp_url)
+    redirect_uri = f"http://127.0.0.1:{free_port()}/callback"
+    storage = Memory()
+    out = asyncio.run(run_client(stack, mcp_url, chromium_path, storage, redirect_uri))
+    assert storage.client is not None
+    assert f"POST {stack.issuer}/register" in out["first_seen"]
+    check_every_step(out, stack, mcp_url, storage, storage.client.client_id)
+
+
+def test_the_mcp_python_sdk_uses_a_client_id_metadata_document(
+    stack: Stack, documents: DocumentServer, mcp_url: str, chromium_path: str
+) -> None:
+    """Zero registration: the client_id is the URL of the host's metadata document."""
+    register_resource(stack, mcp_url)
+    redirect_uri = f"http://127.0.0.1:{free_port()}/callback"
+    url = documents.document(
+        "/mcp-host.json", redirect_uris=[redirect_uri], client_name="MCP host (document)"
+    )
+    storage = Memory()
+    out = asyncio.run(
+        run_client(stack, mcp_url, chromium_path, storage, redirect_uri, client_metadata_url=url)
+    )
+    assert not any("/register" in seen for seen in out["first_seen"])
+    assert "/mcp-host.json" in documents.requests  # Tollgate fetched it
+    check_every_step(out, stack, mcp_url, storage, url)
 
 
 def test_the_mcp_server_names_its_metadata_in_every_refusal(stack: Stack, mcp_url: str) -> None:

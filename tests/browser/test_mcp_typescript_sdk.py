@@ -13,12 +13,21 @@ import pytest
 from playwright.sync_api import Browser
 
 from tests.browser.conftest import CLIENTS, Stack
-from tests.browser.test_mcp_python_sdk import mcp_url, pre_register
+from tests.browser.test_mcp_python_sdk import (
+    documents,
+    mcp_url,
+    pre_register,
+    register_resource,
+    stack,
+)
+from tests.support.document_server import DocumentServer
 from tests.support.local_stack import free_port
 
 pytestmark = pytest.mark.browser
 
-__all__ = ["mcp_url"]  # the MCP server fixture, shared with the Python SDK's test
+# The fixtures shared with the Python SDK's test: Tollgate (trusting the host's document
+# site), that site, and the MCP server.
+__all__ = ["documents", "mcp_url", "stack"]
 
 
 def _line(process: subprocess.Popen[str]) -> dict[str, Any]:
@@ -102,3 +111,28 @@ def check_every_step(out: dict[str, Any], stack: Stack, mcp_url: str, client_id:
     assert out["refreshed"] is True
     listed = [n["text"] for n in out["second"]["listed"]["result"]]
     assert listed[:2] == [second_note, first_note]
+
+
+def test_the_mcp_typescript_sdk_registers_itself_by_dcr(
+    stack: Stack, mcp_url: str, browser: Browser, node: str
+) -> None:
+    register_resource(stack, mcp_url)
+    redirect_uri = f"http://127.0.0.1:{free_port()}/callback"
+    out = run_client(node, stack, browser, {"server": mcp_url, "redirect_uri": redirect_uri})
+    assert f"POST {stack.issuer}/register" in out["firstSeen"]
+    check_every_step(out, stack, mcp_url, out["client_id"])
+
+
+def test_the_mcp_typescript_sdk_uses_a_client_id_metadata_document(
+    stack: Stack, documents: DocumentServer, mcp_url: str, browser: Browser, node: str
+) -> None:
+    register_resource(stack, mcp_url)
+    redirect_uri = f"http://127.0.0.1:{free_port()}/callback"
+    url = documents.document(
+        "/mcp-ts-host.json", redirect_uris=[redirect_uri], client_name="MCP host (TypeScript)"
+    )
+    settings = {"server": mcp_url, "redirect_uri": redirect_uri, "client_metadata_url": url}
+    out = run_client(node, stack, browser, settings)
+    assert not any("/register" in seen for seen in out["firstSeen"])
+    assert "/mcp-ts-host.json" in documents.requests
+    check_every_step(out, stack, mcp_url, url)

@@ -17,7 +17,7 @@ import pytest
 
 from chalicelib.admin import local
 from chalicelib.ids import digest
-from chalicelib.stores.models import Client
+from chalicelib.stores.models import Client, Resource
 from tests.support.local_stack import Stack, example_api, free_port
 
 pytestmark = pytest.mark.slow
@@ -52,8 +52,12 @@ def api(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
 
 
 def client_token(stack: Stack, audience: str, scope: str, client_id: str = "reports") -> str:
-    """A machine client registered for the API (`tollgate client create --resource`)."""
+    """A machine client registered for the API (`tollgate client create --resource`), which
+    is registered as a resource first (`tollgate resource create --uri ... --scope ...`)."""
     store = local.local_store(stack.moto_url)
+    if store.resources.get(audience) is None:
+        scopes = ["reports:read", "reports:write"]
+        store.resources.create(Resource(uri=audience, name="Reports API", scopes=scopes))
     if store.clients.get(client_id) is None:
         store.clients.create(
             Client(
@@ -106,9 +110,10 @@ def test_the_example_api_enforces_the_authorizer_locally(stack: Stack, api: str)
 
 
 def test_a_token_for_another_audience_is_refused(stack: Stack, api: str) -> None:
-    """The audience setting (TOLLGATE_AUDIENCE, the API's URI): Tollgate's own audience
-    does not open the API."""
-    elsewhere = client_token(stack, stack.issuer, "reports:read", client_id="other")
+    """The audience setting (TOLLGATE_AUDIENCE, the API's URI): a token for another API
+    with the same scope names does not open this one."""
+    other_api = "https://reports.elsewhere.example/"
+    elsewhere = client_token(stack, other_api, "reports:read", client_id="other")
     status, _, body = fetch(f"{api}/profile", token=elsewhere)
     assert (status, body) == (401, {"error": "invalid_token"})
 
