@@ -1,4 +1,4 @@
-"""When a second factor is needed, and what a sign-in proved (SECURITY.md item 54).
+"""When a second factor is needed, and what a sign-in proved (SECURITY.md item 61).
 
 Levels, as the `acr` claim names them (chalicelib/protocol/acr.py), from the RFC 8176 amr
 values of the sign-in: pwd alone is "0"; pwd otp mfa is "urn:tollgate:mfa"; a passkey with

@@ -7,13 +7,13 @@ loads none of them (tests/unit/test_cold_start.py).
   code (rendered here as inline SVG: no third-party service sees it) and as text.
 - At rest it is sealed with AES-256-GCM under a key kept in the table (stores/factors.py),
   bound to the user and factor (associated data), so a factor item copied to another user
-  or read on its own (an export, a log of items) yields nothing (SECURITY.md item 49).
+  or read on its own (an export, a log of items) yields nothing (SECURITY.md item 56).
 - A code is accepted for the current 30 s step or one step either side (RFC 6238 5.2:
-  clock drift), and only for a step later than the last one accepted (SECURITY.md item 50):
+  clock drift), and only for a step later than the last one accepted (SECURITY.md item 57):
   a code seen over a shoulder or phished is spent once it was used.
 - Recovery codes: 10 codes of 80 random bits (16 base32 characters), shown once; stored
   as SHA-256 over (username, code). 80 bits make guessing hopeless online and offline, so no
-  slow hash is needed, and a code is found by its key in one read (SECURITY.md item 51).
+  slow hash is needed, and a code is found by its key in one read (SECURITY.md item 58).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 
 from chalicelib import ids
-from chalicelib.admin import client_update, registration
+from chalicelib.admin import client_update, registration, resources
 from chalicelib.admin.args import (
     DEFAULT_SCOPES,
     Groups,
@@ -39,7 +39,14 @@ from chalicelib.admin.registration import (
 )
 from chalicelib.clock import SystemClock
 from chalicelib.observability import audit
-from chalicelib.stores.models import AUTH_METHODS, CONFIDENTIAL, PUBLIC, Client
+from chalicelib.stores.models import (
+    AUTH_METHODS,
+    CONFIDENTIAL,
+    PUBLIC,
+    SCOPE_POLICIES,
+    STRICT,
+    Client,
+)
 from chalicelib.stores.repository import Store
 from chalicelib.stores.table import ItemExists
 
@@ -87,8 +94,10 @@ def client_create(args: argparse.Namespace, store: Store) -> Result:
         pkce_required=not args.allow_no_pkce,
         dpop_bound_access_tokens=args.dpop_required,
         require_mfa=args.require_mfa,
+        scope_policy=args.scope_policy,
     )
     registration.check(client)
+    resources.require_registered(store, client.resources)
     secret = ids.new_secret() if needs_secret(auth_method) else None
     client.secret_hash = ids.digest(secret) if secret else None
     try:
@@ -225,7 +234,8 @@ def add_commands(groups: Groups, leaf: Parser) -> None:
         "--resource",
         action="append",
         metavar="URI",
-        help="an API (audience) it may ask tokens for, RFC 8707 (repeatable)",
+        help="a registered resource it may ask tokens for, RFC 8707 (repeatable; default: "
+        "any registered resource)",
     )
     create.add_argument(
         "--introspect",
@@ -246,6 +256,13 @@ def add_commands(groups: Groups, leaf: Parser) -> None:
         "--require-mfa",
         action="store_true",
         help="every sign-in for this client needs a second factor (acr urn:tollgate:mfa)",
+    )
+    create.add_argument(
+        "--scope-policy",
+        choices=SCOPE_POLICIES,
+        default=STRICT,
+        help="asked for scopes it may not have: strict refuses (invalid_scope), subset grants "
+        "those it may have (default strict)",
     )
     jwks_options(create)
     create.set_defaults(handler=client_create)

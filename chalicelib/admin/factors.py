@@ -1,7 +1,7 @@
 """`tollgate user factors|remove-factor|reset-mfa|require-mfa`: a user's second factors.
 
 A lost device: `reset-mfa` removes every factor and recovery code and ends the user's
-sessions (an audit event, SECURITY.md item 52); the user signs in with the password and
+sessions (an audit event, SECURITY.md item 59); the user signs in with the password and
 enrols again where MFA is required. Secrets are never printed: a factor is shown by its id,
 kind, label and dates (a passkey also by its backup flags and signature counter).
 """

@@ -5,9 +5,10 @@ A route policy maps route patterns to the scopes they need, all of them:
     {"GET /api/whoami": [], "GET /api/notes": ["notes:read"], "POST /api/notes/{id}": [...]}
 
 A pattern is a method (or `*`/`ANY`) and a path in which `*` and `{param}` match any
-characters, `/` included (IAM's own wildcard). An empty list means any valid token.
+characters, `/` included (IAM's own wildcard). An empty list means any valid token; an
+empty document allows nothing.
 
-A route may also require how the user signed in (RFC 9470 step-up, SECURITY.md item 55):
+A route may also require how the user signed in (RFC 9470 step-up, SECURITY.md item 62):
 
     {"POST /api/payments": {"scopes": ["pay"], "acr": "urn:tollgate:mfa", "max_age": 600}}
 
@@ -180,8 +181,9 @@ class RoutePolicy:
 
     @classmethod
     def from_mapping(cls, doc: object) -> RoutePolicy:
-        if not isinstance(doc, Mapping) or not doc:
-            raise PolicyError("a route policy is a non-empty JSON object")
+        if not isinstance(doc, Mapping):
+            raise PolicyError("a route policy is a JSON object")
+        # {} is a policy too: it allows no route to anyone (a deployed authorizer's default).
         return cls(parse_route(str(pattern), scopes) for pattern, scopes in doc.items())
 
     @classmethod
@@ -203,6 +205,10 @@ class RoutePolicy:
                 raise
             raise PolicyError(f"the route policy is not JSON: {error}") from None
         return cls.from_mapping(doc)
+
+    def scopes(self) -> frozenset[str]:
+        """Every scope some route asks for (the API's scopes_supported, RFC 9728)."""
+        return frozenset(name for route in self.routes for name in route.scopes)
 
     def needed(self, method: str, path: str) -> frozenset[str] | None:
         """The scopes a request needs, or None when no route allows it to anyone."""

@@ -118,14 +118,7 @@ def _authorize(deps: Deps, request: HttpRequest, params: Params, target: Target)
     client = target.client
     if "authorization_code" not in client.grant_types:
         raise UnauthorizedClient("this client may not use the authorization code grant")
-    scopes = scope.parse(params.get("scope"))
-    if not scopes:
-        raise InvalidRequest("scope is required")
-    scope.check_allowed(scopes, client.scopes)
-    resources = resource.check(
-        resource.parse(params.get_all("resource")),
-        resource.allowed(client, deps.settings.audience),
-    )
+    scopes, resources = _scopes_and_resources(deps, params, client)
     prompt = _prompt(params.get("prompt"))
     max_age = _max_age(params.get("max_age"))
     state, nonce, login_hint = (
@@ -229,7 +222,7 @@ def _check_form(params: Params) -> None:
 
 
 def _below(deps: Deps, found: tuple[Session, User], client: Client, acr_values: list[str]) -> bool:
-    """Whether the session proved less than this request needs (SECURITY.md item 54)."""
+    """Whether the session proved less than this request needs (SECURITY.md item 61)."""
     session, user = found
     level = mfa.level_of(session.amr)
     needed = mfa.level_needed(
@@ -244,6 +237,22 @@ def _below(deps: Deps, found: tuple[Session, User], client: Client, acr_values: 
         return False
     # A password-only session of a user who has enrolled a factor since: one Query.
     return bool(deps.store.factors.list_for(user.username))
+
+
+def _scopes_and_resources(
+    deps: Deps, params: Params, client: Client
+) -> tuple[list[str], list[str]]:
+    """What the authorization is for: the resources (RFC 8707) and the scopes it grants of
+    those asked for, by the client's scope policy; some scope must be for the resources."""
+    requested = scope.parse(params.get("scope"))
+    if not requested:
+        raise InvalidRequest("scope is required")
+    asked = resource.parse(params.get_all("resource"))
+    registry = resource.Registry.of(deps, asked)
+    resources = registry.permitted(client, asked)
+    scopes = scope.grant(requested, registry.grantable(client, resources), client.scope_policy)
+    registry.token_scopes(scopes, resources)
+    return scopes, resources
 
 
 def _bounded(params: Params, name: str, most: int) -> str | None:

@@ -20,7 +20,7 @@ from chalicelib.http.message import HttpRequest, HttpResponse
 from chalicelib.ids import digest, new_id, same
 from chalicelib.observability import audit
 from chalicelib.protocol.params import Params
-from chalicelib.stores.models import Client, Consent, Interaction, Session, User
+from chalicelib.stores.models import METADATA_DOCUMENT, Client, Consent, Interaction, Session, User
 
 MAX_USERNAME = 128
 
@@ -161,7 +161,7 @@ def login_post(deps: Deps, request: HttpRequest, interaction_id: str) -> HttpRes
         return html(page, interaction, 400)
     limiter.succeeded()
     if _needs_second_step(deps, interaction, client, user):
-        # No session yet (SECURITY.md item 54): the second step starts it.
+        # No session yet (SECURITY.md item 61): the second step starts it.
         audit.password_accepted(client.client_id, user)
         deps.store.interactions.update(
             interaction.interaction_id, {"mfa_username": user.username, "mfa_amr": ["pwd"]}
@@ -241,8 +241,19 @@ def consent_get(deps: Deps, request: HttpRequest, interaction_id: str) -> HttpRe
         return_host=_host(interaction.redirect_uri),
         signout_action=action(deps, interaction, "signout"),
         restart=restart.essentials(interaction),
+        unverified=_unverified(client),
     )
     return html(page, interaction)
+
+
+def _unverified(client: Client) -> tuple[str | None] | None:
+    """For a client the operator did not register (SECURITY.md 54): the host its metadata
+    document came from (None for a dynamic client); None for the operator's own."""
+    if client.verified:
+        return None
+    if client.origin == METADATA_DOCUMENT:
+        return (urlsplit(client.client_id).hostname,)
+    return (None,)
 
 
 def consent_post(deps: Deps, request: HttpRequest, interaction_id: str) -> HttpResponse:

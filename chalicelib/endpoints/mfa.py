@@ -3,11 +3,11 @@ second factor is needed and the user has none (accounts/mfa.py says when).
 
 The pending authorization names the user who passed the first step (`mfa_username`, set by
 the password step or by /authorize for a step-up) and what that proved (`mfa_amr`). No
-session exists for the sign-in until the second step succeeds (SECURITY.md item 54): a
+session exists for the sign-in until the second step succeeds (SECURITY.md item 61): a
 right password alone gives nothing that single sign-on could reuse.
 
 Wrong codes count on the password's own limits, before the code is checked (SECURITY.md
-item 53). A TOTP code is spent by a conditional write of its time step (item 44); a
+item 60). A TOTP code is spent by a conditional write of its time step (item 44); a
 recovery code by a conditional write of its record (item 45).
 """
 
@@ -106,7 +106,7 @@ def mfa_post(deps: Deps, request: HttpRequest, interaction_id: str) -> HttpRespo
     code = (params.get("code") or "")[:MAX_CODE]
     known = devices.knows(deps, request, user.username)
     limiter = rate_limit.for_login(deps, user.username, request.source_ip, known_browser=known)
-    # SECURITY.md item 53: counted before the code is checked, on the password's limits.
+    # SECURITY.md item 60: counted before the code is checked, on the password's limits.
     wait = limiter.attempt()
     if wait is not None:
         message = f"Too many attempts. Try again in {rate_limit.minutes(wait)}."
@@ -158,7 +158,7 @@ def _verify(deps: Deps, user: User, factors: list[Factor], code: str) -> str | N
             continue
         secret = totp.unseal(key, user.username, factor.factor_id, factor.secret)
         step = totp.matching_step(secret, code, now)
-        # SECURITY.md item 50: a step at or before the last one accepted is a replay.
+        # SECURITY.md item 57: a step at or before the last one accepted is a replay.
         if step is not None and deps.store.factors.use_step(factor, step, now):
             return "totp"
     recovery = totp.normal_recovery(code)

@@ -266,6 +266,27 @@ def dpop_refused(client_id: str | None, endpoint: str, reason: str) -> None:
     emit("dpop.refused", FAILURE, client_id=client_id, reason=reason[:200], endpoint=endpoint)
 
 
+# -- client registration (RFC 7591, RFC 7592, Client ID Metadata Documents) ---------------
+
+
+def registration(
+    change: str, client_id: str | None, *, refused: str | None = None, **more: Any
+) -> None:
+    """registration.created|updated|deleted|read, or .refused with `refused` saying why."""
+    if refused is not None:
+        metrics.count("RegistrationsRefused")
+    outcome = FAILURE if refused else SUCCESS
+    emit(f"registration.{change}", outcome, client_id=client_id, reason=refused, **more)
+
+
+def document_fetched(client_id: str, refused: str | None = None) -> None:
+    """A Client ID Metadata Document fetched from its URL (client_id), or refused."""
+    if refused is not None:
+        metrics.count("DocumentsRefused")
+    outcome = FAILURE if refused else SUCCESS
+    emit("document.fetched", outcome, client_id=client_id[:255], reason=refused)
+
+
 # -- the command line --------------------------------------------------------------------
 
 

@@ -5,9 +5,9 @@
     FACTORKEY        / FACTORKEY                               the key that seals TOTP secrets
 
 One Query of `USER#<username>` with the `FACTOR#` (or `RECOVERY#`) prefix lists them. A TOTP
-secret is stored sealed (AES-GCM, accounts/totp.py, SECURITY.md item 49); recovery codes
+secret is stored sealed (AES-GCM, accounts/totp.py, SECURITY.md item 56); recovery codes
 only as SHA-256 hashes: they are 80-bit random, so, as for client secrets, a fast hash is
-enough and lets a code be found by its key (SECURITY.md item 51).
+enough and lets a code be found by its key (SECURITY.md item 58).
 """
 
 from __future__ import annotations

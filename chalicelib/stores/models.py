@@ -8,6 +8,18 @@ from typing import Any
 CONFIDENTIAL = "confidential"
 PUBLIC = "public"
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
+# Where a client registration comes from: the operator (the command line), RFC 7591 dynamic
+# registration, or a Client ID Metadata Document fetched from its client_id URL.
+ADMIN = "admin"
+DYNAMIC = "dynamic"
+METADATA_DOCUMENT = "metadata_document"
+# What a client gets when it asks for scopes it may not have (RFC 6749 3.3): `strict` refuses
+# the request (invalid_scope); `subset` grants the scopes it may have and says so in `scope`.
+# Clients an operator registers are strict unless told; dynamically registered ones (RFC
+# 7591, metadata documents) get DYNAMIC_SCOPE_POLICY: MCP clients ask for every scope.
+STRICT, SUBSET = "strict", "subset"
+SCOPE_POLICIES = (STRICT, SUBSET)
+DYNAMIC_SCOPE_POLICY = SUBSET
 
 
 @dataclass
@@ -26,7 +38,7 @@ class Client:
     post_logout_redirect_uris: list[str] = field(default_factory=list)
     # A resource server that may introspect every token (RFC 7662 2.1), not only its own.
     may_introspect: bool = False
-    # Audiences (RFC 8707 resource indicators) beyond the deployment's default audience.
+    # Registered resources (RFC 8707) it may ask for; empty: any registered resource.
     resources: list[str] = field(default_factory=list)
     # private_key_jwt: the client's public keys, a JWK Set (RFC 7517 5; RFC 7591 `jwks`).
     jwks: dict[str, Any] | None = None
@@ -39,10 +51,40 @@ class Client:
     # Every sign-in for this client needs a second factor (`--require-mfa`): acr
     # urn:tollgate:mfa at least, whatever the request's acr_values.
     require_mfa: bool = False
+    origin: str = ADMIN  # admin | dynamic | metadata_document
+    # RFC 7592: the hash of the registration access token of a dynamic client.
+    registration_token_hash: str | None = None
+    # A dynamic client registered with an initial access token (else openly: its updates
+    # must stay within what open registration allows).
+    registered_with_token: bool = False
+    # A dynamic client never used is deleted then (the record's ttl); cleared at first use.
+    unused_expires_at: int | None = None
+    # RFC 7591 metadata kept only to be shown back: client_uri, logo_uri, tos_uri,
+    # policy_uri, contacts, software_id, software_version, application_type.
+    metadata: dict[str, Any] = field(default_factory=dict)
+    # SCOPE_POLICIES: strict for clients an operator registers, subset for dynamic ones.
+    scope_policy: str = STRICT
 
     @property
     def is_public(self) -> bool:
         return self.client_type == PUBLIC
+
+    @property
+    def verified(self) -> bool:
+        """Registered by the operator; not by whoever called /register or hosts a document."""
+        return self.origin == ADMIN
+
+
+@dataclass
+class Resource:
+    """A resource server (an API, an MCP server) that tokens are issued for (RFC 8707)."""
+
+    uri: str  # its resource indicator: the `aud` of its tokens
+    name: str
+    scopes: list[str]  # the scopes it defines: the only ones its tokens carry
+    created_at: int = 0
+    # Its access tokens' lifetime; None: the stage's (never longer, README "Resources").
+    token_ttl: int | None = None
 
 
 @dataclass

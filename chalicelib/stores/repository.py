@@ -21,6 +21,9 @@ Key layout (pk / sk); each repository's module documents its own:
     DPOP#<sha256(jkt, jti)>    / DPOP       a used DPoP proof, ttl          dpop.py
     RATE#<scope>#<sha256(key)> / W#<window start>  failure counter, ttl   limits.py
     DEVICEKEY                  / DEVICEKEY  the key of device cookies    limits.py
+    IAT#<sha256(token)>        / IAT       an initial access token, ttl   registration_tokens.py
+    CIMD#<sha256(url)>         / CIMD      a fetched client document, ttl client_documents.py
+    RESOURCES                  / RESOURCE#<uri>  a resource server       resources.py
 
 Writes that span two kinds are one transaction, kept on the repository that owns it:
 CodeRepository.redeem (code + its refresh token), RefreshTokenRepository.rotate and
@@ -36,6 +39,7 @@ from __future__ import annotations
 
 from chalicelib.stores.accounts import AccountRepository
 from chalicelib.stores.assertions import AssertionGuard
+from chalicelib.stores.client_documents import ClientDocuments
 from chalicelib.stores.clients import ClientRepository
 from chalicelib.stores.codes import CodeRepository
 from chalicelib.stores.consents import ConsentRepository
@@ -47,6 +51,8 @@ from chalicelib.stores.keys import KeyRepository
 from chalicelib.stores.limits import FailureCounters
 from chalicelib.stores.notes import NoteRepository
 from chalicelib.stores.refresh_tokens import RefreshTokenRepository
+from chalicelib.stores.registration_tokens import RegistrationTokens
+from chalicelib.stores.resources import ResourceRepository
 from chalicelib.stores.sessions import SessionRepository
 from chalicelib.stores.table import Table
 from chalicelib.stores.users import UserRepository
@@ -72,3 +78,6 @@ class Store:
         self.assertions = AssertionGuard(table)
         self.notes = NoteRepository(table)
         self.dpop = DpopProofs(table)
+        self.registration_tokens = RegistrationTokens(table)
+        self.client_documents = ClientDocuments(table)
+        self.resources = ResourceRepository(table)

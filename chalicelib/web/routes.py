@@ -14,6 +14,7 @@ from chalice.app import Blueprint, Response
 from chalicelib.deps import Deps
 from chalicelib.endpoints import (
     authorize,
+    demo_api,
     demo_callback,
     discovery,
     interaction,
@@ -21,6 +22,7 @@ from chalicelib.endpoints import (
     jwks,
     logout,
     mfa,
+    registration,
     revocation,
     token,
     userinfo,
@@ -114,6 +116,19 @@ def signout(interaction_id: str) -> Response:
     return _page({"POST": post})
 
 
+@routes.route("/register", methods=METHODS, content_types=ANY)
+def registration_endpoint() -> Response:
+    return _api({"POST": registration.register})
+
+
+@routes.route("/register/{client_id}", methods=METHODS, content_types=ANY)
+def client_configuration_endpoint(client_id: str) -> Response:
+    def manage(d: Deps, r: HttpRequest) -> HttpResponse:
+        return registration.manage(d, r, client_id)
+
+    return _api({"GET": manage, "PUT": manage, "DELETE": manage})
+
+
 @routes.route("/userinfo", methods=METHODS, content_types=ANY)
 def userinfo_endpoint() -> Response:
     return _api({"GET": userinfo.handle, "POST": userinfo.handle}, cors.Policy.CLIENT)
@@ -132,6 +147,12 @@ def oauth_metadata() -> Response:
 @routes.route("/.well-known/openid-configuration", methods=METHODS, content_types=ANY)
 def openid_configuration() -> Response:
     return _api({"GET": discovery.openid_configuration}, cors.Policy.PUBLIC)
+
+
+@routes.route("/.well-known/oauth-protected-resource", methods=METHODS, content_types=ANY)
+def protected_resource() -> Response:
+    """RFC 9728 metadata of the demo API (chalicelib/web/protected.py)."""
+    return _api({"GET": demo_api.protected_resource}, cors.Policy.PUBLIC)
 
 
 @routes.route("/jwks.json", methods=METHODS, content_types=ANY)

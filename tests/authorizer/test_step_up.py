@@ -1,4 +1,4 @@
-"""Per-route acr and max_age in the route policy (RFC 9470; SECURITY.md item 55): a token
+"""Per-route acr and max_age in the route policy (RFC 9470; SECURITY.md item 62): a token
 below a route's level is allowed no such route, and the route at hand is refused with 401
 insufficient_user_authentication naming acr_values and max_age."""
 
@@ -88,7 +88,7 @@ def test_missing_scopes_stay_a_403(ec_key: KeyPair, keys: LocalKeys) -> None:
 
 
 def test_the_cached_policy_serves_every_route_by_level(ec_key: KeyPair, keys: LocalKeys) -> None:
-    """SECURITY.md item 55 with item 23: one answer per token, cached, never lets a password
+    """SECURITY.md item 62 with item 23: one answer per token, cached, never lets a password
     token reach the MFA route through the cache."""
     gateway = Gateway(authorizer(keys, RoutePolicy.from_mapping(PAYMENTS)), ttl=300)
     weak = "Bearer " + ec_key.token(access_claims(acr="0", auth_time=NOW))

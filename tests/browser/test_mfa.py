@@ -1,5 +1,5 @@
 """TOTP and step-up in Chromium (issue 15 item 6): a password session, then a client asking
-`acr_values=urn:tollgate:mfa` gets the second step inside it (SECURITY.md item 54): the
+`acr_values=urn:tollgate:mfa` gets the second step inside it (SECURITY.md item 61): the
 person sets up TOTP from the page (the key as text: the QR code is the same secret), keeps
 the recovery codes and comes back with an ID token whose amr shows the factor. A new
 browser then signs in with password and code, by keyboard alone. axe-core finds nothing on
@@ -88,7 +88,7 @@ def test_step_up_enrols_totp_then_a_new_browser_signs_in_with_it(
     context.close()
 
     # A new browser: password, then the code, keyboard only (the code of the next step:
-    # this one was spent at enrolment, SECURITY.md item 50).
+    # this one was spent at enrolment, SECURITY.md item 57).
     context = browser.new_context()
     page = context.new_page()
     url, verifier, _state = _authorize(stack, stack.creds.web_client_id)

@@ -1,6 +1,6 @@
 """TOTP second factor and step-up through the real routes (issue 15 items 2-4).
 
-SECURITY.md 50 (window, replay), 51 (recovery codes), 53 (wrong codes rate-limited like
+SECURITY.md 57 (window, replay), 51 (recovery codes), 53 (wrong codes rate-limited like
 passwords) and 54 (no skipping the second step; step-up inside single sign-on; amr/acr).
 """
 
@@ -103,7 +103,7 @@ def test_a_client_that_requires_mfa_enrols_totp_then_tokens_say_otp(
     assert client is not None
     deps.store.clients.save(dataclasses.replace(client, require_mfa=True))
     page, verifier = to_second_step(browser)
-    # SECURITY.md item 54: the right password alone made no session.
+    # SECURITY.md item 61: the right password alone made no session.
     assert sessions(deps) == 0
     assert SESSION_COOKIE not in browser.cookies
     assert "<svg" in page.text and "Set up a second step" in page.text
@@ -133,7 +133,7 @@ def test_a_client_that_requires_mfa_enrols_totp_then_tokens_say_otp(
 def test_a_user_with_a_factor_is_always_asked_and_a_code_works_once(
     deps: Deps, clock: FakeClock, browser: Browser, new_browser: Callable[[], Browser]
 ) -> None:
-    """SECURITY.md item 50: the current step or one either side; each step only once, and
+    """SECURITY.md item 57: the current step or one either side; each step only once, and
     no step before the last one accepted."""
     secret = enrol(deps)
     page, verifier = to_second_step(browser)
@@ -155,7 +155,7 @@ def test_a_user_with_a_factor_is_always_asked_and_a_code_works_once(
 
 
 def test_two_requests_with_one_code_spend_it_once(deps: Deps, clock: FakeClock) -> None:
-    """SECURITY.md item 50: the step is recorded by a conditional write on what was read."""
+    """SECURITY.md item 57: the step is recorded by a conditional write on what was read."""
     enrol(deps)
     read_first = deps.store.factors.get("alice", "f-1")
     read_second = deps.store.factors.get("alice", "f-1")
@@ -167,7 +167,7 @@ def test_two_requests_with_one_code_spend_it_once(deps: Deps, clock: FakeClock) 
 
 
 def test_a_recovery_code_signs_in_once(deps: Deps, clock: FakeClock, browser: Browser) -> None:
-    """SECURITY.md item 51: stored hashed, works once, typed in any case or spacing."""
+    """SECURITY.md item 58: stored hashed, works once, typed in any case or spacing."""
     enrol(deps)
     codes = totp.new_recovery_codes()
     deps.store.factors.add(
@@ -187,7 +187,7 @@ def test_a_recovery_code_signs_in_once(deps: Deps, clock: FakeClock, browser: Br
 
 
 def test_wrong_codes_are_limited_like_passwords() -> None:
-    """SECURITY.md item 53: counted on the login limits; past them even the right code is
+    """SECURITY.md item 60: counted on the login limits; past them even the right code is
     refused unchecked, with Retry-After."""
     with tollgate(login_limit_account_ip=2, login_window=60) as (deps, clock, http):
         secret = enrol(deps)
@@ -210,7 +210,7 @@ def test_wrong_codes_are_limited_like_passwords() -> None:
 def test_acr_values_step_up_inside_a_password_session(
     deps: Deps, clock: FakeClock, browser: Browser
 ) -> None:
-    """SECURITY.md item 54: single sign-on does not skip a second factor the request asks
+    """SECURITY.md item 61: single sign-on does not skip a second factor the request asks
     for; the step-up replaces the weaker session and the tokens say what happened."""
     started, verifier = start(browser)
     done = finish(browser, submit_login(browser, browser.follow(started)), verifier)
@@ -275,7 +275,7 @@ def test_starting_again_keeps_the_acr_values(browser: Browser) -> None:
 def test_no_log_line_holds_the_secret_a_code_or_a_recovery_code(
     deps: Deps, clock: FakeClock, browser: Browser
 ) -> None:
-    """SECURITY.md item 49: the enrolment and a recovery sign-in log events, never secrets."""
+    """SECURITY.md item 56: the enrolment and a recovery sign-in log events, never secrets."""
     user = deps.store.users.get("alice")
     assert user is not None
     deps.store.users.save(dataclasses.replace(user, mfa_required=True))

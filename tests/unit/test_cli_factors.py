@@ -1,4 +1,4 @@
-"""A user's second factors from the command line (SECURITY.md items 49, 51 and 52), against
+"""A user's second factors from the command line (SECURITY.md items 56, 58 and 59), against
 the in-memory store and moto's DynamoDB: `user factors` lists them without secrets,
 `user remove-factor` removes one, `user reset-mfa` removes all with the recovery codes and
 ends the user's sessions, `user require-mfa` and `client update --require-mfa` set policy."""
@@ -49,7 +49,7 @@ def test_factors_lists_kind_and_dates_never_the_secret(
     assert code == 0
     assert "f-alice" in out
     assert "recovery codes left: 10" in out
-    # SECURITY.md 49: neither the secret nor its sealed form is printed.
+    # SECURITY.md 56: neither the secret nor its sealed form is printed.
     sealed = enrolled.factors.get("alice", "f-alice")
     assert sealed is not None and sealed.secret
     for shown in (out, json.dumps(listed)):
@@ -58,7 +58,7 @@ def test_factors_lists_kind_and_dates_never_the_secret(
 
 
 def test_the_secret_is_stored_sealed_to_its_user_and_factor(enrolled: Store) -> None:
-    """SECURITY.md item 49: the item holds no clear secret; it opens only for its own user
+    """SECURITY.md item 56: the item holds no clear secret; it opens only for its own user
     and factor, so a factor item copied onto another account yields nothing."""
     factor = enrolled.factors.get("alice", "f-alice")
     assert factor is not None and factor.secret is not None
@@ -86,7 +86,7 @@ def test_remove_factor_removes_one_and_its_recovery_codes_with_the_last(
 def test_reset_mfa_removes_every_factor_ends_sessions_and_is_audited(
     enrolled: Store, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """SECURITY.md item 52: a lost device is handled by an admin, on the record."""
+    """SECURITY.md item 59: a lost device is handled by an admin, on the record."""
     with captured() as lines:
         reset = run_json(enrolled, capsys, "user", "reset-mfa", "alice")
     records = lines.audit()
