@@ -47,6 +47,7 @@ lint: $(VENV)/.synced
 typecheck: $(VENV)/.synced
 	$(BIN)/mypy
 	$(BIN)/mypy examples/protected-api  # a second app.py: checked on its own
+	$(BIN)/mypy examples/mcp-server
 
 test: $(VENV)/.synced browser-deps client-deps lint typecheck
 	$(BIN)/pytest

@@ -12,6 +12,7 @@ from chalicelib.clock import Clock, SystemClock
 from chalicelib.settings import Settings, load_settings
 from chalicelib.stores.client_cache import ClientCache
 from chalicelib.stores.repository import Store
+from chalicelib.stores.resource_cache import ResourceCache
 from chalicelib.tokens.signer import LocalSigner, Signer
 
 
@@ -22,17 +23,24 @@ class Deps:
     signer: Signer
     clock: Clock
     clients: ClientCache = field(init=False, repr=False)
+    resources: ResourceCache = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.clients = ClientCache(self.store, self.clock, self.settings.client_cache_ttl)
+        # Imported here: documents read settings and counters through this Deps.
+        from chalicelib.documents.client_documents import resolver
+
+        ttl = self.settings.client_cache_ttl
+        self.clients = ClientCache(self.store, self.clock, ttl, resolver(self))
+        self.resources = ResourceCache(self.store, self.clock, ttl)
 
 
 def build(settings: Settings, clock: Clock | None = None) -> Deps:
-    """Production wiring: DynamoDB through botocore (imported here, on first request)."""
-    from chalicelib.stores.dynamodb import DynamoTable, make_client
+    """Production wiring: DynamoDB through the lean client (imported here, on first request)."""
+    from chalicelib.stores.dynamodb import DynamoTable
+    from chalicelib.stores.dynamodb_http import DynamoHttpClient
 
     clock = clock or SystemClock()
-    client = make_client(settings.region, settings.endpoint_url)
+    client = DynamoHttpClient(settings.region, settings.endpoint_url)
     store = Store(DynamoTable(client, settings.table_name, clock))
     return Deps(settings, store, make_signer(settings, store, clock), clock)
 

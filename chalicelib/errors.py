@@ -4,13 +4,16 @@
     +-- InvalidRequest              400 invalid_request
     +-- InvalidClient               401 invalid_client (never redirected)
     |   +-- TooManyAttempts         429 invalid_client (Retry-After): SECURITY.md item 18
-    +-- TooManyRequests             429 invalid_request (Retry-After): /par, SECURITY.md 31
+    |   +-- TooManyRequests         429 invalid_request (Retry-After): SECURITY.md item 53
     +-- InvalidGrant                400 invalid_grant
     +-- UnauthorizedClient          400 unauthorized_client
     +-- UnsupportedGrantType        400 unsupported_grant_type
     +-- UnsupportedResponseType     400 unsupported_response_type
     +-- InvalidScope                400 invalid_scope
     +-- InvalidTarget               400 invalid_target (RFC 8707)
+    +-- InvalidClientMetadata       400 invalid_client_metadata (RFC 7591 3.2.2)
+    +-- InvalidRedirectUri          400 invalid_redirect_uri (RFC 7591 3.2.2)
+    +-- InvalidToken                401 invalid_token (RFC 6750 3.1; RFC 7592 management)
     +-- AccessDenied                403 access_denied
     +-- LoginRequired               400 login_required (OIDC)
     +-- ConsentRequired             400 consent_required (OIDC)
@@ -62,6 +65,18 @@ class InvalidRequest(OAuthError):
     error = "invalid_request"
 
 
+class TooManyRequests(InvalidRequest):
+    """Refused unread: too many requests of this kind from this source address (dynamic
+    registration; /par, RFC 9126 2.3). No RFC error code says so: invalid_request with 429
+    and Retry-After."""
+
+    status = 429
+
+    def __init__(self, retry_after: int, detail: str = "") -> None:
+        super().__init__("too many requests", detail)
+        self.retry_after = retry_after
+
+
 class InvalidClient(OAuthError):
     error = "invalid_client"
     status = 401
@@ -77,16 +92,6 @@ class TooManyAttempts(InvalidClient):
 
     def __init__(self, retry_after: int, detail: str = "") -> None:
         super().__init__("too many failed attempts", detail)
-        self.retry_after = retry_after
-
-
-class TooManyRequests(OAuthError):
-    """Too many requests of one kind from one source (RFC 9126 2.3: 429 at /par)."""
-
-    status = 429
-
-    def __init__(self, retry_after: int, detail: str = "") -> None:
-        super().__init__("too many requests", detail)
         self.retry_after = retry_after
 
 
@@ -112,6 +117,22 @@ class InvalidScope(OAuthError):
 
 class InvalidTarget(OAuthError):
     error = "invalid_target"
+
+
+class InvalidClientMetadata(OAuthError):
+    error = "invalid_client_metadata"
+    redirectable = False
+
+
+class InvalidRedirectUri(OAuthError):
+    error = "invalid_redirect_uri"
+    redirectable = False
+
+
+class InvalidToken(OAuthError):
+    error = "invalid_token"
+    status = 401
+    redirectable = False
 
 
 class AccessDenied(OAuthError):

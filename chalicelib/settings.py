@@ -12,6 +12,10 @@ from typing import TypedDict
 from urllib.parse import urlsplit
 
 SIGNERS = ("local", "envelope", "kms")
+# TOLLGATE_REGISTRATION (README "Client registration"): off; open to public clients with an
+# initial access token for the rest ("public"); open to every client that acts for a user
+# ("open"); or an initial access token for all ("token").
+REGISTRATION_MODES = ("off", "public", "open", "token")
 
 
 class SettingsError(ValueError):
@@ -93,6 +97,21 @@ class Settings:
     # every client must push its authorization requests.
     par_ttl: int = 60
     require_par: bool = False
+    # Client registration (README "Client registration (DCR and metadata documents)").
+    registration: str = "public"
+    registration_window: int = 3600
+    registration_limit_ip: int = 20  # registrations per source address (IPv6 /56) and window
+    registration_unused_ttl: int = 86400  # a dynamic client never used is deleted then
+    metadata_documents: bool = True  # Client ID Metadata Documents accepted as client_id
+    document_max_bytes: int = 5120
+    document_timeout: float = 3.0  # seconds for connecting and for the whole answer
+    document_cache_min: int = 300
+    document_cache_max: int = 86400
+    document_limit_ip: int = 30  # document fetches per source address and window
+    # Development and tests only (refused in prod): trust this CA bundle for document
+    # fetches, and let them reach private addresses (a local test server).
+    document_ca_bundle: str = ""
+    document_allow_private: bool = False
 
     @property
     def demo_enabled(self) -> bool:
@@ -171,6 +190,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         require_par=_bool(env, "TOLLGATE_REQUIRE_PAR", False),
         **_rate_limit_settings(env),
         **_signer_settings(env, stage),
+        **_registration_settings(env, stage),
     )
 
 
@@ -233,4 +253,49 @@ def _signer_settings(env: dict[str, str], stage: str) -> _SignerSettings:
         values["kms_signing_key_es256"] and values["kms_signing_key_rs256"]
     ):
         raise SettingsError("TOLLGATE_SIGNER kms needs TOLLGATE_KMS_SIGNING_KEY_ES256 and _RS256")
+    return values
+
+
+class _RegistrationSettings(TypedDict):
+    registration: str
+    registration_window: int
+    registration_limit_ip: int
+    registration_unused_ttl: int
+    metadata_documents: bool
+    document_max_bytes: int
+    document_timeout: float
+    document_cache_min: int
+    document_cache_max: int
+    document_limit_ip: int
+    document_ca_bundle: str
+    document_allow_private: bool
+
+
+def _registration_settings(env: dict[str, str], stage: str) -> _RegistrationSettings:
+    """TOLLGATE_REGISTRATION* and TOLLGATE_DOCUMENT_* (README, "Client registration")."""
+    mode = env.get("TOLLGATE_REGISTRATION", "public")
+    if mode not in REGISTRATION_MODES:
+        raise SettingsError(f"TOLLGATE_REGISTRATION must be one of {', '.join(REGISTRATION_MODES)}")
+    low = _int(env, "TOLLGATE_DOCUMENT_CACHE_MIN", 300, 0, 86400)
+    values: _RegistrationSettings = {
+        "registration": mode,
+        "registration_window": _int(env, "TOLLGATE_REGISTRATION_WINDOW", 3600, 60, 86400),
+        "registration_limit_ip": _int(env, "TOLLGATE_REGISTRATION_LIMIT_IP", 20, 1, 1_000_000),
+        "registration_unused_ttl": _int(
+            env, "TOLLGATE_REGISTRATION_UNUSED_TTL", 86400, 300, 365 * 86400
+        ),
+        "metadata_documents": _bool(env, "TOLLGATE_METADATA_DOCUMENTS", True),
+        "document_max_bytes": _int(env, "TOLLGATE_DOCUMENT_MAX_BYTES", 5120, 512, 65536),
+        "document_timeout": _int(env, "TOLLGATE_DOCUMENT_TIMEOUT_MS", 3000, 100, 10000) / 1000,
+        "document_cache_min": low,
+        "document_cache_max": _int(env, "TOLLGATE_DOCUMENT_CACHE_MAX", 86400, low, 7 * 86400),
+        "document_limit_ip": _int(env, "TOLLGATE_DOCUMENT_LIMIT_IP", 30, 1, 1_000_000),
+        "document_ca_bundle": env.get("TOLLGATE_DOCUMENT_CA_BUNDLE", ""),
+        "document_allow_private": _bool(env, "TOLLGATE_DOCUMENT_ALLOW_PRIVATE", False),
+    }
+    if stage == "prod" and (values["document_ca_bundle"] or values["document_allow_private"]):
+        raise SettingsError(
+            "TOLLGATE_DOCUMENT_CA_BUNDLE and TOLLGATE_DOCUMENT_ALLOW_PRIVATE are for tests "
+            "and development only: not for prod"
+        )
     return values

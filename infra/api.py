@@ -19,6 +19,7 @@ from typing import Any
 from aws_cdk import CfnResource
 
 from chalicelib.authorizer.errors import DPOP_ALGS
+from chalicelib.authorizer.metadata import WELL_KNOWN
 from infra.config import StageConfig
 
 # Any 3.x turns SAM's extra stage off; the version of the body itself is unchanged.
@@ -42,10 +43,17 @@ CHALLENGES = {
 }
 
 
-def gateway_responses() -> dict[str, Any]:
-    """SAM's GatewayResponses: header values are API Gateway literals, hence the quotes."""
+def gateway_responses(resource_metadata: str = "") -> dict[str, Any]:
+    """SAM's GatewayResponses: header values are API Gateway literals, hence the quotes.
+    With `resource_metadata`, the 401 and 403 challenges name the demo API's RFC 9728
+    metadata, as the built-in authorizer does locally."""
     responses: dict[str, Any] = {}
-    for kind, (status, challenge, error) in CHALLENGES.items():
+    for kind, (status, plain, error) in CHALLENGES.items():
+        challenge = plain
+        if resource_metadata and status != "503":
+            # A parameter of the Bearer challenge, before any DPoP challenge that follows.
+            bearer, dpop_sep, dpop = plain.partition(", DPoP ")
+            challenge = f'{bearer}, resource_metadata="{resource_metadata}"{dpop_sep}{dpop}'
         headers = {"WWW-Authenticate": f"'{challenge}'", "Cache-Control": "'no-store'"}
         if status == "503":
             headers["Retry-After"] = "'5'"
@@ -71,4 +79,7 @@ def configure(rest_api: CfnResource, config: StageConfig) -> None:
         ],
     )
     rest_api.add_property_override("OpenApiVersion", OPENAPI_VERSION)
-    rest_api.add_property_override("GatewayResponses", gateway_responses())
+    # Only a custom domain gives a literal URL: the API's own URL names the API, and the API's
+    # definition cannot refer to itself.
+    metadata = f"https://{config.domain_name}{WELL_KNOWN}" if config.domain_name else ""
+    rest_api.add_property_override("GatewayResponses", gateway_responses(metadata))

@@ -49,6 +49,7 @@ _CONTEXT_KEYS = (
     "alarmEmail",
     "logRetentionDays",
     "authorizerRoutePolicy",
+    "authorizerAudience",
     "tags",
 )
 

@@ -11,12 +11,17 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
 from typing import Any
+
+from chalicelib.authorizer.policy import PolicyError, RoutePolicy
 
 STAGE_NAME = re.compile(r"^[a-z][a-z0-9]{0,15}$")
 SIGNERS = ("envelope", "kms")  # `local` keeps private keys in the clear: never deployed
-DEFAULT_ROUTE_POLICY = '{"ANY /{proxy+}": ["api"]}'
+DEFAULT_ROUTE_POLICY = "{}"  # no route: every token is refused until you name yours
+ROOT = Path(__file__).resolve().parent.parent
+REGISTRATION_MODES = ("public", "open", "token", "off")  # chalicelib/settings.py, the same
 # Log retentions CloudWatch offers (days -> aws_logs.RetentionDays member).
 RETENTION_DAYS = {
     1: "ONE_DAY",
@@ -54,9 +59,17 @@ class StageConfig:
     # API Gateway writes access logs only once the account names a role for it (one setting
     # per account and region): false when another stack already manages that setting.
     api_gateway_account_role: bool = True
-    # The standalone authorizer's route -> scopes map (chalicelib/authorizer/policy.py).
-    # The default lets nothing through (no client holds "api" until you register it).
+    # The standalone authorizer's route -> scopes map (chalicelib/authorizer/policy.py): JSON,
+    # or the path of a JSON file (from the project root: examples/protected-api/routes.json).
+    # The default lets nothing through.
     authorizer_route_policy: str = DEFAULT_ROUTE_POLICY
+    # The audience the standalone authorizer requires in `aud`: your API's URI, as its
+    # clients ask for it with `resource` (default: the issuer, Tollgate's own audience).
+    authorizer_audience: str = ""
+    # Client registration (README "Client registration"): TOLLGATE_REGISTRATION and
+    # TOLLGATE_METADATA_DOCUMENTS of the stage's functions.
+    registration: str = "public"
+    metadata_documents: bool = True
     tags: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -132,8 +145,15 @@ def stage_config(stage: str, context: dict[str, Any]) -> StageConfig:
         raise ConfigError("loginFailureAlarm must be at least 1")
     if config.log_retention_days not in RETENTION_DAYS:
         raise ConfigError(f"logRetentionDays must be one of {sorted(RETENTION_DAYS)}")
+    if config.registration not in REGISTRATION_MODES:
+        raise ConfigError(f"registration must be one of {', '.join(REGISTRATION_MODES)}")
     try:
-        json.loads(config.authorizer_route_policy)
-    except ValueError:
-        raise ConfigError("authorizerRoutePolicy must be JSON") from None
+        policy = RoutePolicy.load(config.authorizer_route_policy, ROOT)
+    except PolicyError as error:
+        raise ConfigError(f"authorizerRoutePolicy: {error}") from None
+    # The function gets the document itself: its package holds no file of yours.
+    document = {route.source: sorted(route.scopes) for route in policy.routes}
+    config = replace(config, authorizer_route_policy=json.dumps(document, separators=(",", ":")))
+    if config.authorizer_audience and not config.authorizer_audience.startswith("https://"):
+        raise ConfigError("authorizerAudience must be an https URI (your API's, as registered)")
     return config

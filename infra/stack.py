@@ -214,6 +214,8 @@ class TollgateStack(cdk.Stack):
             "TOLLGATE_STAGE": self.config.stage,
             "TOLLGATE_SIGNER": self.config.signer,
             "TOLLGATE_ACCESS_TOKEN_TTL": str(self.config.access_token_ttl),
+            "TOLLGATE_REGISTRATION": self.config.registration,
+            "TOLLGATE_METADATA_DOCUMENTS": str(self.config.metadata_documents).lower(),
         }
         if self.envelope_key is not None:
             env["TOLLGATE_KMS_KEY_ID"] = self.envelope_key.key_arn
@@ -269,6 +271,7 @@ class TollgateStack(cdk.Stack):
                 "TOLLGATE_ROUTE_POLICY": self.config.authorizer_route_policy,
                 # The DPoP replay guard (SECURITY.md 45): used proofs, DPOP# items only.
                 "TOLLGATE_TABLE": self.table.table_name,
+                "TOLLGATE_AUDIENCE": self.config.authorizer_audience or self.issuer,
             },
         )
 

@@ -251,6 +251,21 @@ def for_authorize(deps: Deps, address: str) -> Limiter:
     return Limiter(deps, [(rule, [source(address, SITE)])])
 
 
+def for_registration(deps: Deps, address: str) -> Limiter:
+    """Dynamic registrations from one source (SECURITY.md item 53), counted with `failed()`
+    like pending authorizations: each attempt counts, and past the limit nothing is read."""
+    settings = deps.settings
+    rule = Rule("register-ip", settings.registration_limit_ip, settings.registration_window)
+    return Limiter(deps, [(rule, [source(address, SITE)])])
+
+
+def for_documents(deps: Deps, address: str) -> Limiter:
+    """Client ID Metadata Document fetches caused by one source (SECURITY.md item 53)."""
+    settings = deps.settings
+    rule = Rule("document-ip", settings.document_limit_ip, settings.registration_window)
+    return Limiter(deps, [(rule, [source(address, SITE)])])
+
+
 def minutes(seconds: int) -> str:
     """'1 minute', 'N minutes': a wait rounded up to whole minutes, for people."""
     count = max(1, -(-seconds // 60))

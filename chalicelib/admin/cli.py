@@ -8,7 +8,9 @@
     user   sessions|signout                                        admin/sessions.py
     keys   rotate|list                                             admin/keys.py
     grant  list|revoke                                             admin/grants.py
+    resource create|list|show|update|delete                        admin/resources.py
     local  run                                                     admin/local.py
+    registration token create|revoke                               admin/initial_tokens.py
 
 Each resource module adds its commands to the parser (`add_commands`); all of them share
 admin/args.py (input checks, UsageError) and admin/output.py (Result, text layouts), and none
@@ -18,7 +20,7 @@ Exit codes (a message on stderr that starts with "tollgate: " for each but 0):
     0  done
     1  the store could not be reached (or the local stack failed)
     2  bad input: a usage error, a value refused
-    3  not found: no such client, user or grant
+    3  not found: no such client, user, grant or resource
     4  no local stack is running (stage local, no --endpoint-url)
     130  interrupted (Ctrl-C)
     141  the reader of the output went away (`| head`): nothing more is printed
@@ -33,7 +35,16 @@ import argparse
 import os
 import sys
 
-from chalicelib.admin import clients, grants, keys, sessions, users
+from chalicelib.admin import (
+    clients,
+    factors,
+    grants,
+    initial_tokens,
+    keys,
+    resources,
+    sessions,
+    users,
+)
 from chalicelib.admin.args import Groups, NotFound, Parser, UsageError, port_number
 from chalicelib.admin.local_state import NoLocalStack
 from chalicelib.admin.output import Handler, Result, print_result
@@ -101,10 +112,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     groups = parser.add_subparsers(dest="group", required=True, metavar="COMMAND")
     clients.add_commands(groups, leaf)
-    sessions.add_commands(users.add_commands(groups, leaf), leaf)
+    user_commands = users.add_commands(groups, leaf)
+    sessions.add_commands(user_commands, leaf)
+    factors.add_commands(user_commands, leaf)
     _local_commands(groups)
     keys.add_commands(groups, leaf)
     grants.add_commands(groups, leaf)
+    initial_tokens.add_commands(groups, leaf)
+    resources.add_commands(groups, leaf)
     return parser
 
 

@@ -21,7 +21,7 @@ import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from chalicelib.admin import registration
+from chalicelib.admin import registration, resources
 from chalicelib.admin.args import (
     Parser,
     UsageError,
@@ -36,7 +36,7 @@ from chalicelib.admin.args import (
 from chalicelib.admin.output import Result
 from chalicelib.admin.registration import GRANT_TYPES, SHOWN_ONCE, client_text, client_view
 from chalicelib.observability import audit
-from chalicelib.stores.models import AUTH_METHODS, PROFILES, Client
+from chalicelib.stores.models import AUTH_METHODS, PROFILES, SCOPE_POLICIES, Client
 from chalicelib.stores.repository import Store
 
 
@@ -119,6 +119,10 @@ def client_update(args: argparse.Namespace, store: Store) -> Result:
         client.require_pushed_authorization_requests = args.require_par
     if args.profile is not None:
         client.profile = "" if args.profile == "none" else args.profile
+    if args.require_mfa is not None:
+        client.require_mfa = args.require_mfa
+    if args.scope_policy is not None:
+        client.scope_policy = args.scope_policy
     secret = None
     if args.auth_method is not None:
         secret = registration.set_auth_method(client, args.auth_method)
@@ -128,6 +132,7 @@ def client_update(args: argparse.Namespace, store: Store) -> Result:
             raise UsageError("--jwks and --jwks-file are only for --auth-method private_key_jwt")
         client.jwks = jwks
     registration.check(client)
+    resources.require_registered(store, [r for r in client.resources if r not in before.resources])
 
     changed = [
         _SHOWN_AS.get(name, name)
@@ -189,7 +194,19 @@ def add_command(cmds: argparse._SubParsersAction[Parser], leaf: Parser) -> None:
         help="its authorization requests must be pushed to /par first (RFC 9126)",
     )
     sub.add_argument(
-        "--profile", choices=[*PROFILES, "none"], help="fapi2: FAPI 2.0 rules; none: none"
+        "--profile",
+        choices=[*PROFILES, "none"],
+        help="fapi2: FAPI 2.0 rules; none: none",
+    )
+    sub.add_argument(
+        "--require-mfa",
+        action=argparse.BooleanOptionalAction,
+        help="every sign-in for this client needs a second factor",
+    )
+    sub.add_argument(
+        "--scope-policy",
+        choices=SCOPE_POLICIES,
+        help="asked for scopes it may not have: strict refuses, subset grants those it may have",
     )
     jwks_options(sub)
     sub.set_defaults(handler=client_update)

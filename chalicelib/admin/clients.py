@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 
 from chalicelib import ids
-from chalicelib.admin import client_update, registration
+from chalicelib.admin import client_update, registration, resources
 from chalicelib.admin.args import (
     DEFAULT_SCOPES,
     Groups,
@@ -39,7 +39,15 @@ from chalicelib.admin.registration import (
 )
 from chalicelib.clock import SystemClock
 from chalicelib.observability import audit
-from chalicelib.stores.models import AUTH_METHODS, CONFIDENTIAL, PROFILES, PUBLIC, Client
+from chalicelib.stores.models import (
+    AUTH_METHODS,
+    CONFIDENTIAL,
+    PROFILES,
+    PUBLIC,
+    SCOPE_POLICIES,
+    STRICT,
+    Client,
+)
 from chalicelib.stores.repository import Store
 from chalicelib.stores.table import ItemExists
 
@@ -88,8 +96,11 @@ def client_create(args: argparse.Namespace, store: Store) -> Result:
         dpop_bound_access_tokens=args.dpop_required,
         require_pushed_authorization_requests=args.require_par,
         profile=args.profile or "",
+        require_mfa=args.require_mfa,
+        scope_policy=args.scope_policy,
     )
     registration.check(client)
+    resources.require_registered(store, client.resources)
     secret = ids.new_secret() if needs_secret(auth_method) else None
     client.secret_hash = ids.digest(secret) if secret else None
     try:
@@ -226,7 +237,8 @@ def add_commands(groups: Groups, leaf: Parser) -> None:
         "--resource",
         action="append",
         metavar="URI",
-        help="an API (audience) it may ask tokens for, RFC 8707 (repeatable)",
+        help="a registered resource it may ask tokens for, RFC 8707 (repeatable; default: "
+        "any registered resource)",
     )
     create.add_argument(
         "--introspect",
@@ -252,6 +264,18 @@ def add_commands(groups: Groups, leaf: Parser) -> None:
         "--profile",
         choices=PROFILES,
         help="fapi2: the FAPI 2.0 Security Profile's rules (PAR, private_key_jwt, ...)",
+    )
+    create.add_argument(
+        "--require-mfa",
+        action="store_true",
+        help="every sign-in for this client needs a second factor (acr urn:tollgate:mfa)",
+    )
+    create.add_argument(
+        "--scope-policy",
+        choices=SCOPE_POLICIES,
+        default=STRICT,
+        help="asked for scopes it may not have: strict refuses (invalid_scope), subset grants "
+        "those it may have (default strict)",
     )
     jwks_options(create)
     create.set_defaults(handler=client_create)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from chalicelib import ids
 from chalicelib.clock import SystemClock
-from chalicelib.stores.models import CONFIDENTIAL, PUBLIC, Client, User
+from chalicelib.stores.models import CONFIDENTIAL, PUBLIC, Client, Resource, User
 from chalicelib.stores.repository import Store
 from chalicelib.stores.table import ItemExists
 
@@ -30,6 +30,7 @@ WEB_CLIENT = "demo-web"
 SPA_CLIENT = "demo-spa"
 DEMO_SCOPES = ["openid", "profile", "email"]
 DEMO_API_SCOPES = ["notes:read", "notes:write"]  # the demo protected API at /api/...
+DEMO_API_NAME = "Demo notes API"
 CLIENT_SCOPES = [*DEMO_SCOPES, *DEMO_API_SCOPES]
 # The web app keeps a refresh token: an OpenID request gets one only with offline_access.
 WEB_SCOPES = [*CLIENT_SCOPES, "offline_access"]
@@ -133,6 +134,31 @@ def _seed_client(store: Store, wanted: Client, secret: str | None) -> None:
         store.clients.save(client)
 
 
+def _seed_resource(store: Store, uri: str) -> None:
+    """Register the demo API as a resource (its URI is the issuer: the stage's default
+    audience, which the demo API checks), or give an existing one the demo API's scopes."""
+    found = store.resources.get(uri)
+    if found is None:
+        try:
+            store.resources.create(
+                Resource(
+                    uri=uri,
+                    name=DEMO_API_NAME,
+                    scopes=list(DEMO_API_SCOPES),
+                    created_at=SystemClock().now(),
+                )
+            )
+            return
+        except ItemExists:
+            found = store.resources.get(uri)
+            if found is None:
+                raise
+    missing = [s for s in DEMO_API_SCOPES if s not in found.scopes]
+    if missing:
+        found.scopes = [*found.scopes, *missing]
+        store.resources.save(found)
+
+
 def seed(store: Store, port: int, state_dir: Path, *, issuer: str | None = None) -> DemoCredentials:
     """Create the demo user and clients unless they exist; safe to run any number of times.
 
@@ -140,9 +166,11 @@ def seed(store: Store, port: int, state_dir: Path, *, issuer: str | None = None)
     path behind API Gateway's stage); by default the issuer is `chalice local`'s address.
     """
     state = _load_state(state_dir)
-    redirect_uri = f"{issuer or f'http://{HOST}:{port}'}/demo/callback"
+    base = issuer or f"http://{HOST}:{port}"
+    redirect_uri = f"{base}/demo/callback"
     now = SystemClock().now()
     _seed_user(store, state["password"])
+    _seed_resource(store, base)
     _seed_client(
         store,
         Client(

@@ -99,7 +99,8 @@ def wait_until_answering(url: str, child: Child, timeout: float) -> None:
 
 
 def start_moto(moto_port: int, log: IO[bytes] | None) -> Child:
-    argv = [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(moto_port)]
+    # moto with bounded transactions and keep-alive (chalicelib/admin/moto_launcher.py).
+    argv = [sys.executable, "-m", "chalicelib.admin.moto_launcher", HOST, str(moto_port)]
     child = _start("moto server", argv, dict(os.environ), log)
     try:
         wait_until_answering(f"http://{HOST}:{moto_port}/moto-api/", child, MOTO_TIMEOUT)

@@ -9,19 +9,16 @@ from typing import Any
 from chalicelib import ids
 from chalicelib.admin.args import NotFound, UsageError
 from chalicelib.admin.output import fields, when
-from chalicelib.stores.models import CONFIDENTIAL, FAPI2, PUBLIC, Client
+from chalicelib.protocol import client_rules
+from chalicelib.stores.models import FAPI2, PUBLIC, Client
 from chalicelib.stores.repository import Store
 
-GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
 DEFAULT_GRANT_TYPES = ["authorization_code"]
-PRIVATE_KEY_JWT = "private_key_jwt"
-SECRET_METHODS = ("client_secret_basic", "client_secret_post")
+GRANT_TYPES = client_rules.GRANT_TYPES
+PRIVATE_KEY_JWT = client_rules.PRIVATE_KEY_JWT
+SECRET_METHODS = client_rules.SECRET_METHODS
+type_of = client_rules.type_of
 SHOWN_ONCE = "The secret is shown only now: Tollgate keeps only its hash. Store it safely."
-
-
-def type_of(auth_method: str) -> str:
-    """A client that authenticates with nothing is public; every other is confidential."""
-    return PUBLIC if auth_method == "none" else CONFIDENTIAL
 
 
 def check_method(client_type: str, auth_method: str) -> None:
@@ -40,30 +37,13 @@ def check_method(client_type: str, auth_method: str) -> None:
 
 
 def check(client: Client) -> None:
-    """UsageError naming the first rule the registration breaks."""
+    """UsageError naming the first rule the registration breaks (the rules every
+    registration shares: chalicelib/protocol/client_rules.py)."""
     check_method(client.client_type, client.auth_method)
-    public = client.client_type == PUBLIC
-    if client.auth_method == PRIVATE_KEY_JWT and client.jwks is None:
-        raise UsageError(
-            "private_key_jwt needs the client's public keys: --jwks-file PATH or --jwks JSON"
-        )
-    if client.auth_method != PRIVATE_KEY_JWT and client.jwks is not None:
-        raise UsageError("--jwks and --jwks-file are only for --auth-method private_key_jwt")
-    if public and client.may_introspect:
-        raise UsageError("--introspect is only for confidential clients (resource servers)")
-    if public and not client.pkce_required:
-        raise UsageError("--allow-no-pkce is only for confidential clients (SECURITY.md 36)")
-    grants = client.grant_types
-    if not grants:
-        raise UsageError("a client needs at least one grant type")
-    if public and "client_credentials" in grants:
-        raise UsageError("client_credentials is only for confidential clients")
-    if "refresh_token" in grants and "authorization_code" not in grants:
-        raise UsageError("refresh_token needs the authorization_code grant type as well")
-    if "authorization_code" in grants and not client.redirect_uris:
-        raise UsageError("the authorization_code grant needs at least one --redirect-uri")
-    if not client.scopes:
-        raise UsageError("a client needs at least one scope")
+    try:
+        client_rules.check(client)
+    except client_rules.ClientRuleError as error:
+        raise UsageError(str(error)) from None
     if client.profile == FAPI2:
         check_fapi2(client)
 
@@ -128,7 +108,10 @@ def client_view(client: Client) -> dict[str, Any]:
         "dpop_bound_access_tokens": client.dpop_bound_access_tokens,
         "require_pushed_authorization_requests": client.require_pushed_authorization_requests,
         "profile": client.profile or None,
+        "require_mfa": client.require_mfa,
+        "scope_policy": client.scope_policy,
         "created_at": client.created_at,
+        "origin": client.origin,
     }
 
 
@@ -142,6 +125,7 @@ def client_text(client: Client) -> str:
             ("redirect_uris", client.redirect_uris),
             ("grant_types", " ".join(client.grant_types)),
             ("scopes", " ".join(client.scopes)),
+            ("scope_policy", client.scope_policy),
             ("resources", client.resources),
             ("post_logout_uris", client.post_logout_redirect_uris),
             ("id_token_alg", client.id_token_signed_response_alg),
@@ -151,7 +135,9 @@ def client_text(client: Client) -> str:
             ("keys", kids(client)),
             ("par", "required" if client.require_pushed_authorization_requests else "optional"),
             ("profile", client.profile or "-"),
+            ("mfa", "required" if client.require_mfa else "as the user or request asks"),
             ("created", when(client.created_at)),
+            ("origin", client.origin),
         ]
     )
 

@@ -57,6 +57,7 @@ def user_view(user: User) -> dict[str, Any]:
         "claims": dict(user.claims),
         "created_at": user.created_at,
         "updated_at": user.updated_at,
+        "mfa_required": user.mfa_required,
     }
 
 
@@ -74,6 +75,7 @@ def _user_text(user: User) -> str:
             ("claims", claims),
             ("created", when(user.created_at)),
             ("updated", when(user.updated_at)),
+            ("mfa_required", "yes" if user.mfa_required else "no"),
         ]
     )
 

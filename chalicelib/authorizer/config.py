@@ -1,7 +1,10 @@
 """The standalone authorizer's configuration, from environment variables (read on first use).
 
 TOLLGATE_ISSUER               the issuer, exactly as in the tokens' `iss` (required)
-TOLLGATE_AUDIENCE             this API's audience, which `aud` must contain (default: issuer)
+TOLLGATE_AUDIENCE             this API's audience, which `aud` must contain (default: issuer);
+                              its URI as registered (`tollgate resource create --uri`)
+TOLLGATE_RESOURCE_METADATA    the URL of the API's RFC 9728 metadata, named in its 401 and
+                              403 challenges (default: the well-known URL of the audience)
 TOLLGATE_ROUTE_POLICY         route patterns -> scopes: JSON, or a path to a JSON file
                               (relative to the Lambda's task root) (required)
 TOLLGATE_JWKS_URI             skip discovery and fetch the keys here (optional)
@@ -27,6 +30,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from chalicelib.authorizer.metadata import metadata_url
 from chalicelib.authorizer.policy import PolicyError, RoutePolicy
 from chalicelib.authorizer.validate import DEFAULT_LEEWAY
 from chalicelib.settings import SettingsError, _bool, _int, validate_issuer
@@ -46,6 +50,7 @@ class AuthorizerConfig:
     region: str = "us-east-1"
     endpoint_url: str | None = None
     api_url: str | None = None
+    resource_metadata: str = ""
 
 
 def from_env(env: Mapping[str, str] | None = None, base: Path | None = None) -> AuthorizerConfig:
@@ -66,9 +71,10 @@ def from_env(env: Mapping[str, str] | None = None, base: Path | None = None) -> 
     table = values.get("TOLLGATE_TABLE", "")
     if revocation_check and not table:
         raise SettingsError("TOLLGATE_REVOCATION_CHECK needs TOLLGATE_TABLE")
+    audience = values.get("TOLLGATE_AUDIENCE") or issuer
     return AuthorizerConfig(
         issuer=issuer,
-        audience=values.get("TOLLGATE_AUDIENCE") or issuer,
+        audience=audience,
         policy=policy,
         jwks_uri=values.get("TOLLGATE_JWKS_URI") or None,
         leeway=_int(values, "TOLLGATE_LEEWAY", DEFAULT_LEEWAY, 0, 300),
@@ -79,6 +85,7 @@ def from_env(env: Mapping[str, str] | None = None, base: Path | None = None) -> 
         region=values.get("AWS_REGION") or values.get("AWS_DEFAULT_REGION") or "us-east-1",
         endpoint_url=values.get("AWS_ENDPOINT_URL") or None,
         api_url=_api_url(values.get("TOLLGATE_API_URL", "")),
+        resource_metadata=values.get("TOLLGATE_RESOURCE_METADATA") or metadata_url(audience),
     )
 
 

@@ -8,6 +8,10 @@
     |   +-- InvalidDpopProof        401 DPoP error="invalid_dpop_proof" (RFC 9449 7.1)
     |   +-- UseDpopNonce            401 DPoP error="use_dpop_nonce", with DPoP-Nonce (9)
     +-- InsufficientScope           403 Bearer error="insufficient_scope", scope="..."
+    +-- InsufficientUserAuthentication
+    |                               401 Bearer error="insufficient_user_authentication",
+    |                               acr_values="...", max_age=N (RFC 9470 3)
+    (each 401 and 403 also names the API's RFC 9728 metadata: resource_metadata="...")
     +-- AuthorizerUnavailable       503: the keys or the grant store could not be read
 
 `detail` carries the real cause for the log only; the challenge never holds it. Only an
@@ -46,15 +50,23 @@ class AuthorizerError(Exception):
         self.scheme = "DPoP"
         return self
 
-    def www_authenticate(self) -> str:
+    def www_authenticate(self, resource_metadata: str | None = None) -> str:
+        """The challenge; with `resource_metadata` (RFC 9728 5.1) the URL of the API's
+        protected resource metadata, where a client finds the issuer of its tokens."""
         params = []
         if self.error:
             params.append(f'error="{self.error}"')
         if self.error and self.description:
             params.append(f'error_description="{self.description}"')
+        params.extend(self._more())
         if self.scheme == "DPoP":
             params.append(f'algs="{DPOP_ALGS}"')
+        if resource_metadata:
+            params.append(f'resource_metadata="{resource_metadata}"')
         return f"{self.scheme} {', '.join(params)}" if params else self.scheme
+
+    def _more(self) -> list[str]:
+        return []
 
     def body(self) -> dict[str, str]:
         out = {"error": self.error or "unauthorized"}
@@ -114,11 +126,26 @@ class InsufficientScope(AuthorizerError):
         self.needed = tuple(sorted(needed))
         super().__init__(detail or f"needs {' '.join(self.needed)}")
 
-    def www_authenticate(self) -> str:
-        challenge = f'Bearer error="{self.error}"'
-        if self.needed:
-            challenge += f', scope="{" ".join(self.needed)}"'
-        return challenge
+    def _more(self) -> list[str]:
+        return [f'scope="{" ".join(self.needed)}"'] if self.needed else []
+
+
+class InsufficientUserAuthentication(AuthorizerError):
+    """The token's scopes allow the route, but its sign-in was too weak or too long ago:
+    the client gets a new token with a step-up (RFC 9470 3, SECURITY.md item 62)."""
+
+    status = 401
+    error = "insufficient_user_authentication"
+    description = "a stronger or more recent sign-in is needed"
+
+    def __init__(self, acr: str | None, max_age: int | None, detail: str = "") -> None:
+        self.acr = acr
+        self.max_age = max_age
+        super().__init__(detail or f"needs acr {acr}, max_age {max_age}")
+
+    def _more(self) -> list[str]:
+        more = [] if self.acr is None else [f'acr_values="{self.acr}"']
+        return more if self.max_age is None else [*more, f'max_age="{self.max_age}"']
 
 
 class AuthorizerUnavailable(AuthorizerError):
@@ -127,7 +154,7 @@ class AuthorizerUnavailable(AuthorizerError):
     status = 503
     error = "temporarily_unavailable"
 
-    def www_authenticate(self) -> str:
+    def www_authenticate(self, resource_metadata: str | None = None) -> str:
         return "Bearer"
 
 

@@ -20,8 +20,10 @@ from typing import Any, Protocol
 
 from chalicelib.authorizer import dpop_binding
 from chalicelib.authorizer.errors import (
+    AuthorizerError,
     AuthorizerUnavailable,
     InsufficientScope,
+    InsufficientUserAuthentication,
     InvalidDpopProof,
     InvalidToken,
     RevokedToken,
@@ -30,6 +32,7 @@ from chalicelib.authorizer.keys import KeySource
 from chalicelib.authorizer.policy import (
     MethodArn,
     PolicyError,
+    Route,
     RoutePolicy,
     iam_policy,
     policy_allows,
@@ -67,8 +70,14 @@ def check_grant(grants: Grants, claims: Claims) -> None:
 
 
 def context(claims: Claims) -> dict[str, str]:
-    """The authorizer context: flat strings only (API Gateway drops anything nested)."""
-    return {"sub": claims.sub, "client_id": claims.client_id, "scope": claims.scope}
+    """The authorizer context: flat strings only (API Gateway drops anything nested). With
+    `acr` and `auth_time` when the token has them, for an API's own step-up checks."""
+    out = {"sub": claims.sub, "client_id": claims.client_id, "scope": claims.scope}
+    for name in ("acr", "auth_time"):
+        value = claims.raw.get(name)
+        if isinstance(value, str | int) and not isinstance(value, bool):
+            out[name] = str(value)
+    return out
 
 
 @dataclass(frozen=True)
@@ -77,11 +86,25 @@ class Decision:
     response: dict[str, Any]  # principalId, policyDocument, context
     allowed_here: bool
     needed: frozenset[str] | None  # what the route at hand needs; None: no route matches
+    route: Route | None = None  # the route at hand
 
     def insufficient_scope(self) -> InsufficientScope:
         needed = sorted(self.needed or ())
         missing = sorted(set(needed) - set(self.claims.scopes))
         return InsufficientScope(needed, f"needs {needed}, lacks {missing}")
+
+    def denial(self) -> AuthorizerError:
+        """Why the route at hand is refused: too weak a sign-in when the scopes are there
+        (RFC 9470: 401 with acr_values/max_age), else the scopes (403)."""
+        route = self.route
+        if route is not None and self.claims.has_scopes(route.scopes):
+            raw = self.claims.raw
+            return InsufficientUserAuthentication(
+                route.acr,
+                route.max_age,
+                f"acr {raw.get('acr')!r}, auth_time {raw.get('auth_time')!r} below {route.source}",
+            )
+        return self.insufficient_scope()
 
 
 def authorize(
@@ -126,7 +149,10 @@ def authorize(
     dpop_binding.check(
         claims, scheme, token, proof, method=arn.method, url=url or "", now=now, guard=replay
     )
-    document = iam_policy(arn, policy.allowed(claims.scopes))
+    allowed = policy.allowed(
+        claims.scopes, acr=claims.raw.get("acr"), auth_time=claims.raw.get("auth_time"), now=now
+    )
+    document = iam_policy(arn, allowed)
     return Decision(
         claims=claims,
         response={
@@ -136,4 +162,5 @@ def authorize(
         },
         allowed_here=policy_allows(document, method_arn),
         needed=policy.needed(arn.method, arn.path),
+        route=policy.route(arn.method, arn.path),
     )

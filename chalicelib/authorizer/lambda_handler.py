@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.authorizer import config as configuration
 from chalicelib.authorizer import events, validate
 from chalicelib.authorizer.errors import AuthorizerUnavailable, InvalidToken, Unauthorized
-from chalicelib.authorizer.gate import Grants, authorize
+from chalicelib.authorizer.gate import Decision, Grants, authorize
 from chalicelib.authorizer.keys import JwksFetcher, KeySource
 from chalicelib.tokens import dpop
 
@@ -77,12 +77,14 @@ def _method_arn(event: Mapping[str, Any]) -> str:
 
 
 def _store(cfg: configuration.AuthorizerConfig) -> Store:
-    """The table, over botocore: loaded only for the revocation check or a DPoP request."""
+    """The table, over the lean DynamoDB client: loaded only for the revocation check or a
+    DPoP request."""
     from chalicelib.clock import SystemClock
-    from chalicelib.stores.dynamodb import DynamoTable, make_client
+    from chalicelib.stores.dynamodb import DynamoTable
+    from chalicelib.stores.dynamodb_http import DynamoHttpClient
     from chalicelib.stores.repository import Store
 
-    client = make_client(cfg.region, cfg.endpoint_url)
+    client = DynamoHttpClient(cfg.region, cfg.endpoint_url)
     return Store(DynamoTable(client, cfg.table_name, SystemClock()))
 
 
@@ -121,23 +123,27 @@ class Authorizer:
             self._replay = _store(self.config).dpop
         return self._replay
 
-    def __call__(self, event: Mapping[str, Any]) -> dict[str, Any]:
+    def decide(self, event: Mapping[str, Any]) -> Decision:
+        """The decision, or the AuthorizerError that says why there is none."""
         cfg = self.config
+        return authorize(
+            _authorization(event),
+            _method_arn(event),
+            keys=self.keys,
+            policy=cfg.policy,
+            issuer=cfg.issuer,
+            audience=cfg.audience,
+            now=int(self._clock()),
+            leeway=cfg.leeway,
+            grants=self._grant_check(),
+            proof=events.proof(event),
+            url=events.request_url(event, cfg.api_url),
+            replay=self._replay_guard(event),
+        )
+
+    def __call__(self, event: Mapping[str, Any]) -> dict[str, Any]:
         try:
-            decision = authorize(
-                _authorization(event),
-                _method_arn(event),
-                keys=self.keys,
-                policy=cfg.policy,
-                issuer=cfg.issuer,
-                audience=cfg.audience,
-                now=int(self._clock()),
-                leeway=cfg.leeway,
-                grants=self._grant_check(),
-                proof=events.proof(event),
-                url=events.request_url(event, cfg.api_url),
-                replay=self._replay_guard(event),
-            )
+            decision = self.decide(event)
         except AuthorizerUnavailable as error:
             log.error("authorizer unavailable: %s", error.detail)
             raise AuthorizerFailed("authorizer unavailable") from None
@@ -145,7 +151,7 @@ class Authorizer:
             log.info("unauthorized: %s", error.detail)
             raise Unauthorized from None
         if not decision.allowed_here:
-            log.info("forbidden: %s", decision.insufficient_scope().detail)
+            log.info("forbidden: %s", decision.denial().detail)
         return decision.response
 
 

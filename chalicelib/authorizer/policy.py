@@ -5,7 +5,16 @@ A route policy maps route patterns to the scopes they need, all of them:
     {"GET /api/whoami": [], "GET /api/notes": ["notes:read"], "POST /api/notes/{id}": [...]}
 
 A pattern is a method (or `*`/`ANY`) and a path in which `*` and `{param}` match any
-characters, `/` included (IAM's own wildcard). An empty list means any valid token.
+characters, `/` included (IAM's own wildcard). An empty list means any valid token; an
+empty document allows nothing.
+
+A route may also require how the user signed in (RFC 9470 step-up, SECURITY.md item 62):
+
+    {"POST /api/payments": {"scopes": ["pay"], "acr": "urn:tollgate:mfa", "max_age": 600}}
+
+`acr` is a level of chalicelib/protocol/acr.py (a higher level meets a lower one) and
+`max_age` the most seconds since the token's `auth_time`. A token below either is allowed
+no such route; the route at hand answers 401 insufficient_user_authentication.
 
 API Gateway caches an authorizer's answer per token and uses it for every route of the
 API, so the policy returned must not depend on the route at hand: it allows every route
@@ -26,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.errors import InvalidScope
+from chalicelib.protocol import acr as levels
 from chalicelib.protocol import scope as scope_syntax
 
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "*"})
@@ -81,6 +91,22 @@ class Route:
     path: str  # a glob over the request path
     scopes: frozenset[str]
     source: str  # the pattern as written, for messages
+    acr: str | None = None  # the least level the sign-in must have proved
+    max_age: int | None = None  # the most seconds since the sign-in
+
+    @property
+    def need(self) -> tuple[frozenset[str], str | None, int | None]:
+        return self.scopes, self.acr, self.max_age
+
+    def authenticated(self, acr: object, auth_time: object, now: int) -> bool:
+        """Whether a token's `acr` and `auth_time` claims meet this route's requirement."""
+        if self.acr is not None and not levels.meets(acr, self.acr):
+            return False
+        if self.max_age is not None:
+            if not isinstance(auth_time, int) or isinstance(auth_time, bool):
+                return False
+            return now - auth_time <= self.max_age
+        return True
 
     def matches(self, method: str, path: str) -> bool:
         return self.method in {"*", method} and glob_match(self.path, path)
@@ -90,7 +116,25 @@ class Route:
         return methods and globs_intersect(self.path, other.path)
 
 
-def parse_route(pattern: str, scopes: object) -> Route:
+def _requirement(pattern: str, value: object) -> tuple[object, str | None, int | None]:
+    """A route's value: a list of scopes, or {"scopes": [...], "acr": ..., "max_age": ...}."""
+    if not isinstance(value, Mapping):
+        return value, None, None
+    unknown = set(value) - {"scopes", "acr", "max_age"}
+    if unknown:
+        raise PolicyError(f"{pattern!r}: unknown members {sorted(unknown)}")
+    acr, max_age = value.get("acr"), value.get("max_age")
+    if acr is not None and acr not in levels.LEVELS:
+        raise PolicyError(f"{pattern!r}: acr must be one of {sorted(levels.LEVELS)}")
+    if max_age is not None and (
+        not isinstance(max_age, int) or isinstance(max_age, bool) or max_age < 0
+    ):
+        raise PolicyError(f"{pattern!r}: max_age is a number of seconds")
+    return value.get("scopes", []), acr, max_age
+
+
+def parse_route(pattern: str, value: object) -> Route:
+    scopes, acr, max_age = _requirement(pattern, value)
     method, _, path = pattern.strip().partition(" ")
     method = "*" if method.upper() == "ANY" else method.upper()
     path = path.strip()
@@ -109,7 +153,7 @@ def parse_route(pattern: str, scopes: object) -> Route:
                 raise InvalidScope("not one scope token")
         except InvalidScope:
             raise PolicyError(f"{pattern!r}: {name!r} is not a scope") from None
-    return Route(method=method, path=glob, scopes=frozenset(scopes), source=pattern.strip())
+    return Route(method, glob, frozenset(scopes), pattern.strip(), acr, max_age)
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -128,16 +172,18 @@ class RoutePolicy:
             raise PolicyError(f"{len(self.routes)} routes (at most {MAX_ROUTES})")
         for n, first in enumerate(self.routes):
             for second in self.routes[n + 1 :]:
-                if first.scopes != second.scopes and first.overlaps(second):
+                if first.need != second.need and first.overlaps(second):
                     raise PolicyError(
                         f"{first.source!r} and {second.source!r} can match the same request "
-                        "but need different scopes; IAM would allow it with the laxer set"
+                        "but need different scopes (or acr, max_age); IAM would allow it "
+                        "with the laxer one"
                     )
 
     @classmethod
     def from_mapping(cls, doc: object) -> RoutePolicy:
-        if not isinstance(doc, Mapping) or not doc:
-            raise PolicyError("a route policy is a non-empty JSON object")
+        if not isinstance(doc, Mapping):
+            raise PolicyError("a route policy is a JSON object")
+        # {} is a policy too: it allows no route to anyone (a deployed authorizer's default).
         return cls(parse_route(str(pattern), scopes) for pattern, scopes in doc.items())
 
     @classmethod
@@ -160,16 +206,34 @@ class RoutePolicy:
             raise PolicyError(f"the route policy is not JSON: {error}") from None
         return cls.from_mapping(doc)
 
+    def scopes(self) -> frozenset[str]:
+        """Every scope some route asks for (the API's scopes_supported, RFC 9728)."""
+        return frozenset(name for route in self.routes for name in route.scopes)
+
     def needed(self, method: str, path: str) -> frozenset[str] | None:
         """The scopes a request needs, or None when no route allows it to anyone."""
-        for route in self.routes:
-            if route.matches(method, path):
-                return route.scopes
-        return None
+        route = self.route(method, path)
+        return None if route is None else route.scopes
 
-    def allowed(self, scopes: Iterable[str]) -> list[Route]:
+    def route(self, method: str, path: str) -> Route | None:
+        """The route a request matches (overlapping routes need the same), or None."""
+        return next((r for r in self.routes if r.matches(method, path)), None)
+
+    def allowed(
+        self,
+        scopes: Iterable[str],
+        *,
+        acr: object = None,
+        auth_time: object = None,
+        now: int = 0,
+    ) -> list[Route]:
+        """The routes a token's scopes allow and its `acr`/`auth_time` meet."""
         held = set(scopes)
-        return [route for route in self.routes if route.scopes <= held]
+        return [
+            route
+            for route in self.routes
+            if route.scopes <= held and route.authenticated(acr, auth_time, now)
+        ]
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,7 @@ KNOWN = frozenset(
         "request",
         "request_uri",
         "dpop_jkt",
+        "acr_values",
     }
 )
 # FAPI 2.0 5.3.2.1-11: a FAPI 2.0 client's codes live at most 60 seconds.
@@ -138,14 +139,7 @@ def validate(deps: Deps, params: Params, target: Target) -> Checked:
     client = target.client
     if "authorization_code" not in client.grant_types:
         raise UnauthorizedClient("this client may not use the authorization code grant")
-    scopes = scope.parse(params.get("scope"))
-    if not scopes:
-        raise InvalidRequest("scope is required")
-    scope.check_allowed(scopes, client.scopes)
-    resources = resource.check(
-        resource.parse(params.get_all("resource")),
-        resource.allowed(client, deps.settings.audience),
-    )
+    scopes, resources = _scopes_and_resources(deps, params, client)
     prompt = _prompt(params.get("prompt"))
     max_age = _max_age(params.get("max_age"))
     state, nonce, login_hint = (
@@ -174,6 +168,22 @@ def validate(deps: Deps, params: Params, target: Target) -> Checked:
         hinted_sub=_hinted_sub(deps, params.get("id_token_hint")),
         dpop_jkt=_dpop_jkt(params),
     )
+
+
+def _scopes_and_resources(
+    deps: Deps, params: Params, client: Client
+) -> tuple[list[str], list[str]]:
+    """What the authorization is for: the resources (RFC 8707) and the scopes it grants of
+    those asked for, by the client's scope policy; some scope must be for the resources."""
+    requested = scope.parse(params.get("scope"))
+    if not requested:
+        raise InvalidRequest("scope is required")
+    asked = resource.parse(params.get_all("resource"))
+    registry = resource.Registry.of(deps, asked)
+    resources = registry.permitted(client, asked)
+    scopes = scope.grant(requested, registry.grantable(client, resources), client.scope_policy)
+    registry.token_scopes(scopes, resources)
+    return scopes, resources
 
 
 def code_ttl(deps: Deps, client: Client) -> int:

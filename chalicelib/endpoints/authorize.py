@@ -10,7 +10,7 @@ a client that must push (per client, per server or FAPI 2.0) is refused a plain 
 
 from __future__ import annotations
 
-from chalicelib.accounts import consents, rate_limit, sessions
+from chalicelib.accounts import consents, mfa, rate_limit, sessions
 from chalicelib.deps import Deps
 from chalicelib.endpoints import par
 from chalicelib.endpoints.authorization_request import (
@@ -23,6 +23,7 @@ from chalicelib.endpoints.authorization_request import (
 from chalicelib.endpoints.authorization_response import error_redirect, issue_code
 from chalicelib.errors import (
     ConsentRequired,
+    InteractionRequired,
     InvalidRequest,
     LoginRequired,
     OAuthError,
@@ -31,8 +32,9 @@ from chalicelib.errors import (
 from chalicelib.http import cookies, pages
 from chalicelib.http.message import HttpRequest, HttpResponse
 from chalicelib.ids import digest, new_id, new_secret
+from chalicelib.protocol import acr
 from chalicelib.protocol.params import Params
-from chalicelib.stores.models import Interaction
+from chalicelib.stores.models import Client, Interaction, Session, User
 
 
 def handle(deps: Deps, request: HttpRequest) -> HttpResponse:
@@ -80,6 +82,11 @@ def _authorize(deps: Deps, request: HttpRequest, params: Params, target: Target)
     )
     if not logged_in and "none" in prompt:
         raise LoginRequired("the user is not signed in")
+    acr_values = mfa.parse_acr_values(params.get("acr_values"))
+    # Signed in, but with less than this request needs: the second step first (step-up).
+    step_up = logged_in and found is not None and _below(deps, found, client, acr_values)
+    if step_up and "none" in prompt:
+        raise InteractionRequired("a second factor is needed")
 
     interaction_id = new_id()
     csrf = new_secret()
@@ -103,12 +110,16 @@ def _authorize(deps: Deps, request: HttpRequest, params: Params, target: Target)
         browser_hash=digest(browser),
         expires_at=now + deps.settings.interaction_ttl,
         created_at=now,
-        sid_hash=found[0].sid_hash if logged_in and found else None,
+        sid_hash=found[0].sid_hash if logged_in and found and not step_up else None,
         resources=checked.resources,
         code_ttl=code_ttl(deps, client),
         dpop_jkt=checked.dpop_jkt,
+        acr_values=acr_values,
     )
-    if logged_in and found is not None:
+    if step_up and found is not None:
+        interaction.mfa_username = found[1].username
+        interaction.mfa_amr = list(found[0].amr)
+    elif logged_in and found is not None:
         session, user = found
         if "consent" not in prompt and consents.covers(
             deps.store, user.sub, client.client_id, checked.scopes
@@ -121,7 +132,7 @@ def _authorize(deps: Deps, request: HttpRequest, params: Params, target: Target)
     if wait is not None:
         return _too_many(deps, wait)
     deps.store.interactions.put(interaction)
-    step = "consent" if interaction.sid_hash else "login"
+    step = "mfa" if step_up else "consent" if interaction.sid_hash else "login"
     location = deps.settings.endpoint(f"/interaction/{interaction_id}/{step}")
     response = HttpResponse.redirect(location)
     if set_browser:
@@ -130,6 +141,24 @@ def _authorize(deps: Deps, request: HttpRequest, params: Params, target: Target)
             cookies.set_cookie(deps.settings, cookies.BROWSER, browser, deps.settings.session_ttl)
         )
     return response
+
+
+def _below(deps: Deps, found: tuple[Session, User], client: Client, acr_values: list[str]) -> bool:
+    """Whether the session proved less than this request needs (SECURITY.md item 61)."""
+    session, user = found
+    level = mfa.level_of(session.amr)
+    needed = mfa.level_needed(
+        acr_values=acr_values,
+        client_requires=client.require_mfa,
+        user_requires=user.mfa_required,
+        has_factor=False,
+    )
+    if level < needed:
+        return True
+    if level >= acr.LEVELS[acr.MFA]:
+        return False
+    # A password-only session of a user who has enrolled a factor since: one Query.
+    return bool(deps.store.factors.list_for(user.username))
 
 
 def _too_many(deps: Deps, wait: int) -> HttpResponse:

@@ -3,6 +3,7 @@
     GET  /api/whoami   any valid access token: its sub, client_id and scopes
     GET  /api/notes    notes:read    the caller's newest notes
     POST /api/notes    notes:write   {"text": "..."} (at most 2000 characters)
+    GET  /.well-known/oauth-protected-resource   its RFC 9728 metadata (no token)
 
 Tollgate's built-in authorizer (chalicelib/web/protected.py) guards these routes with
 ROUTE_POLICY; the handlers read the principal it put in the request context and never
@@ -16,9 +17,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib import json_input
+from chalicelib.authorizer import metadata
 from chalicelib.authorizer.policy import RoutePolicy
 from chalicelib.deps import Deps
 from chalicelib.errors import InvalidRequest
+from chalicelib.http import cors
 from chalicelib.http.message import HttpRequest, HttpResponse
 from chalicelib.ids import new_id
 from chalicelib.stores.notes import Note
@@ -72,6 +75,20 @@ def demo_only(handler: Handler) -> Guarded:
         return handler(deps, request, principal)
 
     return guarded
+
+
+def resource_metadata_url(deps: Deps) -> str:
+    """Inside the issuer's path: on API Gateway's own URL the stage is part of it."""
+    return deps.settings.endpoint(metadata.WELL_KNOWN)
+
+
+def protected_resource(deps: Deps, request: HttpRequest) -> HttpResponse:
+    """RFC 9728: the demo API's audience, issuer and scopes, for clients that start here."""
+    if not deps.settings.demo_enabled:
+        return HttpResponse.json({"error": "not_found"}, 404, NO_STORE)
+    s = deps.settings
+    doc = metadata.document(s.audience, s.issuer, ROUTE_POLICY.scopes())
+    return cors.public(HttpResponse.json(doc, headers={"Cache-Control": "public, max-age=300"}))
 
 
 @demo_only

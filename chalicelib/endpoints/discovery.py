@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.accounts import mfa
 from chalicelib.deps import Deps
 from chalicelib.grants import GRANTS
 from chalicelib.http import cors
@@ -20,12 +21,12 @@ CACHE = {"Cache-Control": "public, max-age=300"}
 
 def metadata(deps: Deps) -> dict[str, Any]:
     s = deps.settings
-    return {
+    doc: dict[str, Any] = {
         "issuer": s.issuer,
         "authorization_endpoint": s.endpoint("/authorize"),
         "token_endpoint": s.endpoint("/token"),
         "jwks_uri": s.endpoint("/jwks.json"),
-        "scopes_supported": list(s.scopes),
+        "scopes_supported": scopes_supported(deps),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "grant_types_supported": sorted(GRANTS),
@@ -53,6 +54,20 @@ def metadata(deps: Deps) -> dict[str, Any]:
         "pushed_authorization_request_endpoint": s.endpoint("/par"),
         "require_pushed_authorization_requests": s.require_par,
     }
+    if s.registration != "off":
+        doc["registration_endpoint"] = s.endpoint("/register")  # RFC 7591 3, RFC 8414 2
+    if s.metadata_documents:
+        # draft-ietf-oauth-client-id-metadata-document: https URLs are client ids.
+        doc["client_id_metadata_document_supported"] = True
+    return doc
+
+
+def scopes_supported(deps: Deps) -> list[str]:
+    """The stage's scopes (TOLLGATE_SCOPES) and those the registered resources define."""
+    out = list(deps.settings.scopes)
+    for registered in deps.resources.all().values():
+        out.extend(s for s in registered.scopes if s not in out)
+    return out
 
 
 def oauth_metadata(deps: Deps, request: HttpRequest) -> HttpResponse:
@@ -71,7 +86,7 @@ def openid_configuration(deps: Deps, request: HttpRequest) -> HttpResponse:
             "id_token_signing_alg_values_supported": ["RS256", "ES256"],
             "claims_supported": claims.supported(),
             "claims_parameter_supported": False,
-            "acr_values_supported": ["0"],
+            "acr_values_supported": list(mfa.SUPPORTED),
             "display_values_supported": ["page", "popup", "touch", "wap"],
         }
     )

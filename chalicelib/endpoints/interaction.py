@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from chalicelib.accounts import consents, devices, rate_limit, sessions, usernames
+from chalicelib.accounts import consents, devices, mfa, rate_limit, sessions, usernames
 from chalicelib.accounts.passwords import dummy_hash, verify_password
 from chalicelib.deps import Deps
 from chalicelib.endpoints import restart
@@ -20,7 +20,7 @@ from chalicelib.http.message import HttpRequest, HttpResponse
 from chalicelib.ids import digest, new_id, same
 from chalicelib.observability import audit
 from chalicelib.protocol.params import Params
-from chalicelib.stores.models import Client, Consent, Interaction, Session
+from chalicelib.stores.models import METADATA_DOCUMENT, Client, Consent, Interaction, Session, User
 
 MAX_USERNAME = 128
 
@@ -52,7 +52,7 @@ def _posted(request: HttpRequest) -> dict[str, list[str]]:
         return {}
 
 
-def _load(deps: Deps, request: HttpRequest, interaction_id: str) -> tuple[Interaction, Client]:
+def load(deps: Deps, request: HttpRequest, interaction_id: str) -> tuple[Interaction, Client]:
     if not interaction_id or len(interaction_id) > 64:
         raise _expired_page("malformed interaction id")
     interaction = deps.store.interactions.get(interaction_id)
@@ -76,7 +76,7 @@ def _load(deps: Deps, request: HttpRequest, interaction_id: str) -> tuple[Intera
     return interaction, client
 
 
-def _form(request: HttpRequest, interaction: Interaction) -> Params:
+def form(request: HttpRequest, interaction: Interaction) -> Params:
     try:
         params = Params(request.form())
         params.reject_duplicates()
@@ -93,13 +93,13 @@ def _form(request: HttpRequest, interaction: Interaction) -> Params:
     return params
 
 
-def _html(body: str, interaction: Interaction, status: int = 200) -> HttpResponse:
+def html(body: str, interaction: Interaction, status: int = 200) -> HttpResponse:
     response = HttpResponse(status, {"Content-Type": "text/html; charset=utf-8"}, body)
     # The form's answer may redirect to the client: CSP form-action must allow its origin.
     return headers.secure(response, [interaction.redirect_uri])
 
 
-def _action(deps: Deps, interaction: Interaction, step: str) -> str:
+def action(deps: Deps, interaction: Interaction, step: str) -> str:
     # From the issuer, never root-relative: under a stage path (`/dev`) that would leave it.
     return deps.settings.endpoint(f"/interaction/{interaction.interaction_id}/{step}")
 
@@ -108,8 +108,8 @@ def _action(deps: Deps, interaction: Interaction, step: str) -> str:
 
 
 def login_get(deps: Deps, request: HttpRequest, interaction_id: str) -> HttpResponse:
-    interaction, client = _load(deps, request, interaction_id)
-    return _html(_login_page(deps, interaction, client), interaction)
+    interaction, client = load(deps, request, interaction_id)
+    return html(_login_page(deps, interaction, client), interaction)
 
 
 def _login_page(
@@ -122,20 +122,20 @@ def _login_page(
     return pages.login_page(
         settings=deps.settings,
         client_name=client.name,
-        action=_action(deps, interaction, "login"),
+        action=action(deps, interaction, "login"),
         csrf=interaction.csrf,
         scopes=interaction.scopes,
         login_hint=interaction.login_hint,
         error=error,
         username=username,
-        cancel_action=_action(deps, interaction, "cancel"),
+        cancel_action=action(deps, interaction, "cancel"),
         restart=restart.essentials(interaction),
     )
 
 
 def login_post(deps: Deps, request: HttpRequest, interaction_id: str) -> HttpResponse:
-    interaction, client = _load(deps, request, interaction_id)
-    params = _form(request, interaction)
+    interaction, client = load(deps, request, interaction_id)
+    params = form(request, interaction)
     typed = (params.get("username") or "").strip()[:MAX_USERNAME]
     password = params.get("password") or ""
     # SECURITY.md item 38: `Alice` and a full-width `alice` are alice; a name that fits no account
@@ -147,7 +147,7 @@ def login_post(deps: Deps, request: HttpRequest, interaction_id: str) -> HttpRes
     wait = limiter.attempt()
     if wait is not None:
         message = f"Too many attempts. Try again in {rate_limit.minutes(wait)}."
-        response = _html(_login_page(deps, interaction, client, message, typed), interaction, 429)
+        response = html(_login_page(deps, interaction, client, message, typed), interaction, 429)
         response.headers["Retry-After"] = str(wait)
         audit.login_blocked(client.client_id, wait)
         return response
@@ -158,8 +158,15 @@ def login_post(deps: Deps, request: HttpRequest, interaction_id: str) -> HttpRes
         # The attempt stays counted: it was a failure.
         audit.login_failed(client.client_id, user, valid)
         page = _login_page(deps, interaction, client, "Wrong username or password.", typed)
-        return _html(page, interaction, 400)
+        return html(page, interaction, 400)
     limiter.succeeded()
+    if _needs_second_step(deps, interaction, client, user):
+        # No session yet (SECURITY.md item 61): the second step starts it.
+        audit.password_accepted(client.client_id, user)
+        deps.store.interactions.update(
+            interaction.interaction_id, {"mfa_username": user.username, "mfa_amr": ["pwd"]}
+        )
+        return HttpResponse.redirect(action(deps, interaction, "mfa"))
     old = sessions.current(deps, request)
     session, cookie = sessions.start(deps, user, ["pwd"])
     audit.login_succeeded(client.client_id, user)
@@ -169,18 +176,28 @@ def login_post(deps: Deps, request: HttpRequest, interaction_id: str) -> HttpRes
     interaction = deps.store.interactions.update(
         interaction.interaction_id, {"sid_hash": session.sid_hash}
     )
-    response = _after_login(deps, interaction, session)
+    response = after_login(deps, interaction, session)
     response.cookies.append(cookie)
     # This browser now knows the account: the account-wide limit no longer holds it (item 32).
     response.cookies.append(devices.remember(deps, request, user.username))
     return response
 
 
-def _after_login(deps: Deps, interaction: Interaction, session: Session) -> HttpResponse:
+def _needs_second_step(deps: Deps, interaction: Interaction, client: Client, user: User) -> bool:
+    needed = mfa.level_needed(
+        acr_values=interaction.acr_values,
+        client_requires=client.require_mfa,
+        user_requires=user.mfa_required,
+        has_factor=bool(deps.store.factors.list_for(user.username)),
+    )
+    return needed > mfa.level_of(["pwd"])
+
+
+def after_login(deps: Deps, interaction: Interaction, session: Session) -> HttpResponse:
     if "consent" in interaction.prompt or not consents.covers(
         deps.store, session.sub, interaction.client_id, interaction.scopes
     ):
-        return HttpResponse.redirect(_action(deps, interaction, "consent"))
+        return HttpResponse.redirect(action(deps, interaction, "consent"))
     return _complete(deps, interaction, session)
 
 
@@ -193,7 +210,7 @@ def _complete(deps: Deps, interaction: Interaction, session: Session) -> HttpRes
 # -- consent ----------------------------------------------------------------------------------
 
 
-def _signed_in(deps: Deps, request: HttpRequest, interaction: Interaction) -> Session:
+def signed_in(deps: Deps, request: HttpRequest, interaction: Interaction) -> Session:
     found = sessions.current(deps, request)
     if (
         found is None
@@ -210,28 +227,39 @@ def _signed_in(deps: Deps, request: HttpRequest, interaction: Interaction) -> Se
 
 
 def consent_get(deps: Deps, request: HttpRequest, interaction_id: str) -> HttpResponse:
-    interaction, client = _load(deps, request, interaction_id)
+    interaction, client = load(deps, request, interaction_id)
     if not interaction.sid_hash:
-        return HttpResponse.redirect(_action(deps, interaction, "login"))
-    session = _signed_in(deps, request, interaction)
+        return HttpResponse.redirect(action(deps, interaction, "login"))
+    session = signed_in(deps, request, interaction)
     page = pages.consent_page(
         settings=deps.settings,
         client_name=client.name,
-        action=_action(deps, interaction, "consent"),
+        action=action(deps, interaction, "consent"),
         csrf=interaction.csrf,
         username=session.username,
         scopes=interaction.scopes,
         return_host=_host(interaction.redirect_uri),
-        signout_action=_action(deps, interaction, "signout"),
+        signout_action=action(deps, interaction, "signout"),
         restart=restart.essentials(interaction),
+        unverified=_unverified(client),
     )
-    return _html(page, interaction)
+    return html(page, interaction)
+
+
+def _unverified(client: Client) -> tuple[str | None] | None:
+    """For a client the operator did not register (SECURITY.md 54): the host its metadata
+    document came from (None for a dynamic client); None for the operator's own."""
+    if client.verified:
+        return None
+    if client.origin == METADATA_DOCUMENT:
+        return (urlsplit(client.client_id).hostname,)
+    return (None,)
 
 
 def consent_post(deps: Deps, request: HttpRequest, interaction_id: str) -> HttpResponse:
-    interaction, _client = _load(deps, request, interaction_id)
-    params = _form(request, interaction)
-    session = _signed_in(deps, request, interaction)
+    interaction, _client = load(deps, request, interaction_id)
+    params = form(request, interaction)
+    session = signed_in(deps, request, interaction)
     decision = params.get("decision")
     if decision == "deny":
         if deps.store.interactions.complete(interaction.interaction_id, new_id()) is None:
@@ -260,8 +288,8 @@ def _host(redirect_uri: str) -> str:
 def cancel_post(deps: Deps, request: HttpRequest, interaction_id: str) -> HttpResponse:
     """Back to the app without signing in: access_denied with state and iss (RFC 6749
     4.1.2.1, RFC 9207), as a Deny on the consent page."""
-    interaction, _client = _load(deps, request, interaction_id)
-    _form(request, interaction)
+    interaction, _client = load(deps, request, interaction_id)
+    form(request, interaction)
     if deps.store.interactions.complete(interaction.interaction_id, new_id()) is None:
         raise _expired_page("interaction completed concurrently")
     cancelled = AccessDenied("the user cancelled the sign-in")
@@ -271,14 +299,14 @@ def cancel_post(deps: Deps, request: HttpRequest, interaction_id: str) -> HttpRe
 def signout_post(deps: Deps, request: HttpRequest, interaction_id: str) -> HttpResponse:
     """End this browser's session and go back to the sign-in step of the same pending
     authorization, which no longer belongs to any session."""
-    interaction, _client = _load(deps, request, interaction_id)
-    _form(request, interaction)
+    interaction, _client = load(deps, request, interaction_id)
+    form(request, interaction)
     found = sessions.current(deps, request)
     if found is not None:
         deps.store.sessions.delete(found[0])
         audit.session_ended(found[0].sub, "not you? signed out at consent")
     # "" and not absent: an update only sets attributes; consent needs a session again.
     deps.store.interactions.update(interaction.interaction_id, {"sid_hash": ""})
-    response = HttpResponse.redirect(_action(deps, interaction, "login"))
+    response = HttpResponse.redirect(action(deps, interaction, "login"))
     response.cookies.append(cookies.clear_cookie(deps.settings, cookies.SESSION))
     return response

@@ -39,6 +39,7 @@ ESSENTIALS = (
     "prompt",
     "max_age",
     "login_hint",
+    "acr_values",
 )
 
 
@@ -54,6 +55,7 @@ def essentials(interaction: Interaction) -> str:
         "prompt": " ".join(interaction.prompt) or None,
         "max_age": None if interaction.max_age is None else str(interaction.max_age),
         "login_hint": interaction.login_hint,
+        "acr_values": " ".join(interaction.acr_values) or None,
     }
     pairs += [(name, value) for name, value in optional.items() if value is not None]
     if interaction.code_challenge:

@@ -63,4 +63,15 @@ def _token(deps: Deps, request: HttpRequest, origin: cors.ClientOrigin) -> dict[
         raise InvalidDpopProof("this client must send a DPoP proof", "dpop_bound_access_tokens")
     body = grant(deps, client, params, proof.jkt if proof else None)
     audit.token_issued(grant_type, client.client_id)
+    if client.unused_expires_at is not None:
+        _first_use(deps, client.client_id)
     return body
+
+
+def _first_use(deps: Deps, client_id: str) -> None:
+    """A dynamic client's first token: it no longer expires unused (SECURITY.md 53). Read
+    afresh, so that a cached copy never overwrites a newer registration."""
+    fresh = deps.store.clients.get(client_id)
+    if fresh is not None and fresh.unused_expires_at is not None:
+        deps.store.clients.mark_used(fresh)
+    deps.clients.reload(client_id)

@@ -15,22 +15,20 @@ from chalicelib.protocol.params import Params
 from chalicelib.stores.models import Client
 from chalicelib.tokens import access_token
 
-PERSON_SCOPES = frozenset({"openid", "offline_access", "profile", "email", "address", "phone"})
-
 
 def issue(deps: Deps, client: Client, params: Params, jkt: str | None = None) -> dict[str, Any]:
     if client.is_public:
         raise UnauthorizedClient("public clients cannot use client_credentials")
-    machine = [s for s in client.scopes if s not in PERSON_SCOPES]
-    requested = scope.parse(params.get("scope"))
-    if requested:
-        refused = [s for s in requested if s not in machine]
-        if refused:
-            raise InvalidScope(scope.refused_description(refused), f"{refused}")
-    granted = requested or machine
     settings = deps.settings
     asked = resource.parse(params.get_all("resource"))
-    audiences = resource.check(asked, resource.allowed(client, settings.audience))
+    registry = resource.Registry.of(deps, asked)
+    audiences = registry.permitted(client, asked)
+    machine = [s for s in registry.grantable(client, audiences) if s not in scope.OIDC_SCOPES]
+    requested = scope.parse(params.get("scope"))
+    granted = scope.grant(requested, machine, client.scope_policy) if requested else machine
+    if not granted:
+        raise InvalidScope("this client has no scope for the requested resource")
+    ttl = registry.token_ttl(audiences, settings.access_token_ttl)
     token, _claims = access_token.mint(
         deps.signer,
         issuer=settings.issuer,
@@ -39,12 +37,12 @@ def issue(deps: Deps, client: Client, params: Params, jkt: str | None = None) ->
         client_id=client.client_id,
         scopes=granted,
         now=deps.clock.now(),
-        ttl=settings.access_token_ttl,
+        ttl=ttl,
         jkt=jkt,
     )
     return {
         "access_token": token,
         "token_type": "DPoP" if jkt else "Bearer",
-        "expires_in": settings.access_token_ttl,
+        "expires_in": ttl,
         "scope": scope.render(granted),
     }

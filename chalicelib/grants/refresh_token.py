@@ -26,8 +26,8 @@ from chalicelib.ids import digest, new_id, same
 from chalicelib.observability import audit
 from chalicelib.protocol import resource, scope
 from chalicelib.protocol.params import Params
-from chalicelib.stores.models import Client, RefreshToken
-from chalicelib.stores.records import AccountDisabled, Gone, RefreshAlreadyUsed
+from chalicelib.stores.models import SUBSET, Client, RefreshToken
+from chalicelib.stores.records import AccountDisabled, Gone, GrantRevoked, RefreshAlreadyUsed
 
 MAX_TOKEN = 128
 SUPERSEDED = "superseded:"
@@ -39,6 +39,10 @@ def _reuse(deps: Deps, record: RefreshToken) -> InvalidGrant:
     return InvalidGrant(
         "invalid refresh token", f"refresh token reuse; grant {record.grant_id} revoked"
     )
+
+
+def _revoked() -> InvalidGrant:
+    return InvalidGrant("invalid refresh token", "grant revoked")
 
 
 def _disabled() -> InvalidGrant:
@@ -72,13 +76,37 @@ def _as_registered_now(deps: Deps, client: Client, record: RefreshToken) -> toke
         raise InvalidGrant("invalid refresh token", "the client may no longer use these scopes")
     if not tokens.wants_refresh(client, scopes):
         raise UnauthorizedClient("this client may no longer use refresh tokens")
-    allowed = resource.allowed(client, deps.settings.audience)
-    resources = [r for r in record.resources if r in allowed]
+    resources = resource.Registry.of(deps, record.resources).kept(client, record.resources)
     if record.resources and not resources:
         # An empty list would mean the default audience: never widen to it.
         raise InvalidGrant("invalid refresh token", "the client may no longer use these resources")
     auth = tokens.Authorization.of(record)  # no nonce: OIDC Core 12.2
     return dataclasses.replace(auth, scopes=scopes, resources=resources)
+
+
+def _check_used(deps: Deps, record: RefreshToken) -> None:
+    """A voided successor is reuse. For a consumed token (reuse or the grace window) a
+    revoked grant answers first, as it is never revoked again; an unused token's grant is
+    checked by its rotation's transaction instead (no read, no window)."""
+    if (record.consumed_by or "").startswith(SUPERSEDED):
+        # Voided because its predecessor was presented again: two parties hold the chain.
+        raise _reuse(deps, record)
+    if record.consumed_by is not None:
+        grant = deps.store.grants.get(record.grant_id)
+        if grant is None or not grant.active:
+            raise _revoked()
+
+
+def _narrowed(client: Client, auth: tokens.Authorization, requested: list[str]) -> list[str]:
+    """The scopes asked for, which may narrow but never widen the grant's (RFC 6749 6); a
+    subset client gets what the grant holds of them (RFC 6749 3.3)."""
+    if not requested or set(requested) <= set(auth.scopes):
+        return requested
+    wider = scope.render([s for s in requested if s not in auth.scopes])
+    kept = [s for s in requested if s in auth.scopes]
+    if client.scope_policy != SUBSET or not kept:
+        raise InvalidScope(f"scope may narrow but never widen: {wider}", f"asked {requested}")
+    return kept
 
 
 def refresh(deps: Deps, client: Client, params: Params, jkt: str | None = None) -> dict[str, Any]:
@@ -93,18 +121,10 @@ def refresh(deps: Deps, client: Client, params: Params, jkt: str | None = None) 
     if record.dpop_jkt is not None and (jkt is None or not same(jkt, record.dpop_jkt)):
         # RFC 9449 5: a public client's token works only with its key (SECURITY.md 46).
         raise InvalidGrant("invalid refresh token", "bound to another DPoP key")
-    if (record.consumed_by or "").startswith(SUPERSEDED):
-        # Voided because its predecessor was presented again: two parties hold the chain.
-        raise _reuse(deps, record)
-    grant = deps.store.grants.get(record.grant_id)
-    if grant is None or not grant.active:
-        raise InvalidGrant("invalid refresh token", "grant revoked")
+    _check_used(deps, record)
     record = _with_username(deps, record)
     auth = _as_registered_now(deps, client, record)
-    requested = scope.parse(params.get("scope"))
-    if requested and not set(requested) <= set(auth.scopes):
-        wider = scope.render([s for s in requested if s not in auth.scopes])
-        raise InvalidScope(f"scope may narrow but never widen: {wider}", f"asked {requested}")
+    requested = _narrowed(client, auth, scope.parse(params.get("scope")))
 
     # The successor keeps the token's scopes (RFC 6749 6): narrowing is per access token.
     token, successor = tokens.new_refresh(deps, client, auth, record.dpop_jkt or jkt)
@@ -141,6 +161,8 @@ def refresh(deps: Deps, client: Client, params: Params, jkt: str | None = None) 
             raise _reuse(deps, current) from None
     except Gone:
         raise InvalidGrant("invalid refresh token", "expired while rotating") from None
+    except GrantRevoked:
+        raise _revoked() from None
     except AccountDisabled:
         raise _disabled() from None
     audit.refresh_rotated(record)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from chalicelib.accounts import mfa
 from chalicelib.deps import Deps
 from chalicelib.ids import digest, new_secret
 from chalicelib.protocol import resource
@@ -103,28 +104,34 @@ def response(
     settings = deps.settings
     now = deps.clock.now()
     granted = scopes if scopes is not None else auth.scopes
+    audiences = resources if resources is not None else auth.resources
+    registry = resource.Registry.of(deps, audiences)
+    registry.permitted(client, audiences)  # still registered (and still the client's)
+    carried = registry.token_scopes(granted, audiences)
+    ttl = registry.token_ttl(audiences, settings.access_token_ttl)
     token, _claims = access_token.mint(
         deps.signer,
         issuer=settings.issuer,
         audience=resource.audience(
-            resources if resources is not None else auth.resources,
+            audiences,
             settings.audience,
-            userinfo=settings.userinfo_audience if "openid" in granted else None,
+            userinfo=settings.userinfo_audience if "openid" in carried else None,
         ),
         sub=auth.sub,
         client_id=client.client_id,
-        scopes=granted,
+        scopes=carried,
         now=now,
-        ttl=settings.access_token_ttl,
+        ttl=ttl,
         grant_id=auth.grant_id,
         auth_time=auth.auth_time,
         jkt=jkt,
+        acr=mfa.acr_of(auth.amr),
     )
     body: dict[str, Any] = {
         "access_token": token,
         "token_type": "DPoP" if jkt else "Bearer",
-        "expires_in": settings.access_token_ttl,
-        "scope": " ".join(granted),
+        "expires_in": ttl,
+        "scope": " ".join(carried),  # the access token's (RFC 6749 5.1)
     }
     if with_id_token and "openid" in granted:
         body["id_token"] = id_token.mint(
@@ -140,6 +147,7 @@ def response(
             sid=auth.sid,
             access_token=token,
             alg=client.id_token_signed_response_alg,
+            acr=mfa.acr_of(auth.amr),
         )
     if refresh_token is not None:
         body["refresh_token"] = refresh_token

@@ -179,11 +179,15 @@ def consent_page(
     return_host: str = "",
     signout_action: str | None = None,
     restart: str = "",
+    unverified: tuple[str | None] | None = None,
 ) -> str:
     """Ask the signed-in person whether ``client_name`` may have ``scopes``.
 
     ``return_host`` is where either answer sends them; ``signout_action`` ends the session
-    and returns to the sign-in step ("Not you?")."""
+    and returns to the sign-in step ("Not you?"). ``unverified`` is (the host of its
+    metadata document, or None) for a client the operator did not register: the page says
+    so, so that a name is not taken for a verified one and ``claude.ai`` and
+    ``claude-ai.evil.example`` look different."""
     listing = (
         _scope_list(scopes, css_class="scope-list")
         if scopes
@@ -205,7 +209,7 @@ def consent_page(
 """
     body = f"""<h1><span class="client">{_e(client_name)}</span> wants to access your account</h1>
 <p class="account">Signed in as <strong>{_e(username)}</strong>{switch}</p>
-<section class="request" aria-labelledby="scopes-heading">
+{_unverified(unverified, return_host)}<section class="request" aria-labelledby="scopes-heading">
 <h2 id="scopes-heading">This will allow {_e(client_name)} to:</h2>
 {listing}
 </section>
@@ -218,6 +222,29 @@ def consent_page(
 </form>
 {signout}"""
     return _document(title=f"Allow access to {client_name}?", body=body, settings=settings)
+
+
+def _unverified(hosts: tuple[str | None] | None, return_host: str) -> str:
+    """The notice on a client the operator did not register (SECURITY.md 54), with the
+    hosts a person can check: where the answer goes, where the client's details came from."""
+    if hosts is None:
+        return ""
+    (document_host,) = hosts
+    where = (
+        f' Its details come from <strong class="host">{_e(document_host)}</strong>.'
+        if document_host
+        else ""
+    )
+    back = (
+        f' Allowing sends you to <strong class="host">{_e(return_host)}</strong>.'
+        if return_host
+        else ""
+    )
+    return (
+        '<div class="notice" id="unverified">\n'
+        "<p><strong>Not verified by the operator of this server.</strong> This application "
+        f"registered itself: its name is its own claim.{where}{back}</p>\n</div>\n"
+    )
 
 
 def error_page(

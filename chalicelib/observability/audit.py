@@ -108,6 +108,37 @@ def login_blocked(client_id: str, wait_seconds: int) -> None:
     )
 
 
+def password_accepted(client_id: str, user: _Person) -> None:
+    """The first step passed; the second factor is asked next (no session yet)."""
+    emit("login.password_accepted", SUCCESS, client_id=client_id, sub=user.sub)
+
+
+def mfa_succeeded(client_id: str, user: _Person, method: str) -> None:
+    emit(
+        "mfa.succeeded",
+        SUCCESS,
+        client_id=client_id,
+        sub=user.sub,
+        username=user.username,
+        reason=method,
+    )
+
+
+def mfa_failed(client_id: str, user: _Person) -> None:
+    metrics.count("LoginFailures")
+    emit("mfa.failed", FAILURE, client_id=client_id, sub=user.sub, reason="wrong or used code")
+
+
+def mfa_blocked(client_id: str, user: _Person, wait_seconds: int) -> None:
+    metrics.count("LoginsBlocked")
+    reason = f"too many failed attempts; retry in {wait_seconds} s"
+    emit("mfa.blocked", FAILURE, client_id=client_id, sub=user.sub, reason=reason)
+
+
+def mfa_enrolled(user: _Person, kind: str) -> None:
+    emit("mfa.enrolled", SUCCESS, sub=user.sub, reason=kind)
+
+
 def session_ended(sub: str, how: str) -> None:
     """A browser's sign-in ended by its user: RP-initiated logout or "Not you? Sign out"."""
     emit("session.ended", SUCCESS, sub=sub, reason=how)
@@ -242,6 +273,27 @@ def dpop_refused(client_id: str | None, endpoint: str, reason: str) -> None:
     """A DPoP proof refused at the token endpoint or UserInfo (replayed, for another request,
     another key's...). The proof and the token are never logged, only why."""
     emit("dpop.refused", FAILURE, client_id=client_id, reason=reason[:200], endpoint=endpoint)
+
+
+# -- client registration (RFC 7591, RFC 7592, Client ID Metadata Documents) ---------------
+
+
+def registration(
+    change: str, client_id: str | None, *, refused: str | None = None, **more: Any
+) -> None:
+    """registration.created|updated|deleted|read, or .refused with `refused` saying why."""
+    if refused is not None:
+        metrics.count("RegistrationsRefused")
+    outcome = FAILURE if refused else SUCCESS
+    emit(f"registration.{change}", outcome, client_id=client_id, reason=refused, **more)
+
+
+def document_fetched(client_id: str, refused: str | None = None) -> None:
+    """A Client ID Metadata Document fetched from its URL (client_id), or refused."""
+    if refused is not None:
+        metrics.count("DocumentsRefused")
+    outcome = FAILURE if refused else SUCCESS
+    emit("document.fetched", outcome, client_id=client_id[:255], reason=refused)
 
 
 # -- the command line --------------------------------------------------------------------

@@ -4,6 +4,12 @@ HTTP Basic credentials are form-urlencoded before base64 (RFC 6749 2.3.1), so a 
 holding ':' arrives as '%3A'. A JWT client assertion (private_key_jwt, RFC 7523 2.2 and
 OIDC Core 9) is checked by chalicelib/protocol/client_assertion.py and used once.
 Exactly one method per request: two at once is invalid_request (SECURITY.md 12).
+
+A client that holds a secret may send it either way, whichever method it registered: RFC
+6749 2.3.1 says the server MUST support HTTP Basic for such clients, and clients send what
+their library sends (the MCP TypeScript SDK sends Basic to a client registered for
+client_secret_post). The registered method is what the client prefers; a public client and a
+private_key_jwt client still authenticate only as registered.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ if TYPE_CHECKING:
     from chalicelib.deps import Deps
 
 PRIVATE_KEY_JWT = "private_key_jwt"
+SECRET_METHODS = frozenset({"client_secret_basic", "client_secret_post"})
 
 
 class BasicInvalidClient(InvalidClient):
@@ -132,7 +139,8 @@ def authenticate(
     error = BasicInvalidClient if credentials.method == "client_secret_basic" else InvalidClient
     if found is None:
         raise error("client authentication failed", f"unknown client {credentials.client_id!r}")
-    if found.auth_method != credentials.method:
+    either_secret = {found.auth_method, credentials.method} <= SECRET_METHODS
+    if found.auth_method != credentials.method and not either_secret:
         raise error(
             "client authentication failed",
             f"client uses {found.auth_method}, presented {credentials.method}",

@@ -29,6 +29,11 @@ def _authority_port(netloc: str) -> str | None:
     return host.rsplit(":", 1)[1]
 
 
+def is_loopback(uri: str) -> bool:
+    """An http URI to a loopback host (RFC 8252 7.3)."""
+    return _is_loopback(uri)
+
+
 def _is_loopback(uri: str) -> bool:
     parts = urlsplit(uri)
     host = parts.netloc.rsplit("@", 1)[-1]

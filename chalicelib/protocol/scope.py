@@ -5,8 +5,11 @@ from __future__ import annotations
 import re
 
 from chalicelib.errors import InvalidScope
+from chalicelib.stores.models import SUBSET
 
 _TOKEN = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]+$")
+# The OpenID Connect scopes: about a person and the grant, never a machine's or an API's.
+OIDC_SCOPES = frozenset({"openid", "offline_access", "profile", "email", "address", "phone"})
 
 
 def parse(raw: str | None) -> list[str]:
@@ -24,10 +27,16 @@ def parse(raw: str | None) -> list[str]:
     return out
 
 
-def check_allowed(requested: list[str], allowed: list[str]) -> None:
-    unknown = [s for s in requested if s not in allowed]
-    if unknown:
-        raise InvalidScope(refused_description(unknown), f"unknown {unknown}")
+def grant(requested: list[str], allowed: list[str], policy: str) -> list[str]:
+    """The requested scopes that may be granted (RFC 6749 3.3). A client whose policy is
+    `subset` gets those it may have; otherwise, or when none remains, invalid_scope."""
+    refused = [s for s in requested if s not in allowed]
+    if not refused:
+        return requested
+    kept = [s for s in requested if s in allowed]
+    if policy != SUBSET or not kept:
+        raise InvalidScope(refused_description(refused), f"unknown {refused}")
+    return kept
 
 
 def refused_description(refused: list[str]) -> str:

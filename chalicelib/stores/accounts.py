@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from chalicelib.ids import new_id
 from chalicelib.stores.consents import ConsentRepository
+from chalicelib.stores.factors import FactorRepository
 from chalicelib.stores.grants import GrantRepository
 from chalicelib.stores.models import User
 from chalicelib.stores.sessions import SessionRepository
@@ -35,6 +36,7 @@ class Ended:
     revoked_grants: list[str] = field(default_factory=list)
     deleted_grants: list[str] = field(default_factory=list)
     deleted_consents: list[str] = field(default_factory=list)
+    factors: int = 0
 
 
 class AccountRepository:
@@ -44,11 +46,13 @@ class AccountRepository:
         sessions: SessionRepository,
         grants: GrantRepository,
         consents: ConsentRepository,
+        factors: FactorRepository,
     ) -> None:
         self._users = users
         self._sessions = sessions
         self._grants = grants
         self._consents = consents
+        self._factors = factors
 
     def disable(self, user: User, when: int) -> Ended:
         """Refuse the user everywhere, revoke its grants and end its sessions. A new stamp
@@ -67,6 +71,12 @@ class AccountRepository:
         self._users.save(dataclasses.replace(user, password_hash=password_hash))
         return Ended(sessions=self._sessions.end_all(user.sub))
 
+    def reset_mfa(self, user: User) -> Ended:
+        """Remove every second factor and recovery code (a lost device), then end every
+        session: whoever holds one signed in with a factor that no longer exists."""
+        removed = self._factors.remove_all(user.username)
+        return Ended(sessions=self._sessions.end_all(user.sub), factors=removed)
+
     def sign_out(self, user: User) -> Ended:
         return Ended(sessions=self._sessions.end_all(user.sub))
 
@@ -82,5 +92,6 @@ class AccountRepository:
         ended = self.disable(user, when)
         ended.deleted_consents = self._consents.delete_all(user.sub)
         ended.deleted_grants = self._grants.delete_all(user.sub)
+        ended.factors = self._factors.remove_all(user.username)
         self._users.delete(user)
         return ended

@@ -13,6 +13,7 @@ copy reads the client again (`reload`) before refusing (endpoints/client_request
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 from chalicelib.clock import Clock
 from chalicelib.ids import is_client_id
@@ -23,8 +24,15 @@ MAX_ENTRIES = 1024
 
 
 class ClientCache:
-    def __init__(self, store: Store, clock: Clock, ttl: int) -> None:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        ttl: int,
+        resolver: Callable[[str], Client | None] | None = None,
+    ) -> None:
         self._store = store
+        self._resolver = resolver
         self._clock = clock
         self._ttl = ttl
         self._entries: dict[str, tuple[int, Client]] = {}
@@ -44,6 +52,8 @@ class ClientCache:
         """The client as the table has it now, replacing (or dropping) the cached copy."""
         now = self._clock.now() if now is None else now
         client = self._store.clients.get(client_id)
+        if client is None and self._resolver is not None:
+            client = self._resolver(client_id)
         if client is None or self._ttl <= 0:
             with self._lock:
                 self._entries.pop(client_id, None)

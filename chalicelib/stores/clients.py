@@ -9,6 +9,10 @@ Machine and user subjects never collide (RFC 9068 5, SECURITY.md item 37): a cli
 client_credentials tokens carry `sub` = its client_id, so a client reserves its id in the
 namespace of users' subjects (SUB#, where UserRepository.create puts a user's `sub`), in
 the same transaction as its registration. Whichever comes second is refused.
+
+A dynamic client not yet used (Client.unused_expires_at) is written with that ttl on all
+three items, so a registration nobody uses disappears by itself; `mark_used` writes them
+again without it at the client's first token (SECURITY.md 53).
 """
 
 from __future__ import annotations
@@ -21,8 +25,28 @@ INDEX = "CLIENTS"
 CLIENT_SUBJECT = "ClientSubject"  # the kind of a client's SUB# reservation
 
 
-def _index(client_id: str) -> dict[str, str]:
-    return {"pk": INDEX, "sk": f"CLIENT#{client_id}", "kind": "ClientIndex"}
+def _index(client: Client) -> dict[str, object]:
+    item: dict[str, object] = {
+        "pk": INDEX,
+        "sk": f"CLIENT#{client.client_id}",
+        "kind": "ClientIndex",
+    }
+    return _ttl(item, client)
+
+
+def _reservation(client: Client) -> dict[str, object]:
+    item: dict[str, object] = {"pk": f"SUB#{client.client_id}", "sk": "SUB", "kind": CLIENT_SUBJECT}
+    return _ttl(item, client)
+
+
+def _ttl(item: dict[str, object], client: Client) -> dict[str, object]:
+    if client.unused_expires_at is not None:
+        item["ttl"] = client.unused_expires_at
+    return item
+
+
+def _record(client: Client) -> dict[str, object]:
+    return to_item(client, f"CLIENT#{client.client_id}", "CLIENT", client.unused_expires_at)
 
 
 class ClientRepository:
@@ -31,14 +55,12 @@ class ClientRepository:
 
     def create(self, client: Client) -> None:
         """ItemExists if the client id is taken, by a client or as a user's `sub`."""
-        item = to_item(client, f"CLIENT#{client.client_id}", "CLIENT")
-        reservation = {"pk": f"SUB#{client.client_id}", "sk": "SUB", "kind": CLIENT_SUBJECT}
         try:
             self.table.transact(
                 [
-                    Put(item, if_absent=True),
-                    Put(_index(client.client_id)),
-                    Put(reservation, if_absent=True),
+                    Put(_record(client), if_absent=True),
+                    Put(_index(client)),
+                    Put(_reservation(client), if_absent=True),
                 ]
             )
         except TransactionCanceled:
@@ -47,8 +69,12 @@ class ClientRepository:
     def save(self, client: Client) -> None:
         """Write the client (its index entry too: a client stored before the index existed
         is listed from its first change on)."""
-        item = to_item(client, f"CLIENT#{client.client_id}", "CLIENT")
-        self.table.transact([Put(item), Put(_index(client.client_id))])
+        self.table.transact([Put(_record(client)), Put(_index(client))])
+
+    def mark_used(self, client: Client) -> None:
+        """A dynamic client's first use: it no longer expires (its three items lose the ttl)."""
+        client.unused_expires_at = None
+        self.table.transact([Put(_record(client)), Put(_index(client)), Put(_reservation(client))])
 
     def get(self, client_id: str) -> Client | None:
         return from_item(Client, self.table.get(f"CLIENT#{client_id}", "CLIENT"))

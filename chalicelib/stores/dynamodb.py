@@ -29,6 +29,8 @@ from chalicelib.stores.table import (
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
+    from chalicelib.stores.dynamodb_http import DynamoHttpClient
+
 _UNAVAILABLE = {
     "ProvisionedThroughputExceededException",
     "ThrottlingException",
@@ -83,7 +85,10 @@ def _assign(attributes: Item, names: dict[str, str], values: dict[str, Any]) -> 
 
 
 class DynamoTable:
-    def __init__(self, client: DynamoDBClient, name: str, clock: Clock) -> None:
+    """The Table over DynamoDB: botocore's client (the CLI, most tests) or the lean
+    DynamoHttpClient (the Lambda functions), which answer and fail alike."""
+
+    def __init__(self, client: DynamoDBClient | DynamoHttpClient, name: str, clock: Clock) -> None:
         self._client = client
         self._name = name
         self._clock = clock

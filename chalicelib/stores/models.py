@@ -10,6 +10,18 @@ PUBLIC = "public"
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
 FAPI2 = "fapi2"
 PROFILES = (FAPI2,)
+# Where a client registration comes from: the operator (the command line), RFC 7591 dynamic
+# registration, or a Client ID Metadata Document fetched from its client_id URL.
+ADMIN = "admin"
+DYNAMIC = "dynamic"
+METADATA_DOCUMENT = "metadata_document"
+# What a client gets when it asks for scopes it may not have (RFC 6749 3.3): `strict` refuses
+# the request (invalid_scope); `subset` grants the scopes it may have and says so in `scope`.
+# Clients an operator registers are strict unless told; dynamically registered ones (RFC
+# 7591, metadata documents) get DYNAMIC_SCOPE_POLICY: MCP clients ask for every scope.
+STRICT, SUBSET = "strict", "subset"
+SCOPE_POLICIES = (STRICT, SUBSET)
+DYNAMIC_SCOPE_POLICY = SUBSET
 
 
 @dataclass
@@ -28,7 +40,7 @@ class Client:
     post_logout_redirect_uris: list[str] = field(default_factory=list)
     # A resource server that may introspect every token (RFC 7662 2.1), not only its own.
     may_introspect: bool = False
-    # Audiences (RFC 8707 resource indicators) beyond the deployment's default audience.
+    # Registered resources (RFC 8707) it may ask for; empty: any registered resource.
     resources: list[str] = field(default_factory=list)
     # private_key_jwt: the client's public keys, a JWK Set (RFC 7517 5; RFC 7591 `jwks`).
     jwks: dict[str, Any] | None = None
@@ -42,6 +54,22 @@ class Client:
     require_pushed_authorization_requests: bool = False
     # "fapi2": the FAPI 2.0 Security Profile's rules apply to it (docs/fapi2.md).
     profile: str = ""
+    # Every sign-in for this client needs a second factor (`--require-mfa`): acr
+    # urn:tollgate:mfa at least, whatever the request's acr_values.
+    require_mfa: bool = False
+    origin: str = ADMIN  # admin | dynamic | metadata_document
+    # RFC 7592: the hash of the registration access token of a dynamic client.
+    registration_token_hash: str | None = None
+    # A dynamic client registered with an initial access token (else openly: its updates
+    # must stay within what open registration allows).
+    registered_with_token: bool = False
+    # A dynamic client never used is deleted then (the record's ttl); cleared at first use.
+    unused_expires_at: int | None = None
+    # RFC 7591 metadata kept only to be shown back: client_uri, logo_uri, tos_uri,
+    # policy_uri, contacts, software_id, software_version, application_type.
+    metadata: dict[str, Any] = field(default_factory=dict)
+    # SCOPE_POLICIES: strict for clients an operator registers, subset for dynamic ones.
+    scope_policy: str = STRICT
 
     @property
     def is_public(self) -> bool:
@@ -50,6 +78,23 @@ class Client:
     @property
     def is_fapi2(self) -> bool:
         return self.profile == FAPI2
+
+    @property
+    def verified(self) -> bool:
+        """Registered by the operator; not by whoever called /register or hosts a document."""
+        return self.origin == ADMIN
+
+
+@dataclass
+class Resource:
+    """A resource server (an API, an MCP server) that tokens are issued for (RFC 8707)."""
+
+    uri: str  # its resource indicator: the `aud` of its tokens
+    name: str
+    scopes: list[str]  # the scopes it defines: the only ones its tokens carry
+    created_at: int = 0
+    # Its access tokens' lifetime; None: the stage's (never longer, README "Resources").
+    token_ttl: int | None = None
 
 
 @dataclass
@@ -69,6 +114,32 @@ class User:
     # carry the stamp of the sign-in they come from and are refused once it changed, so
     # enabling the user again revives none of them (SECURITY.md item 27). None until then.
     stamp: str | None = None
+    # Every sign-in of this user needs a second factor (`tollgate user require-mfa`).
+    mfa_required: bool = False
+
+
+@dataclass
+class Factor:
+    """A second factor of a user's: USER#<username> / FACTOR#<factor_id> (stores/factors.py)."""
+
+    factor_id: str
+    username: str
+    kind: str  # totp | passkey
+    created_at: int
+    label: str = ""
+    last_used_at: int | None = None
+    # totp: the secret, AES-GCM sealed (accounts/totp.py), and the last time step accepted:
+    # a code is refused unless its step is later (RFC 6238 5.2, replay).
+    secret: str | None = None
+    last_step: int = 0
+    # passkey (WebAuthn): the credential, its COSE public key (base64url), the signature
+    # counter and the backup flags (BE/BS) it reported at registration and last use.
+    credential_id: str | None = None
+    public_key: str | None = None
+    sign_count: int = 0
+    transports: list[str] = field(default_factory=list)
+    backup_eligible: bool = False
+    backed_up: bool = False
 
 
 @dataclass
@@ -111,6 +182,14 @@ class Interaction:
     resources: list[str] = field(default_factory=list)
     dpop_jkt: str | None = None  # RFC 9449 10: the code is bound to this key's thumbprint
     code_ttl: int = 0  # the code's lifetime; 0: the deployment's (TOLLGATE_CODE_TTL)
+    # OIDC Core 3.1.2.1 acr_values, as understood (accounts/mfa.py): the level asked for.
+    acr_values: list[str] = field(default_factory=list)
+    # Second step (accounts/mfa.py): the user whose password was right (or whose session
+    # needs a step-up) and who must now give a second factor, and what it proved so far.
+    mfa_username: str | None = None
+    mfa_amr: list[str] = field(default_factory=list)
+    # A TOTP secret being enrolled, sealed; it becomes a factor once a code from it is right.
+    pending_totp: str | None = None
 
 
 @dataclass

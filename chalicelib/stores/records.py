@@ -28,6 +28,10 @@ class AssertionReplayed(Exception):
     """A client assertion's jti was used before (RFC 7523 3, SECURITY.md 19)."""
 
 
+class GrantRevoked(Exception):
+    """The grant a refresh token belongs to was revoked or deleted (checked in its rotation)."""
+
+
 class Gone(Exception):
     """The record expired or disappeared between reading and writing it."""
 

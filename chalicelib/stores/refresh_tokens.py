@@ -1,5 +1,7 @@
 """Refresh tokens: RT#<sha256(token)> / RT, with a ttl. Rotation is one transaction, which
-also requires the token's user to be enabled when the token names its user (SECURITY.md 27)."""
+also requires the token's grant to be active (a ConditionCheck: no read before, and no
+window between the check and the rotation) and its user to be enabled when the token names
+its user (SECURITY.md 27)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from chalicelib.stores.models import RefreshToken
 from chalicelib.stores.records import (
     AccountDisabled,
     Gone,
+    GrantRevoked,
     RefreshAlreadyUsed,
     from_item,
     to_item,
@@ -43,7 +46,8 @@ class RefreshTokenRepository:
         """Consume `old` and store its successor `new`, atomically.
 
         RefreshAlreadyUsed (with the current record) when another request consumed it
-        first; Gone when it expired meanwhile; AccountDisabled when `new`'s user is disabled.
+        first; Gone when it expired meanwhile; GrantRevoked when its grant is revoked or
+        gone; AccountDisabled when `new`'s user is disabled.
         """
         claim = Claim(
             f"RT#{old.token_hash}",
@@ -80,11 +84,15 @@ class RefreshTokenRepository:
         self._rotate(writes, new)
 
     def _rotate(self, writes: list[Write], new: RefreshToken) -> None:
+        grant = Check(f"GRANT#{new.grant_id}", "GRANT", {"revoked_at": None})
+        writes = [*writes, grant]
         if new.username is not None:
-            writes = [*writes, users.enabled(new.username, new.sub, new.stamp)]
+            writes.append(users.enabled(new.username, new.sub, new.stamp))
         try:
             self.table.transact(writes)
         except TransactionCanceled as canceled:
+            if any(writes[i] is grant for i in canceled.failed):
+                raise GrantRevoked from None
             for index in sorted(canceled.failed):
                 if isinstance(writes[index], Put):
                     continue

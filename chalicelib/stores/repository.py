@@ -3,6 +3,7 @@
 Key layout (pk / sk); each repository's module documents its own:
     CLIENT#<client_id>         / CLIENT                          clients.py
     USER#<username>            / USER                            users.py
+    USER#<username>            / FACTOR#<id>, RECOVERY#<hash>    factors.py (second factors)
     SUB#<sub>                  / SUB       the username of a subject (UserInfo), or a
                                            client's reservation of its id (clients.py)
     SESSION#<sha256(sid)>      / SESSION            ttl          sessions.py
@@ -21,6 +22,9 @@ Key layout (pk / sk); each repository's module documents its own:
     DPOP#<sha256(jkt, jti)>    / DPOP       a used DPoP proof, ttl          dpop.py
     RATE#<scope>#<sha256(key)> / W#<window start>  failure counter, ttl   limits.py
     DEVICEKEY                  / DEVICEKEY  the key of device cookies    limits.py
+    IAT#<sha256(token)>        / IAT       an initial access token, ttl   registration_tokens.py
+    CIMD#<sha256(url)>         / CIMD      a fetched client document, ttl client_documents.py
+    RESOURCES                  / RESOURCE#<uri>  a resource server       resources.py
 
 Writes that span two kinds are one transaction, kept on the repository that owns it:
 CodeRepository.redeem (code + its refresh token), RefreshTokenRepository.rotate and
@@ -36,10 +40,12 @@ from __future__ import annotations
 
 from chalicelib.stores.accounts import AccountRepository
 from chalicelib.stores.assertions import AssertionGuard
+from chalicelib.stores.client_documents import ClientDocuments
 from chalicelib.stores.clients import ClientRepository
 from chalicelib.stores.codes import CodeRepository
 from chalicelib.stores.consents import ConsentRepository
 from chalicelib.stores.dpop import DpopProofs
+from chalicelib.stores.factors import FactorRepository
 from chalicelib.stores.grants import GrantRepository
 from chalicelib.stores.interactions import InteractionRepository
 from chalicelib.stores.keys import KeyRepository
@@ -47,6 +53,8 @@ from chalicelib.stores.limits import FailureCounters
 from chalicelib.stores.notes import NoteRepository
 from chalicelib.stores.pushed_requests import PushedRequestRepository
 from chalicelib.stores.refresh_tokens import RefreshTokenRepository
+from chalicelib.stores.registration_tokens import RegistrationTokens
+from chalicelib.stores.resources import ResourceRepository
 from chalicelib.stores.sessions import SessionRepository
 from chalicelib.stores.table import Table
 from chalicelib.stores.users import UserRepository
@@ -64,9 +72,15 @@ class Store:
         self.refresh = RefreshTokenRepository(table)
         self.grants = GrantRepository(table)
         self.consents = ConsentRepository(table, self.grants)
-        self.accounts = AccountRepository(self.users, self.sessions, self.grants, self.consents)
+        self.factors = FactorRepository(table)
+        self.accounts = AccountRepository(
+            self.users, self.sessions, self.grants, self.consents, self.factors
+        )
         self.keys = KeyRepository(table)
         self.limits = FailureCounters(table)
         self.assertions = AssertionGuard(table)
         self.notes = NoteRepository(table)
         self.dpop = DpopProofs(table)
+        self.registration_tokens = RegistrationTokens(table)
+        self.client_documents = ClientDocuments(table)
+        self.resources = ResourceRepository(table)

@@ -25,6 +25,7 @@ def mint(
     grant_id: str | None = None,
     auth_time: int | None = None,
     jkt: str | None = None,
+    acr: str | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """`jkt`: the token is bound to this DPoP key (RFC 9449 6.1: `cnf.jkt`)."""
     claims: dict[str, Any] = {
@@ -43,5 +44,8 @@ def mint(
         claims["auth_time"] = auth_time
     if jkt is not None:
         claims["cnf"] = {"jkt": jkt}
+    if acr is not None:
+        # RFC 9470 3: what the user's sign-in proved, for a resource server's step-up check.
+        claims["acr"] = acr
     token = signer.sign(claims, alg=ACCESS_TOKEN_ALG, typ=ACCESS_TOKEN_TYP)
     return token, claims

@@ -33,6 +33,7 @@ def mint(
     sid: str | None,
     access_token: str | None,
     alg: str = DEFAULT_ALG,
+    acr: str = "0",
 ) -> str:
     claims: dict[str, Any] = {
         "iss": issuer,
@@ -42,7 +43,9 @@ def mint(
         "iat": now,
         "exp": now + ttl,
         "auth_time": auth_time,
-        "acr": "0",  # ISO/IEC 29115 level 0: a password, nothing stronger claimed
+        # What the sign-in proved (accounts/mfa.py): "0" is ISO/IEC 29115 level 0, a
+        # password and nothing stronger claimed.
+        "acr": acr,
     }
     if nonce is not None:
         claims["nonce"] = nonce

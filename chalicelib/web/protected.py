@@ -24,7 +24,6 @@ chooses at packaging); with a cache, DPoP requests are refused.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from typing import Any
@@ -37,6 +36,7 @@ from chalicelib.authorizer.errors import AuthorizerError, InvalidToken, Unauthor
 from chalicelib.authorizer.in_process import keys_for
 from chalicelib.endpoints import demo_api
 from chalicelib.web.adapter import refuse, run
+from chalicelib.web.local_authorizer import local_gateway_error
 from chalicelib.web.routes import ANY, METHODS
 
 log = logging.getLogger("tollgate.authorizer")
@@ -77,32 +77,17 @@ class RequestAuthorizer(ChaliceAuthorizer):
         return EventRequest(event)
 
 
-def _local_gateway_error(error: AuthorizerError) -> Exception | None:
-    """The error as the local gateway's own answer, or None when running on AWS."""
-    if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
-        return None
-    try:
-        from chalice.local import LocalGatewayException
-    except ImportError:  # the Lambda package holds only chalice.app
-        return None
-    headers = {
-        "Content-Type": "application/json",
-        "Cache-Control": "no-store",
-        "WWW-Authenticate": error.www_authenticate(),
-    }
-    body = json.dumps(error.body(), separators=(",", ":")).encode()
-    answer = LocalGatewayException(headers, body)
-    answer.CODE = error.status
-    return answer
-
-
 def _rejection(error: AuthorizerError) -> Exception:
-    local = _local_gateway_error(error)
+    local = local_gateway_error(error, _metadata_url())
     if local is not None:
         return local
     if isinstance(error, InvalidToken):
         return Unauthorized()
     return RuntimeError("authorizer unavailable")  # API Gateway: 500, never an allow
+
+
+def _metadata_url() -> str:
+    return demo_api.resource_metadata_url(wiring.get())
 
 
 @protected.authorizer(ttl_seconds=CACHE_TTL)
@@ -130,9 +115,10 @@ def tollgate_authorizer(auth_request: AuthRequest) -> dict[str, Any]:
         log.info("authorizer: %s %s", error.status, error.detail)
         raise _rejection(error) from None
     if not decision.allowed_here:
-        log.info("authorizer: 403 %s", decision.insufficient_scope().detail)
+        denial = decision.denial()
+        log.info("authorizer: %s %s", denial.status, denial.detail)
         # On AWS the policy itself makes the 403 (and is cached for the other routes).
-        local = _local_gateway_error(decision.insufficient_scope())
+        local = local_gateway_error(denial, _metadata_url())
         if local is not None:
             raise local
     return decision.response

@@ -14,13 +14,16 @@ from chalice.app import Blueprint, Response
 from chalicelib.deps import Deps
 from chalicelib.endpoints import (
     authorize,
+    demo_api,
     demo_callback,
     discovery,
     interaction,
     introspection,
     jwks,
     logout,
+    mfa,
     par,
+    registration,
     revocation,
     token,
     userinfo,
@@ -92,6 +95,17 @@ def consent(interaction_id: str) -> Response:
     return _page({"GET": get, "POST": post})
 
 
+@routes.route("/interaction/{interaction_id}/mfa", methods=METHODS, content_types=ANY)
+def second_step(interaction_id: str) -> Response:
+    def get(d: Deps, r: HttpRequest) -> HttpResponse:
+        return mfa.mfa_get(d, r, interaction_id)
+
+    def post(d: Deps, r: HttpRequest) -> HttpResponse:
+        return mfa.mfa_post(d, r, interaction_id)
+
+    return _page({"GET": get, "POST": post})
+
+
 @routes.route("/interaction/{interaction_id}/cancel", methods=METHODS, content_types=ANY)
 def cancel(interaction_id: str) -> Response:
     def post(d: Deps, r: HttpRequest) -> HttpResponse:
@@ -106,6 +120,19 @@ def signout(interaction_id: str) -> Response:
         return interaction.signout_post(d, r, interaction_id)
 
     return _page({"POST": post})
+
+
+@routes.route("/register", methods=METHODS, content_types=ANY)
+def registration_endpoint() -> Response:
+    return _api({"POST": registration.register})
+
+
+@routes.route("/register/{client_id}", methods=METHODS, content_types=ANY)
+def client_configuration_endpoint(client_id: str) -> Response:
+    def manage(d: Deps, r: HttpRequest) -> HttpResponse:
+        return registration.manage(d, r, client_id)
+
+    return _api({"GET": manage, "PUT": manage, "DELETE": manage})
 
 
 @routes.route("/userinfo", methods=METHODS, content_types=ANY)
@@ -126,6 +153,12 @@ def oauth_metadata() -> Response:
 @routes.route("/.well-known/openid-configuration", methods=METHODS, content_types=ANY)
 def openid_configuration() -> Response:
     return _api({"GET": discovery.openid_configuration}, cors.Policy.PUBLIC)
+
+
+@routes.route("/.well-known/oauth-protected-resource", methods=METHODS, content_types=ANY)
+def protected_resource() -> Response:
+    """RFC 9728 metadata of the demo API (chalicelib/web/protected.py)."""
+    return _api({"GET": demo_api.protected_resource}, cors.Policy.PUBLIC)
 
 
 @routes.route("/jwks.json", methods=METHODS, content_types=ANY)

@@ -1,8 +1,15 @@
-"""An API of your own, protected by Tollgate's standalone authorizer attached by ARN.
+"""An API of your own, protected by Tollgate's standalone authorizer.
 
 The authorizer validates the access token and decides by scope, with the route policy in
 routes.json (it is the authorizer's TOLLGATE_ROUTE_POLICY). This app only reads who called
 from the authorizer's context: it never sees or checks a token itself.
+
+Locally, with Tollgate running (`make run`), its routes are really guarded:
+
+    TOLLGATE_ISSUER=http://127.0.0.1:8000 TOLLGATE_AUDIENCE=http://127.0.0.1:8001/ \
+        chalice local --port 8001
+
+On AWS the authorizer is the deployed function, attached by ARN:
 
     TOLLGATE_AUTHORIZER_ARN=arn:aws:lambda:eu-west-1:123456789012:function:tollgate-authorizer \
         chalice deploy --stage dev
@@ -12,21 +19,28 @@ from the authorizer's context: it never sees or checks a token itself.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
+from pathlib import Path
 from typing import Any
 
-from chalice.app import BadRequestError, Chalice, CustomAuthorizer, NotFoundError, Request
+from chalice.app import (
+    BadRequestError,
+    Chalice,
+    ChaliceAuthorizer,
+    CustomAuthorizer,
+    NotFoundError,
+    Request,
+)
 
 app = Chalice(app_name="protected-api")
 
+HERE = Path(__file__).resolve().parent
 # Read when `chalice deploy` or `chalice package` imports the app: both values become part of
 # the API's definition. API Gateway caches the authorizer's answer per token for
 # TOLLGATE_AUTHORIZER_CACHE_TTL seconds, on every route (the policy covers them all).
-AUTHORIZER_ARN = os.environ.get(
-    "TOLLGATE_AUTHORIZER_ARN",
-    "arn:aws:lambda:eu-west-1:123456789012:function:tollgate-authorizer",
-)
+AUTHORIZER_ARN = os.environ.get("TOLLGATE_AUTHORIZER_ARN", "")
 CACHE_TTL = int(os.environ.get("TOLLGATE_AUTHORIZER_CACHE_TTL", "60"))
 
 
@@ -37,12 +51,20 @@ def invocation_uri(function_arn: str) -> str:
     )
 
 
-tollgate = CustomAuthorizer(
-    "tollgate",
-    authorizer_uri=invocation_uri(AUTHORIZER_ARN),
-    ttl_seconds=CACHE_TTL,
-    header="Authorization",
-)
+tollgate: CustomAuthorizer | ChaliceAuthorizer
+if AUTHORIZER_ARN:
+    tollgate = CustomAuthorizer(
+        "tollgate",
+        authorizer_uri=invocation_uri(AUTHORIZER_ARN),
+        ttl_seconds=CACHE_TTL,
+        header="Authorization",
+    )
+else:
+    # `chalice local` would admit every request for an authorizer attached by ARN: there,
+    # Tollgate's standalone authorizer runs in-process instead (Tollgate's environment).
+    from chalicelib.web.local_authorizer import standalone
+
+    tollgate = standalone(app, HERE)
 
 # A stand-in for your data: reports per user, in memory.
 REPORTS: dict[str, dict[str, dict[str, Any]]] = {}
@@ -64,6 +86,18 @@ def caller() -> dict[str, str]:
 def health() -> dict[str, Any]:
     """Public: no authorizer."""
     return {"ok": True}
+
+
+@app.route("/.well-known/oauth-protected-resource", methods=["GET"])
+def protected_resource() -> dict[str, Any]:
+    """RFC 9728 (no token): the audience tokens must carry, who issues them, the scopes."""
+    policy = json.loads((HERE / "routes.json").read_text(encoding="utf-8"))
+    return {
+        "resource": os.environ["TOLLGATE_AUDIENCE"],
+        "authorization_servers": [os.environ["TOLLGATE_ISSUER"]],
+        "scopes_supported": sorted({scope for scopes in policy.values() for scope in scopes}),
+        "bearer_methods_supported": ["header"],
+    }
 
 
 @app.route("/profile", methods=["GET"], authorizer=tollgate)

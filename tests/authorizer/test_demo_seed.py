@@ -8,7 +8,7 @@ from chalicelib.admin import local
 from chalicelib.clock import SystemClock
 from chalicelib.settings import Settings, load_settings
 from chalicelib.stores.memory import MemoryTable
-from chalicelib.stores.models import Client
+from chalicelib.stores.models import Client, Resource
 from chalicelib.stores.repository import Store
 
 NOTES = ["notes:read", "notes:write"]
@@ -28,8 +28,11 @@ def test_existing_demo_clients_get_the_new_scopes(tmp_path: Path) -> None:
                 scopes=["openid", "profile", "email"],
             )
         )
+    store.resources.create(Resource(uri="http://127.0.0.1:8000", name="x", scopes=["a"]))
     local.seed(store, 8000, tmp_path)
     local.seed(store, 8000, tmp_path)  # idempotent: nothing added twice
+    api = store.resources.get("http://127.0.0.1:8000")
+    assert api is not None and (api.name, api.scopes) == ("x", ["a", *NOTES])
     spa, web = store.clients.get(local.SPA_CLIENT), store.clients.get(local.WEB_CLIENT)
     assert spa is not None and web is not None
     assert spa.scopes == ["openid", "profile", "email", *NOTES]

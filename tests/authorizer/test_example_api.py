@@ -26,6 +26,7 @@ from tests.authorizer.tokens import NOW, KeyPair, access_claims, attacks
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "protected-api"
 ISSUER = "https://tollgate.example.test"
 AUDIENCE = "https://reports.example.test"
+ARN = "arn:aws:lambda:eu-west-1:123456789012:function:tollgate-authorizer"
 
 
 def load(name: str, path: Path) -> ModuleType:
@@ -37,8 +38,11 @@ def load(name: str, path: Path) -> ModuleType:
 
 
 @pytest.fixture(scope="module")
-def example() -> ModuleType:
-    return load("protected_api_example", EXAMPLE / "app.py")
+def example() -> Iterator[ModuleType]:
+    """As `chalice deploy` imports it: the authorizer attached by ARN."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TOLLGATE_AUTHORIZER_ARN", ARN)
+        yield load("protected_api_example", EXAMPLE / "app.py")
 
 
 class TollgateAtTheGateway:
@@ -194,6 +198,7 @@ def test_the_cdk_stack_synthesizes(monkeypatch: pytest.MonkeyPatch) -> None:
         app,
         "ProtectedApi",
         authorizer_arn=arn,
+        issuer="https://auth.example.com",
         cache_ttl=45,
         env=Environment(account="123456789012", region="eu-west-1"),
     )
@@ -206,24 +211,27 @@ def test_the_cdk_stack_synthesizes(monkeypatch: pytest.MonkeyPatch) -> None:
             "AuthorizerResultTtlInSeconds": 45,
         },
     )
-    for status, challenge in (
-        ("401", 'Bearer error="invalid_token"'),
-        ("403", 'Bearer error="insufficient_scope"'),
-        ("503", "Bearer"),
-    ):
-        template.has_resource_properties(
-            "AWS::ApiGateway::GatewayResponse",
-            {
-                "StatusCode": status,
-                "ResponseParameters": {
-                    "gatewayresponse.header.WWW-Authenticate": f"'{challenge}'",
-                    "gatewayresponse.header.Cache-Control": "'no-store'",
-                },
-            },
-        )
+    responses = {
+        r["Properties"]["StatusCode"]: r["Properties"]["ResponseParameters"]
+        for r in template.find_resources("AWS::ApiGateway::GatewayResponse").values()
+    }
+    assert set(responses) == {"401", "403", "503"}
+    assert all(
+        r["gatewayresponse.header.Cache-Control"] == "'no-store'" for r in responses.values()
+    )
+    assert responses["503"]["gatewayresponse.header.WWW-Authenticate"] == "'Bearer'"
+    # RFC 9728 5.1: 401 and 403 name the API's metadata, at its own URL (id, region, stage).
+    for status, challenge in (("401", "invalid_token"), ("403", "insufficient_scope")):
+        joined = json.dumps(responses[status]["gatewayresponse.header.WWW-Authenticate"])
+        assert f'Bearer error=\\"{challenge}\\", resource_metadata=\\"https://' in joined
+        assert "TollgateRestApi" in joined and "prod/.well-known/oauth-protected-resource" in joined
     methods = template.find_resources("AWS::ApiGateway::Method")
-    assert len(methods) == 4
-    assert all(m["Properties"]["AuthorizationType"] == "CUSTOM" for m in methods.values())
+    guarded = [m for m in methods.values() if m["Properties"]["AuthorizationType"] == "CUSTOM"]
+    assert len(guarded) == 4
+    open_ = [m for m in methods.values() if m["Properties"]["AuthorizationType"] == "NONE"]
+    assert [m["Properties"]["HttpMethod"] for m in open_] == ["GET"]  # the metadata
+    document = json.dumps(open_[0]["Properties"]["Integration"]["IntegrationResponses"])
+    assert "https://auth.example.com" in document and "reports:write" in document
     template.has_resource_properties(
         "AWS::ApiGatewayV2::Authorizer",
         {
@@ -238,3 +246,16 @@ def test_the_cdk_stack_synthesizes(monkeypatch: pytest.MonkeyPatch) -> None:
     assert arn in json.dumps(authorizers)  # the REST authorizer invokes the function by ARN
     assert arn in json.dumps(template.find_resources("AWS::ApiGatewayV2::Authorizer"))
     assert template.find_resources("AWS::Lambda::Permission")  # API Gateway may invoke it
+
+
+@pytest.mark.parametrize("name", ["protected-api", "mcp-server"])
+def test_an_example_deployed_without_its_authorizer_arn_refuses_to_start(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SECURITY.md 55: on Lambda, with no TOLLGATE_AUTHORIZER_ARN, the app fails to import
+    (API Gateway answers 5xx) instead of serving its routes unguarded."""
+    monkeypatch.delenv("TOLLGATE_AUTHORIZER_ARN", raising=False)
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", f"{name}-dev")
+    app_py = EXAMPLE.parent / name / "app.py"
+    with pytest.raises(RuntimeError, match="TOLLGATE_AUTHORIZER_ARN"):
+        load(f"{name.replace('-', '_')}_on_lambda", app_py)

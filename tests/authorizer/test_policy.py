@@ -121,7 +121,6 @@ def test_load_json_text_or_a_file(tmp_path: Path) -> None:
     [
         ('{"GET /a": [], "GET /a": ["x"]}', "twice"),
         ("{not json", "not JSON"),
-        ("{}", "non-empty"),
         ('{"GET /a": []', "not JSON"),
         ("missing.json", "cannot read"),
     ],
@@ -129,6 +128,15 @@ def test_load_json_text_or_a_file(tmp_path: Path) -> None:
 def test_load_refuses(value: str, message: str, tmp_path: Path) -> None:
     with pytest.raises(PolicyError, match=message):
         RoutePolicy.load(value, base=tmp_path)
+
+
+def test_an_empty_policy_allows_nothing() -> None:
+    """The deployed authorizer's default (SECURITY.md 55): every route refused to every token."""
+    policy = RoutePolicy.load("{}")
+    assert policy.allowed(["notes:read", "api"]) == []
+    assert policy.needed("GET", "/anything") is None
+    with pytest.raises(PolicyError, match="a JSON object"):
+        RoutePolicy.from_mapping(["GET /a"])
 
 
 def test_too_many_routes() -> None:

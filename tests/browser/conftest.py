@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
-from chalicelib.admin import local
-from tests.support.stage_proxy import StageProxy, stage_proxy
+from tests.support.local_stack import Stack, free_port, running_stack
+from tests.support.stage_proxy import stage_proxy
+
+__all__ = ["Stack", "free_port", "running_stack"]
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # npm clients (oauth4webapi, axe-core, ...), pinned in tests/clients/package-lock.json.
@@ -33,47 +32,6 @@ ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@dataclass(frozen=True)
-class Stack:
-    issuer: str
-    creds: local.DemoCredentials
-    moto_url: str
-    proxy: StageProxy | None = None
-
-
-@contextmanager
-def running_stack(state: Path, port: int, issuer: str) -> Iterator[Stack]:
-    """moto, the seeded table and `chalice local` on `port`, configured with `issuer`."""
-    moto_port = free_port()
-    moto_url = f"http://127.0.0.1:{moto_port}"
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-    moto = local.start_moto(moto_port, (state / "moto.log").open("wb"))
-    children = [moto]
-    try:
-        local.ensure_table(moto_url)
-        creds = local.seed(local.local_store(moto_url), port, state, issuer=issuer)
-        chalice = local.start_chalice(port, moto_url, autoreload=False, issuer=issuer)
-        children.append(chalice)
-        # chalice local itself (a proxy in front would answer 502 before it is up).
-        local.wait_until_answering(
-            f"http://127.0.0.1:{port}/.well-known/openid-configuration",
-            chalice,
-            local.CHALICE_TIMEOUT,
-        )
-        yield Stack(issuer, creds, moto_url)
-    finally:
-        for child in reversed(children):
-            local.stop(child)
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,10 @@ as <page>-<light|dark|phone>.png.
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -114,10 +116,32 @@ def _expired(page: Page, stack: Stack) -> None:
     page.get_by_role("link", name="Start again").wait_for()
 
 
+def _unverified_consent(page: Page, stack: Stack) -> None:
+    """Consent for a client that registered itself (RFC 7591): the notice is on the page
+    (SECURITY.md 54)."""
+    doc = {"client_name": "Self-registered app", "redirect_uris": [stack.creds.redirect_uri]}
+    doc["token_endpoint_auth_method"] = "none"
+    request = urllib.request.Request(
+        f"{stack.issuer}/register",
+        data=json.dumps(doc).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # the local stack
+    with opener.open(request, timeout=10) as answer:
+        client_id = json.load(answer)["client_id"]
+    page.goto(_authorize(stack, client_id)[0])
+    page.wait_for_url("**/login")
+    _sign_in(page, stack)
+    page.wait_for_url("**/consent")
+    page.get_by_text("Not verified by the operator of this server.").wait_for()
+
+
 PAGES: dict[str, Callable[[Page, Stack], None]] = {
     "login": _login,
     "login-error": _login_error,
     "consent": _consent,
+    "consent-unverified": _unverified_consent,
     "logout": _logout,
     "still-signed-in": _still_signed_in,
     "expired": _expired,

@@ -1,7 +1,7 @@
 """oauth4webapi (panva, pinned in tests/clients) as a FAPI 2.0-style client: private_key_jwt,
 a pushed authorization request, DPoP-bound tokens and a refresh against `chalice local`; its
 token reaches the demo API through the authorizer with a fresh proof per request, while a
-replayed proof and the same token as Bearer are refused (issue 14 item 5; SECURITY.md 49).
+replayed proof and the same token as Bearer are refused (issue 14 item 5; SECURITY.md 63).
 
 Node.js runs tests/clients/par_dpop_client.mjs; the person's part (login, consent) is done
 by Playwright in Debian's Chromium.

@@ -20,7 +20,7 @@ from playwright.sync_api import Browser
 
 from chalicelib.admin import local
 from chalicelib.ids import digest
-from chalicelib.stores.models import Client
+from chalicelib.stores.models import Client, Resource
 from tests.browser.conftest import CLIENTS, Stack
 
 pytestmark = pytest.mark.browser
@@ -31,8 +31,9 @@ SECRET = "strict-client-secret-for-tests-only-0123456789"
 
 @pytest.fixture(scope="module")
 def strict_client(stack: Stack) -> Iterator[str]:
-    """A confidential client registered for the API as a resource (RFC 8707)."""
+    """A confidential client that may ask for the API, a registered resource (RFC 8707)."""
     store = local.local_store(stack.moto_url)
+    store.resources.create(Resource(uri=API, name="API", scopes=["notes:read"]))
     store.clients.create(
         Client(
             client_id="strict",

@@ -25,6 +25,8 @@ from tests.functional.flows import redeem, sign_in, token
 from tests.support.oauth import REDIRECT, Answer, Browser, basic, tollgate
 
 NOTES_SCOPES = "openid notes:read notes:write"
+# RFC 9728 5.1: every 401 and 403 names where the demo API's metadata is (under the issuer).
+METADATA = 'resource_metadata="https://auth.example.test/.well-known/oauth-protected-resource"'
 
 
 def mint(deps: Deps, scopes: list[str], sub: str = "sub-alice", **extra: Any) -> str:
@@ -62,6 +64,7 @@ def invalid_token(answer: Answer, description: str | None = None) -> None:
     if description is not None:
         challenge += f', error_description="{description}"'
         body["error_description"] = description
+    challenge += f", {METADATA}"
     assert answer.headers["www-authenticate"] == challenge
     assert answer.json() == body
 
@@ -129,7 +132,7 @@ def test_each_route_needs_its_scope(browser: Browser, deps: Deps) -> None:
     refused = call(browser, "POST", "/api/notes", reader, {"text": "x"})
     assert refused.status == 403
     assert refused.headers["www-authenticate"] == (
-        'Bearer error="insufficient_scope", scope="notes:write"'
+        f'Bearer error="insufficient_scope", scope="notes:write", {METADATA}'
     )
     assert refused.json() == {"error": "insufficient_scope"}
     assert call(browser, "GET", "/api/notes", writer).status == 403
@@ -143,7 +146,7 @@ def test_no_token_or_a_bad_one_is_401(browser: Browser, deps: Deps, clock: FakeC
         "GET", "/api/whoami", headers={"Authorization": basic("web", "x")}, cookies=False
     )
     assert basic_auth.status == 401
-    assert basic_auth.headers["www-authenticate"] == "Bearer"
+    assert basic_auth.headers["www-authenticate"] == f"Bearer {METADATA}"
     invalid_token(call(browser, "GET", "/api/whoami", "not-a-jwt"))
     bearer = mint(deps, ["notes:read"])
     clock.advance(deps.settings.access_token_ttl + 30)
@@ -165,7 +168,7 @@ def test_every_attack_is_a_401_with_invalid_token(
         challenge = answer.headers["www-authenticate"]
         # Only the expired one is told why; every other attack hears nothing more.
         said = ', error_description="the access token expired"' if name == "exp passed" else ""
-        assert challenge == f'Bearer error="invalid_token"{said}', name
+        assert challenge == f'Bearer error="invalid_token"{said}, {METADATA}', name
 
 
 @pytest.mark.parametrize(
@@ -243,6 +246,8 @@ def test_the_demo_api_is_off_in_prod() -> None:
         posted = call(browser, "POST", "/api/notes", mint(deps, ["notes:write"]), {"text": "x"})
         assert posted.status == 404
         assert deps.store.notes.list_for("sub-alice") == []
+        metadata = browser.request("GET", "/.well-known/oauth-protected-resource", cookies=False)
+        assert metadata.status == 404
 
 
 def test_revocation_check_refuses_a_revoked_grants_tokens() -> None:
@@ -407,3 +412,21 @@ def test_a_client_whose_id_is_a_users_sub_gets_none_of_her_notes(
     assert call(browser, "POST", "/api/notes", machine, {"text": "forged"}).status == 403
     texts = [n["text"] for n in call(browser, "GET", "/api/notes", alice).json()["notes"]]
     assert texts == ["alice's secret"]
+
+
+def test_the_demo_api_publishes_its_protected_resource_metadata(browser: Browser) -> None:
+    """RFC 9728: a client that starts at the API finds the issuer, with no token, from the
+    URL every 401 names."""
+    refused = call(browser, "GET", "/api/whoami", "not-a-jwt")
+    url = refused.headers["www-authenticate"].split('resource_metadata="', 1)[1].rstrip('"')
+    assert url == "https://auth.example.test/.well-known/oauth-protected-resource"
+    answer = browser.request("GET", url, cookies=False)
+    assert answer.status == 200
+    assert answer.headers["access-control-allow-origin"] == "*"
+    assert answer.json() == {
+        "resource": "https://auth.example.test",
+        "authorization_servers": ["https://auth.example.test"],
+        "scopes_supported": ["notes:read", "notes:write"],
+        "bearer_methods_supported": ["header"],
+    }
+    assert browser.request("POST", url, cookies=False).status == 405

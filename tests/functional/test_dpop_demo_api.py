@@ -70,7 +70,8 @@ def test_a_bound_token_with_a_fresh_proof_per_request(browser: Browser, deps: De
     replayed = _call(browser, f"DPoP {token}", proof)
     assert replayed.status == 401
     assert replayed.headers["www-authenticate"] == (
-        'DPoP error="invalid_dpop_proof", algs="ES256 RS256 PS256 EdDSA"'
+        'DPoP error="invalid_dpop_proof", algs="ES256 RS256 PS256 EdDSA", '
+        f'resource_metadata="{ISSUER}/.well-known/oauth-protected-resource"'
     )
     assert replayed.json() == {"error": "invalid_dpop_proof"}
 

@@ -17,6 +17,7 @@ from tests.functional.test_demo_api import allow_notes, call, mint
 from tests.support.logs import captured
 from tests.support.oauth import SECRET, Browser, basic
 
+METADATA = 'resource_metadata="https://auth.example.test/.well-known/oauth-protected-resource"'
 EXPIRED = 'Bearer error="invalid_token", error_description="the access token expired"'
 REVOKED = 'Bearer error="invalid_token", error_description="the access token was revoked"'
 
@@ -113,7 +114,7 @@ def test_the_built_in_authorizer_says_the_token_expired(
     bearer = mint(deps, ["notes:read"])
     clock.advance(3600)
     answer = call(browser, "GET", "/api/whoami", bearer)
-    assert (answer.status, answer.headers["www-authenticate"]) == (401, EXPIRED)
+    assert (answer.status, answer.headers["www-authenticate"]) == (401, f"{EXPIRED}, {METADATA}")
 
 
 # -- the refused redirect URI ---------------------------------------------------------------

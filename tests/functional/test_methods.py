@@ -38,6 +38,7 @@ PAGES = {
     "/interaction/x/consent",
     "/interaction/x/cancel",
     "/interaction/x/signout",
+    "/interaction/x/mfa",
 }
 # What each route serves; every other method must be refused by Tollgate itself.
 SERVED = {
@@ -50,20 +51,25 @@ SERVED = {
     "/interaction/x/consent": {"GET", "POST"},
     "/interaction/x/cancel": {"POST"},
     "/interaction/x/signout": {"POST"},
+    "/interaction/x/mfa": {"GET", "POST"},
     "/userinfo": {"GET", "POST"},
     "/logout": {"GET", "POST"},
     "/.well-known/oauth-authorization-server": {"GET"},
     "/.well-known/openid-configuration": {"GET"},
+    "/.well-known/oauth-protected-resource": {"GET"},
     "/jwks.json": {"GET"},
     "/demo/callback": {"GET"},
     "/static/tollgate.css": {"GET"},
     "/api/whoami": {"GET"},
     "/api/notes": {"GET", "POST"},
+    "/register": {"POST"},
+    "/register/x": {"DELETE", "GET", "PUT"},
 }
 # GETs that must succeed whatever Content-Type the request claims.
 PLAIN_GETS = [
     "/.well-known/oauth-authorization-server",
     "/.well-known/openid-configuration",
+    "/.well-known/oauth-protected-resource",
     "/jwks.json",
     "/static/tollgate.css",
     "/demo/callback",
@@ -72,7 +78,9 @@ PLAIN_GETS = [
 
 
 def paths() -> list[str]:
-    return sorted(p.replace("{interaction_id}", "x") for p in app.routes)
+    return sorted(
+        p.replace("{interaction_id}", "x").replace("{client_id}", "x") for p in app.routes
+    )
 
 
 def test_every_route_is_listed_here() -> None:

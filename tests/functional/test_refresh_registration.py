@@ -20,7 +20,16 @@ from chalicelib.deps import Deps
 from chalicelib.ids import digest
 from chalicelib.stores.models import Client
 from tests.functional.flows import authorize_path, finish, oauth_error, to_client, token
-from tests.support.oauth import ISSUER, REDIRECT, SECRET, Answer, Browser, basic, pkce_pair
+from tests.support.oauth import (
+    ISSUER,
+    REDIRECT,
+    SECRET,
+    Answer,
+    Browser,
+    basic,
+    pkce_pair,
+    register_resource,
+)
 
 NOTES = "https://notes.example/api"
 BILLING = "https://billing.example/api"
@@ -28,6 +37,8 @@ BILLING = "https://billing.example/api"
 
 @pytest.fixture(autouse=True)
 def client(deps: Deps) -> None:
+    register_resource(deps, NOTES, ["notes:read"])
+    register_resource(deps, BILLING, ["notes:read"])
     deps.store.clients.create(
         Client(
             client_id="rt",

@@ -17,7 +17,16 @@ from chalicelib.deps import Deps
 from chalicelib.ids import digest
 from chalicelib.stores.models import Client
 from tests.functional.flows import authorize_path, finish, oauth_error, to_client, token
-from tests.support.oauth import ISSUER, REDIRECT, SECRET, Answer, Browser, basic, pkce_pair
+from tests.support.oauth import (
+    ISSUER,
+    REDIRECT,
+    SECRET,
+    Answer,
+    Browser,
+    basic,
+    pkce_pair,
+    register_resource,
+)
 
 NOTES = "https://notes.example/api"
 USERINFO = f"{ISSUER}/userinfo"
@@ -26,6 +35,8 @@ BILLING = "https://billing.example/api"
 
 @pytest.fixture(autouse=True)
 def clients(deps: Deps) -> None:
+    register_resource(deps, NOTES, ["notes:read"])
+    register_resource(deps, BILLING, ["notes:read"])
     for client_id, grants in (
         ("aud", ["authorization_code", "refresh_token"]),
         ("job", ["client_credentials"]),

@@ -391,7 +391,8 @@ def test_the_revocation_check_refuses_a_revoked_access_token(check: bool) -> Non
         if check:
             assert answer.status == 401, answer.text
             assert answer.headers["www-authenticate"] == (
-                'Bearer error="invalid_token", error_description="the access token was revoked"'
+                'Bearer error="invalid_token", error_description="the access token was revoked", '
+                f'resource_metadata="{ISSUER}/.well-known/oauth-protected-resource"'
             )
         else:
             assert answer.status == 200, answer.text

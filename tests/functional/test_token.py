@@ -221,20 +221,6 @@ def test_wrong_secret_post(browser: Browser) -> None:
     refused(token(browser, form), "invalid_client", 401)
 
 
-def test_post_client_using_basic_is_invalid_client(browser: Browser) -> None:
-    done = sign_in(browser, client_id="post")
-
-    answer = token(browser, code_form(done), basic("post", SECRET))
-    refused(answer, "invalid_client", 401)
-    assert answer.headers["www-authenticate"].startswith("Basic ")
-
-
-def test_basic_client_using_post_is_invalid_client(signed_in: Authorized) -> None:
-    form = code_form(signed_in, client_id="web", client_secret=SECRET)
-
-    refused(token(signed_in.browser, form), "invalid_client", 401)
-
-
 def test_public_client_presenting_a_secret_is_invalid_client(browser: Browser) -> None:
     done = sign_in(browser, client_id="spa")
     form = code_form(done, client_id="spa", client_secret=SECRET)

@@ -26,6 +26,9 @@ PROD_CONTEXT: dict[str, Any] = {
     "alarmEmail": "ops@example.com",
     "throttleRate": 50,
     "logRetentionDays": 365,
+    # README "Protect your API": the example's own file and its URI, no quoting.
+    "authorizerRoutePolicy": "examples/protected-api/routes.json",
+    "authorizerAudience": "https://reports.example.com/",
 }
 
 

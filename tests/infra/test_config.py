@@ -9,6 +9,7 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 
+from chalicelib.authorizer.policy import RoutePolicy
 from infra import app as entry
 from infra import outputs
 from infra.chalice_app import FUNCTION_ARN, unlink_functions
@@ -32,6 +33,28 @@ def test_flags_win_over_the_stage_s_section_of_cdk_json() -> None:
     assert config.prod
 
 
+def test_a_route_policy_file_passes_through_context_unquoted() -> None:
+    """README "Protect your API": `CONTEXT="-c authorizerRoutePolicy=<file>"` names the file
+    (no JSON to quote through make and the shell); the function gets its document."""
+    context = entry.direct_context(
+        ["-c", "authorizerRoutePolicy=examples/protected-api/routes.json"]
+    )
+    config = stage_config("dev", context)
+    assert json.loads(config.authorizer_route_policy) == {
+        "GET /profile": [],
+        "GET /reports": ["reports:read"],
+        "GET /reports/{report_id}": ["reports:read"],
+        "POST /reports": ["reports:write"],
+    }
+
+
+def test_the_default_route_policy_allows_nothing() -> None:
+    """SECURITY.md 55: the deployed authorizer lets no token through any route by default."""
+    policy = RoutePolicy.load(stage_config("dev", {}).authorizer_route_policy)
+    assert policy.routes == ()
+    assert policy.allowed(["api", "openid", "notes:read"]) == []
+
+
 def test_a_route_policy_may_be_given_as_an_object() -> None:
     policy = {"GET /orders": ["orders:read"]}
     config = stage_config("dev", {"authorizerRoutePolicy": policy, "tags": '{"team": "id"}'})
@@ -50,7 +73,11 @@ def test_a_route_policy_may_be_given_as_an_object() -> None:
         ("dev", {"throttleRate": "0"}, "must be positive"),
         ("dev", {"throttleBurst": "many"}, "throttleBurst"),
         ("dev", {"logRetentionDays": "10"}, "logRetentionDays must be one of"),
-        ("dev", {"authorizerRoutePolicy": "{nope"}, "must be JSON"),
+        ("dev", {"authorizerRoutePolicy": "{nope"}, "not JSON"),
+        ("dev", {"authorizerRoutePolicy": "examples/none.json"}, "cannot read"),
+        ("dev", {"authorizerRoutePolicy": '{"GET /a": "x"}'}, "list of strings"),
+        ("dev", {"authorizerAudience": "http://api.example/"}, "https URI"),
+        ("dev", {"registration": "anyone"}, "registration must be one of public, open, token, off"),
     ],
 )
 def test_bad_settings_are_refused(stage: str, context: dict[str, Any], message: str) -> None:
@@ -143,3 +170,11 @@ def test_the_cdk_command_line_is_pinned_exactly() -> None:
     assert pinned[0].isdigit()  # no range: every machine runs the same CLI
     assert lock["packages"]["node_modules/aws-cdk"]["version"] == pinned
     assert lock["packages"][""]["devDependencies"]["aws-cdk"] == pinned
+
+
+def test_registration_is_set_per_stage() -> None:
+    """README "Client registration": the policy per stage, from cdk.json or a flag."""
+    assert stage_config("dev", {}).registration == "public"
+    context = {"tollgate": {"prod": {"registration": "token", "metadataDocuments": False}}}
+    prod = stage_config("prod", context)
+    assert prod.registration == "token" and prod.metadata_documents is False

@@ -50,21 +50,30 @@ def test_the_only_stage_is_the_configured_one(template: dict[str, Any], stage: s
 
 
 def test_the_gateway_s_own_answers_are_rfc_6750_challenges_inside_the_api(
-    template: dict[str, Any],
+    template: dict[str, Any], stage: str
 ) -> None:
     """In the body, not beside it: a body change would drop separate GatewayResponse
-    resources, and API Gateway would answer its defaults."""
+    resources, and API Gateway would answer its defaults. With a custom domain (prod here)
+    401 and 403 also name the RFC 9728 metadata."""
     assert of_type(template, "AWS::ApiGateway::GatewayResponse") == {}
     (api,) = of_type(template, "AWS::ApiGateway::RestApi").values()
     responses = api["Properties"]["Body"]["x-amazon-apigateway-gateway-responses"]
+    metadata = ""
+    if stage == "prod":
+        url = "https://auth.example.com/.well-known/oauth-protected-resource"
+        metadata = f', resource_metadata="{url}"'
     expected = {
         "UNAUTHORIZED": (
             "401",
-            '\'Bearer error="invalid_token", DPoP error="invalid_token", '
+            f'\'Bearer error="invalid_token"{metadata}, DPoP error="invalid_token", '
             'algs="ES256 RS256 PS256 EdDSA"\'',
             "invalid_token",
         ),
-        "ACCESS_DENIED": ("403", "'Bearer error=\"insufficient_scope\"'", "insufficient_scope"),
+        "ACCESS_DENIED": (
+            "403",
+            f"'Bearer error=\"insufficient_scope\"{metadata}'",
+            "insufficient_scope",
+        ),
         "AUTHORIZER_FAILURE": ("503", "'Bearer'", "temporarily_unavailable"),
     }
     assert set(responses) == set(expected)

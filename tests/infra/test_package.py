@@ -320,6 +320,10 @@ def test_each_handler_runs_from_the_package_alone(deployed: Deployed) -> None:
     environment = dict(deployed.environments["StandaloneAuthorizer9ECA7970"])
     assert environment["TOLLGATE_JWKS_URI"] == f"{issuer}/jwks.json"
     server, environment["TOLLGATE_JWKS_URI"] = _serve(jwks)  # https on execute-api, really
+    # The stage's policy and audience are another API's, or nothing and the issuer by default
+    # (SECURITY.md 55): this API's, whose tokens name the issuer.
+    environment["TOLLGATE_ROUTE_POLICY"] = '{"GET /api/whoami": []}'
+    environment["TOLLGATE_AUDIENCE"] = issuer
     try:
         result = package.run(
             standalone,

@@ -16,8 +16,10 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Template
 
+from chalicelib.authorizer.errors import DPOP_ALGS
 from chalicelib.stores import schema
 from chalicelib.tokens.envelope import PURPOSE
+from infra.config import ROOT
 from infra.stack import TABLE_ACTIONS
 from tests.infra.conftest import Synthesized
 
@@ -244,6 +246,8 @@ def test_the_app_functions_get_their_settings_from_the_stack(
         assert env["TOLLGATE_SIGNER"] == "envelope"
         assert env["TOLLGATE_KMS_KEY_ID"] == {"Fn::GetAtt": [key, "Arn"]}
         assert "RestAPI" in json.dumps(env["TOLLGATE_ISSUER"])
+        assert env["TOLLGATE_REGISTRATION"] == "public"
+        assert env["TOLLGATE_METADATA_DOCUMENTS"] == "true"
         env = env_of(prod, name)
         assert env["TOLLGATE_SIGNER"] == "kms"
         assert env["TOLLGATE_ISSUER"] == "https://auth.example.com"
@@ -263,9 +267,41 @@ def test_the_standalone_authorizer_is_configured_for_this_issuer(
     env = props["Environment"]["Variables"]
     assert env["TOLLGATE_ISSUER"] == "https://auth.example.com"
     assert env["TOLLGATE_JWKS_URI"] == "https://auth.example.com/jwks.json"
-    assert json.loads(env["TOLLGATE_ROUTE_POLICY"])
     table, _ = one(synthesized.prod, "AWS::DynamoDB::Table")
     assert env["TOLLGATE_TABLE"] == {"Ref": table}
+    assert env["TOLLGATE_AUDIENCE"] == "https://reports.example.com/"
+    assert json.loads(env["TOLLGATE_ROUTE_POLICY"]) == json.loads(
+        (ROOT / "examples" / "protected-api" / "routes.json").read_text(encoding="utf-8")
+    )
+
+
+def test_the_standalone_authorizer_allows_nothing_by_default(synthesized: Synthesized) -> None:
+    """SECURITY.md 55: with no authorizerRoutePolicy, no token opens any route; its audience
+    is the issuer until authorizerAudience names the API."""
+    env = standalone(synthesized.dev)[1]["Properties"]["Environment"]["Variables"]
+    assert json.loads(env["TOLLGATE_ROUTE_POLICY"]) == {}
+    assert env["TOLLGATE_AUDIENCE"] == env["TOLLGATE_ISSUER"]
+
+
+def test_the_gateway_s_challenges_name_the_resource_metadata(synthesized: Synthesized) -> None:
+    """RFC 9728 5.1 on AWS: with a custom domain the 401 and 403 gateway responses name
+    the demo API's metadata; on the API's own URL (which the API cannot name) they do not."""
+    _, prod_api = one(synthesized.prod, "AWS::Serverless::Api")
+    responses = prod_api["Properties"]["GatewayResponses"]
+    url = "https://auth.example.com/.well-known/oauth-protected-resource"
+    assert responses["UNAUTHORIZED"]["ResponseParameters"]["Headers"]["WWW-Authenticate"] == (
+        f'\'Bearer error="invalid_token", resource_metadata="{url}", '
+        f'DPoP error="invalid_token", algs="{DPOP_ALGS}"\''
+    )
+    assert responses["ACCESS_DENIED"]["ResponseParameters"]["Headers"]["WWW-Authenticate"] == (
+        f'\'Bearer error="insufficient_scope", resource_metadata="{url}"\''
+    )
+    _, dev_api = one(synthesized.dev, "AWS::Serverless::Api")
+    dev_challenge = dev_api["Properties"]["GatewayResponses"]["UNAUTHORIZED"]
+    assert (
+        "resource_metadata"
+        not in dev_challenge["ResponseParameters"]["Headers"]["WWW-Authenticate"]
+    )
 
 
 def test_every_function_has_a_fixed_name_and_a_log_group_with_retention(

@@ -80,7 +80,7 @@ def _pending(running: Running) -> tuple[Browser, str, str]:
 
 @given(
     data=st.data(),
-    step=st.sampled_from(["login", "consent"]),
+    step=st.sampled_from(["login", "consent", "mfa"]),
     content_type=CONTENT_TYPES,
     method=st.sampled_from(["GET", "POST"]),
 )

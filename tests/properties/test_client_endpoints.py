@@ -119,5 +119,5 @@ PAR_NAMES = [
 def test_the_pushed_authorization_request_endpoint(
     running: Running, body: bytes, content_type: str, auth: str | None
 ) -> None:
-    """SECURITY.md 49: a refused push stores nothing."""
+    """SECURITY.md 63: a refused push stores nothing."""
     _post(running, "/par", body, content_type, auth)

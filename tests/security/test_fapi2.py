@@ -1,4 +1,4 @@
-"""SECURITY.md item 50: a client registered with the FAPI 2.0 Security Profile (docs/fapi2.md).
+"""SECURITY.md item 64: a client registered with the FAPI 2.0 Security Profile (docs/fapi2.md).
 
 Its requests must be pushed, with redirect_uri and PKCE S256; it authenticates only with
 private_key_jwt, ES256, `aud` the issuer as a string; its codes live at most 60 seconds; a

@@ -1,4 +1,4 @@
-"""SECURITY.md item 49: pushed authorization requests (RFC 9126).
+"""SECURITY.md item 63: pushed authorization requests (RFC 9126).
 
 /par authenticates the client as the token endpoint does and validates the request as
 /authorize does; its request_uri is single use, short-lived and the pushing client's own; at
@@ -363,7 +363,7 @@ def test_pushes_and_refused_request_uris_are_audited_without_the_request_uri(
 
 
 def test_a_push_keeps_only_what_authorize_reads(server: Server) -> None:
-    """SECURITY.md 31 and 49: neither client credentials nor ignored parameters are stored."""
+    """SECURITY.md 31 and 63: neither client credentials nor ignored parameters are stored."""
     headers, auth = credentials(server, "post")
     fields = {**auth_params("post"), **auth, "x-filler": "f" * 4000, "ui_locales": "de"}
 

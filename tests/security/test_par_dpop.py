@@ -1,4 +1,4 @@
-"""SECURITY.md items 49 and 47: a DPoP proof sent with a pushed authorization request binds
+"""SECURITY.md items 63 and 47: a DPoP proof sent with a pushed authorization request binds
 the code to its key, as `dpop_jkt` does (RFC 9449 10.1); a bad proof at /par stores nothing."""
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ def _redeem(server: Server, code: str, proof: str | None) -> Answer:
 
 
 def test_a_proof_at_par_binds_the_code_to_its_key(server: Server) -> None:
-    """SECURITY.md 49 and 47: as dpop_jkt would; another key or none is invalid_grant."""
+    """SECURITY.md 63 and 47: as dpop_jkt would; another key or none is invalid_grant."""
     key, other = dpop_key(), dpop_key(name="other")
     headers, auth = credentials(server, "web")
     proof = key.proof("POST", f"{ISSUER}/par", server.clock.now())

@@ -157,8 +157,8 @@ ERRORS: dict[str, tuple[Callable[[Server], Answer], str, int]] = {
         "invalid_client",
         401,
     ),
-    "basic client using post": (
-        lambda s: s.token(bogus(client_id="web", client_secret=SECRET)),
+    "basic client using post, wrong secret": (
+        lambda s: s.token(bogus(client_id="web", client_secret="wrong")),
         "invalid_client",
         401,
     ),
@@ -174,7 +174,7 @@ BASIC_FAILURES: dict[str, str] = {
     "wrong secret": basic("web", "wrong"),
     "unknown client": basic("nobody", SECRET),
     "public client with basic": basic("spa", SECRET),
-    "post client with basic": basic("post", SECRET),
+    "post client with basic, wrong secret": basic("post", "wrong"),
     "empty secret": basic("web", ""),
     "not base64": "Basic !!!not-base64!!!",
     "no colon": "Basic " + base64.b64encode(b"web").decode(),

@@ -1,5 +1,6 @@
 """Fixtures for the store contract tests: every test that asks for `table` or `store` runs
-twice, against MemoryTable and against DynamoTable on DynamoDB mocked in-process by moto."""
+three times, against MemoryTable, DynamoTable on DynamoDB mocked in-process by moto, and
+DynamoTable with production's DynamoHttpClient over HTTP to moto's server."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 from chalicelib.clock import FakeClock
 from chalicelib.stores.repository import Store
 from chalicelib.stores.table import Table
-from tests.support.tables import BACKENDS, fresh_table
+from tests.support.tables import WIRE_BACKENDS, fresh_table
 
 
 @pytest.fixture
@@ -19,7 +20,7 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture(params=WIRE_BACKENDS)
 def table(request: pytest.FixtureRequest, clock: FakeClock) -> Iterator[Table]:
     """One fresh, empty table per test, driven by the `clock` fixture."""
     with fresh_table(request.param, clock) as fresh:

@@ -20,7 +20,7 @@ from moto import mock_aws
 
 from chalicelib.clock import FakeClock
 from chalicelib.stores.dynamodb import DynamoTable, make_client
-from chalicelib.stores.models import AuthorizationCode, RefreshToken
+from chalicelib.stores.models import AuthorizationCode, Grant, RefreshToken
 from chalicelib.stores.repository import Store
 from chalicelib.stores.schema import table_definition
 
@@ -96,6 +96,7 @@ def test_code_redemption_survives_a_lost_answer(dynamo: tuple[Store, Any]) -> No
 
 def test_rotation_survives_a_lost_answer(dynamo: tuple[Store, Any]) -> None:
     store, client = dynamo
+    store.grants.put(Grant("g1", "sub-1", "app", ["openid", "offline_access"], NOW))
     store.refresh.put(_refresh("r1"))
     hook = _lose_first(client, "TransactWriteItems")
     store.refresh.rotate(_refresh("r1"), "request-1", NOW, _refresh("r2"))

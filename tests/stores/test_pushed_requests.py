@@ -1,4 +1,4 @@
-"""Pushed authorization requests in the table (RFC 9126, SECURITY.md 49): a request_uri is
+"""Pushed authorization requests in the table (RFC 9126, SECURITY.md 63): a request_uri is
 taken once, by one conditional write; an expired one is gone."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ def test_a_pushed_request_is_taken_once(store: Store, clock: FakeClock) -> None:
     assert first is not None
     assert first.params == {"client_id": ["web"], "scope": ["openid"], "resource": ["a", "b"]}
     assert first.consumed_by == "consumer-1"
-    assert second is None  # SECURITY.md 49: single use
+    assert second is None  # SECURITY.md 63: single use
 
 
 def test_an_expired_pushed_request_cannot_be_taken(store: Store, clock: FakeClock) -> None:

@@ -19,7 +19,7 @@ from chalicelib.stores.models import (
     SigningKey,
     User,
 )
-from chalicelib.stores.records import AlreadyUsed, Gone, RefreshAlreadyUsed
+from chalicelib.stores.records import AlreadyUsed, Gone, GrantRevoked, RefreshAlreadyUsed
 from chalicelib.stores.repository import Store
 from chalicelib.stores.table import ConditionFailed, ItemExists
 
@@ -305,8 +305,14 @@ def test_redeem_code_expired_or_unknown_is_gone(store: Store, clock: FakeClock, 
         store.codes.redeem(make_code("unknown"), "request-1", None, NOW)
 
 
+def make_grant(grant_id: str = "g1") -> Grant:
+    """The grant make_refresh's tokens belong to: their rotation checks it is active."""
+    return Grant(grant_id, "sub-1", "app", ["openid", "offline_access"], NOW)
+
+
 def test_rotate_refresh_once_then_already_used(store: Store) -> None:
     old, new, other = make_refresh("r1"), make_refresh("r2"), make_refresh("r3")
+    store.grants.put(make_grant())
     store.refresh.put(old)
     store.refresh.rotate(old, "request-1", NOW, new)
     store.refresh.rotate(old, "request-1", NOW, new)  # our own retry
@@ -322,6 +328,7 @@ def test_rotate_refresh_once_then_already_used(store: Store) -> None:
 
 def test_supersede_refresh_voids_the_lost_successor(store: Store) -> None:
     old, lost, new = make_refresh("r1"), make_refresh("r2"), make_refresh("r3")
+    store.grants.put(make_grant())
     store.refresh.put(old)
     store.refresh.rotate(old, "request-1", NOW, lost)
     current = store.refresh.get("r1")
@@ -335,6 +342,30 @@ def test_supersede_refresh_voids_the_lost_successor(store: Store) -> None:
     with pytest.raises(RefreshAlreadyUsed):
         store.refresh.supersede(current, "request-3", NOW, make_refresh("r4"))
     assert store.refresh.get("r4") is None
+
+
+@pytest.mark.parametrize("grant", ["revoked", "gone"])
+def test_rotation_checks_the_grant_in_its_transaction(store: Store, grant: str) -> None:
+    """No read of the grant before: its rotation's transaction requires it active, so a
+    revocation landing between a refresh's read and its write cannot be missed."""
+    old, lost, new = make_refresh("r1"), make_refresh("r2"), make_refresh("r3")
+    store.grants.put(make_grant())
+    store.refresh.put(old)
+    store.refresh.rotate(old, "request-1", NOW, lost)
+    current = store.refresh.get("r1")
+    assert current is not None
+    if grant == "revoked":
+        store.grants.revoke("g1", NOW, "admin")
+    else:
+        store.grants.delete_all("sub-1")
+
+    with pytest.raises(GrantRevoked):
+        store.refresh.rotate(store.refresh.get("r2") or lost, "request-2", NOW, new)
+    with pytest.raises(GrantRevoked):
+        store.refresh.supersede(current, "request-3", NOW, new)
+
+    assert store.refresh.get("r2") == lost  # neither consumed nor superseded
+    assert store.refresh.get("r3") is None
 
 
 def test_put_code_twice_raises(store: Store) -> None:

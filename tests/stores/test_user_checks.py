@@ -12,7 +12,7 @@ from chalicelib.stores.models import Grant, User
 from chalicelib.stores.records import AccountDisabled
 from chalicelib.stores.repository import Store
 from chalicelib.stores.table import Table
-from tests.stores.test_repository import NOW, make_code, make_refresh
+from tests.stores.test_repository import NOW, make_code, make_grant, make_refresh
 
 
 def alice(store: Store, disabled: bool = False) -> None:
@@ -78,6 +78,7 @@ def test_rotate_for_a_disabled_user_writes_nothing(store: Store) -> None:
     alice(store)
     old = dataclasses.replace(make_refresh("r1"), username="alice")
     new = dataclasses.replace(make_refresh("r2"), username="alice")
+    store.grants.put(make_grant())
     store.refresh.put(old)
     user = store.users.get("alice")
     assert user is not None

@@ -20,7 +20,7 @@ from chalicelib.clock import FakeClock
 from chalicelib.deps import Deps
 from chalicelib.ids import digest
 from chalicelib.settings import Settings
-from chalicelib.stores.models import Client, User
+from chalicelib.stores.models import Client, Resource, User
 
 ISSUER = "https://auth.example.test"
 REDIRECT = "https://app.example/cb"
@@ -68,6 +68,15 @@ def seed(deps: Deps) -> None:
             email="alice@example.com",
         )
     )
+
+
+def register_resource(
+    deps: Deps, uri: str, scopes: list[str], token_ttl: int | None = None
+) -> Resource:
+    """A resource server, as `tollgate resource create` registers it."""
+    registered = Resource(uri=uri, name=uri, scopes=scopes, token_ttl=token_ttl)
+    deps.store.resources.create(registered)
+    return registered
 
 
 def pkce_pair() -> tuple[str, str]:

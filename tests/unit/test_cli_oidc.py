@@ -13,6 +13,7 @@ def test_client_create_with_oidc_and_resource_options(
     store: Store,  # noqa: F811
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    run_json(store, capsys, "resource", "create", "--uri", "https://api.example/", "--scope", "a")
     made = run_json(
         store,
         capsys,

@@ -1,6 +1,6 @@
 # ruff: noqa: F811 (the store fixture comes from test_cli)
-"""`tollgate client create|update --require-par | --profile fapi2` (RFC 9126, SECURITY.md 49
-and 50): a registration that breaks the FAPI 2.0 profile is refused, by create and update."""
+"""`tollgate client create|update --require-par | --profile fapi2` (RFC 9126, SECURITY.md 63
+and 64): a registration that breaks the FAPI 2.0 profile is refused, by create and update."""
 
 from __future__ import annotations
 

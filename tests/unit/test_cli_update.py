@@ -26,6 +26,7 @@ def stored(store: Store, client_id: str = "web") -> Any:
 
 def test_update_changes_fields_in_place(store: Store, capsys: pytest.CaptureFixture[str]) -> None:
     secret = create_web(store, capsys)["client_secret"]
+    run_json(store, capsys, "resource", "create", "--uri", "https://api.example", "--scope", "a")
     before = stored(store)
     updated = run_json(
         store, capsys, "client", "update", "web", "--name", "Web 2",

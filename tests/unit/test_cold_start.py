@@ -59,6 +59,19 @@ def test_first_use_loads_them() -> None:
     assert {"botocore", "cryptography"} <= _third_party(loaded) & HEAVY
 
 
+def test_the_lambda_functions_dynamodb_client_loads_no_service_model() -> None:
+    """The lean client (deps.build) signs and sends JSON itself: botocore's client machinery
+    and its service models stay unloaded (credentials and the retry rules only)."""
+    loaded = set(
+        _modules_after(
+            "from chalicelib.stores.dynamodb_http import DynamoHttpClient\n"
+            "DynamoHttpClient('us-east-1', 'http://127.0.0.1:9')\n"
+        )
+    )
+    assert {"urllib3", "botocore.credentials", "botocore.retries.standard"} <= loaded
+    assert not loaded & {"botocore.session", "botocore.client", "boto3"}
+
+
 def test_the_dynamodb_and_kms_clients_and_codec_load_no_boto3() -> None:
     """Everything the table and the KMS signers use, from botocore alone."""
     loaded = _modules_after(

@@ -73,6 +73,10 @@ def check(store: Store, creds: DemoCredentials) -> None:
         assert client.redirect_uris == [f"http://127.0.0.1:{PORT}/demo/callback"]
         validate_registration(client.redirect_uris[0])
 
+    # The demo API, registered as a resource at the default audience (the issuer).
+    (api,) = store.resources.all()
+    assert (api.uri, api.scopes) == (f"http://127.0.0.1:{PORT}", ["notes:read", "notes:write"])
+
     (user,) = store.users.all()
     assert (user.username, user.name, user.email) == ("demo", "Demo User", "demo@example.com")
     assert not user.disabled

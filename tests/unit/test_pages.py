@@ -359,4 +359,5 @@ def test_stylesheet_is_first_party_and_cached() -> None:
     assert "@import" not in css
     assert "url(" not in css
     assert not re.search(r"https?://", css)
-    assert len(css.encode()) < 7 * 1024  # 6.5 KB until the pages gained Cancel and "Not you?"
+    # 6.5 KB until the pages gained Cancel and "Not you?"; 7 KB until the second-factor pages.
+    assert len(css.encode()) < 8 * 1024
