@@ -43,14 +43,21 @@ def _date_time() -> tuple[int, int, int, int, int, int]:
     return time.gmtime(epoch)[:6]
 
 
+def _cached(name: str) -> bool:
+    return name.endswith(".pyc") or "__pycache__/" in name
+
+
 def add_bytecode(archive: Path, root: str, python: str | None = None) -> int:
     """Add a .pyc to `archive` for each of its .py files; `root` is where Lambda unzips it
     (/var/task or /opt). Returns how many were added."""
     with tempfile.TemporaryDirectory() as temp:
         tree = Path(temp) / "tree"
         with zipfile.ZipFile(archive) as zipped:
-            entries = zipped.infolist()
-            zipped.extractall(tree)
+            # A working tree's own __pycache__ (tests import the project) would come along
+            # with the sources: timestamp .pyc naming this machine's paths. Never shipped.
+            entries = [e for e in zipped.infolist() if not _cached(e.filename)]
+            for entry in entries:
+                zipped.extract(entry, tree)
         sources = [e.filename for e in entries if e.filename.endswith(".py")]
         if not sources:
             return 0

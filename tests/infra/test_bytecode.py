@@ -49,3 +49,20 @@ def test_a_source_that_does_not_compile_stops_the_packaging(tmp_path: Path) -> N
         zipped.writestr("broken.py", "def (:\n")
     with pytest.raises(RuntimeError, match="compileall failed"):
         add_bytecode(archive, "/var/task")
+
+
+def test_a_working_trees_own_bytecode_is_replaced(tmp_path: Path) -> None:
+    """chalice package copies the project's __pycache__ when tests have imported it: those
+    timestamp .pyc (this machine's paths) give way to the runtime's unchecked-hash ones."""
+    archive = _zip(tmp_path / "c.zip", (2024, 1, 1, 0, 0, 0))
+    stale = b"\xa7\r\r\n" + b"\x00" * 12 + b"stale"  # a timestamp-mode header, flags 0
+    with zipfile.ZipFile(archive, "a") as zipped:
+        zipped.writestr("pkg/__pycache__/mod.cpython-311.pyc", stale)
+        zipped.writestr("pkg/__pycache__/old.cpython-312.pyc", stale)
+    assert add_bytecode(archive, "/var/task") == 3
+    with zipfile.ZipFile(archive) as zipped:
+        names = zipped.namelist()
+        assert "pkg/__pycache__/old.cpython-312.pyc" not in names
+        assert names.count("pkg/__pycache__/mod.cpython-311.pyc") == 1
+        data = zipped.read("pkg/__pycache__/mod.cpython-311.pyc")
+    assert int.from_bytes(data[4:8], "little") == 0b01  # PEP 552 unchecked hash
