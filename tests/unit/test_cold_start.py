@@ -68,7 +68,7 @@ def test_the_lambda_functions_dynamodb_client_loads_no_service_model() -> None:
             "DynamoHttpClient('us-east-1', 'http://127.0.0.1:9')\n"
         )
     )
-    assert {"urllib3", "botocore.credentials", "botocore.retries.standard"} <= loaded
+    assert {"http.client", "botocore.credentials", "botocore.retries.standard"} <= loaded
     assert not loaded & {"botocore.session", "botocore.client", "boto3"}
 
 
