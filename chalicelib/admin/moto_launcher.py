@@ -111,15 +111,18 @@ def _parts(table: Any, key: dict[str, Any]) -> tuple[Any, Any]:
 THREADS = 8  # requests served at once: the browser tests' parallel clients, and a bench
 
 
-def main(argv: list[str]) -> int:
-    host, port = argv[0], int(argv[1])
+def server(host: str, port: int) -> Any:
+    """moto's WSGI app, patched, under waitress on host:port (`.run()` serves it)."""
     apply()
     import waitress
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     app = DomainDispatcherApplication(create_backend_app)
-    # moto reads whole bodies (an S3 upload too): no request size limit beyond waitress's.
-    waitress.serve(app, host=host, port=port, threads=THREADS, ident="moto", _quiet=True)
+    return waitress.create_server(app, host=host, port=port, threads=THREADS, ident="moto")
+
+
+def main(argv: list[str]) -> int:
+    server(argv[0], int(argv[1])).run()
     return 0
 
 

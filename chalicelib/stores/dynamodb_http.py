@@ -177,8 +177,8 @@ class DynamoHttpClient:
             "X-Amz-Target": TARGET + operation,
         }
         self._signer.sign("POST", "/", headers, body)
-        status, answer_headers, data = self._connections.post("/", headers, body)
-        return HttpAnswer(status, answer_headers, data)
+        answer = self._connections.post("/", headers, body)
+        return HttpAnswer(answer.status, answer.headers, answer.body)
 
 
 def _credentials() -> Any:

@@ -2,12 +2,14 @@
 
 urllib3 (what botocore sends with) cost about half of a DynamoDB call's CPU in our process:
 its pool, header containers and per-request bookkeeping, and two sends per request (headers,
-then body). Here a request is written with one send, and its answer is read by the standard
-library's own parser (http.client.HTTPResponse: status line, headers, Content-Length or
-chunked body, and whether the server keeps the connection). Idle connections are kept for
-the next request (thread-safe: `chalice local` serves requests in threads); one the server
-closed meanwhile is noticed before it is reused. Failures are botocore's exceptions, as
-urllib3's were mapped by botocore: so its retry rules see the same errors.
+then body); http.client's answer parser spends most of its time in the email package's
+header parsing. A DynamoDB answer is a status line, a few headers and a JSON body of known
+length, so here a request is written with one send and its answer read in a few lines:
+status, headers, then a Content-Length body (a chunked one too, and one ended by closing;
+anything else is a broken answer). Idle connections are kept for the next request
+(thread-safe: `chalice local` serves requests in threads); one the server closed meanwhile is
+noticed before it is reused. Failures are botocore's exceptions, as urllib3's were mapped by
+botocore: so its retry rules see the same errors.
 """
 
 from __future__ import annotations
@@ -18,9 +20,31 @@ import socket
 import ssl
 import threading
 import urllib.parse
+from dataclasses import dataclass
+from typing import BinaryIO
 
 # The same socket option urllib3 sets: a request and its answer never wait for delayed ACKs.
 _NODELAY = (socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+_MAX_LINE = 65536  # http.client's limits on a header line and on the number of headers
+_MAX_HEADERS = 100
+
+
+@dataclass
+class _Connection:
+    sock: socket.socket
+    reader: BinaryIO  # buffered: a line is read without a system call per byte
+
+    def close(self) -> None:
+        self.reader.close()
+        self.sock.close()
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: dict[str, str]  # names in lower case
+    body: bytes
+    keep: bool  # the connection may carry the next request
 
 
 class Connections:
@@ -42,47 +66,44 @@ class Connections:
         self._connect_timeout = connect_timeout
         self._read_timeout = read_timeout
         self._context = ssl.create_default_context(cafile=ca_certs) if self._tls else None
-        self._idle: list[socket.socket] = []
+        self._idle: list[_Connection] = []
         self._lock = threading.Lock()
 
-    def post(
-        self, path: str, headers: dict[str, str], body: bytes
-    ) -> tuple[int, dict[str, str], bytes]:
-        """Status, headers (names in lower case) and body of the answer to one POST."""
+    def post(self, path: str, headers: dict[str, str], body: bytes) -> Answer:
+        """The answer to one POST (`headers` must hold Host)."""
         lines = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
         request = f"POST {path} HTTP/1.1\r\n{lines}Content-Length: {len(body)}\r\n\r\n"
-        sock = self._take()
+        connection = self._take()
         try:
-            sock.settimeout(self._read_timeout)
-            sock.sendall(request.encode() + body)
-            answer = http.client.HTTPResponse(sock, method="POST")
-            answer.begin()
-            data = answer.read()
+            connection.sock.sendall(request.encode() + body)
+            answer = read_answer(connection.reader)
         except BaseException as exc:
-            sock.close()
+            connection.close()
             raise self._failure(exc, connecting=False) from exc
-        if answer.will_close:
-            sock.close()
-        else:
+        if answer.keep:
             with self._lock:
-                self._idle.append(sock)
-        return answer.status, {k.lower(): v for k, v in answer.getheaders()}, data
+                self._idle.append(connection)
+        else:
+            connection.close()
+        return answer
 
     def close(self) -> None:
         with self._lock:
             idle, self._idle = self._idle, []
-        for sock in idle:
-            sock.close()
+        for connection in idle:
+            connection.close()
 
-    def _take(self) -> socket.socket:
+    def _take(self) -> _Connection:
         while True:
             with self._lock:
-                sock = self._idle.pop() if self._idle else None
-            if sock is None:
-                return self._connect()
-            if not _dropped(sock):
-                return sock
-            sock.close()
+                connection = self._idle.pop() if self._idle else None
+            if connection is None:
+                sock = self._connect()
+                sock.settimeout(self._read_timeout)
+                return _Connection(sock, sock.makefile("rb"))
+            if not _dropped(connection.sock):
+                return connection
+            connection.close()
 
     def _connect(self) -> socket.socket:
         try:
@@ -120,6 +141,71 @@ class Connections:
         if isinstance(exc, http.client.HTTPException):
             return bx.HTTPClientError(error=exc)
         return exc
+
+
+def read_answer(reader: BinaryIO) -> Answer:
+    """One HTTP/1.x answer: http.client's exceptions for what is broken or cut short."""
+    status_line = reader.readline(_MAX_LINE + 1)
+    if not status_line:
+        raise http.client.RemoteDisconnected("the connection closed before an answer")
+    version, _, rest = status_line.partition(b" ")
+    code = rest[:3]
+    if not version.startswith(b"HTTP/1.") or len(code) != 3 or not code.isdigit():
+        raise http.client.BadStatusLine(repr(status_line[:100]))
+    headers: dict[str, str] = {}
+    for _ in range(_MAX_HEADERS + 1):
+        line = reader.readline(_MAX_LINE + 1)
+        if len(line) > _MAX_LINE:
+            raise http.client.LineTooLong("header line")
+        if line in (b"\r\n", b"\n", b""):
+            break
+        name, colon, value = line.decode("latin-1").partition(":")
+        if not colon:
+            raise http.client.HTTPException(f"malformed header line {line[:100]!r}")
+        key = name.strip().lower()
+        headers[key] = f"{headers[key]}, {value.strip()}" if key in headers else value.strip()
+    else:
+        raise http.client.HTTPException(f"got more than {_MAX_HEADERS} headers")
+    keep = version == b"HTTP/1.1" and headers.get("connection", "").lower() != "close"
+    if "chunked" in headers.get("transfer-encoding", "").lower():
+        body = _chunked(reader)
+    elif "content-length" in headers:
+        body = _exactly(reader, _number(headers["content-length"].encode(), 10))
+    else:
+        body, keep = reader.read(), False  # ended by closing the connection
+    return Answer(int(code), headers, body, keep)
+
+
+def _number(text: bytes, base: int) -> int:
+    try:
+        return int(text, base)
+    except ValueError:
+        raise http.client.HTTPException(f"not a length: {text[:20]!r}") from None
+
+
+def _exactly(reader: BinaryIO, size: int) -> bytes:
+    if size < 0:
+        raise http.client.HTTPException("negative Content-Length")
+    data = reader.read(size)
+    if len(data) < size:
+        raise http.client.IncompleteRead(data, size - len(data))
+    return data
+
+
+def _chunked(reader: BinaryIO) -> bytes:
+    parts: list[bytes] = []
+    while True:
+        line = reader.readline(_MAX_LINE + 1)
+        size = _number(line.split(b";", 1)[0].strip() or b"-1", 16)
+        if size < 0:
+            raise http.client.IncompleteRead(b"".join(parts))
+        if size == 0:
+            break
+        parts.append(_exactly(reader, size))
+        _exactly(reader, 2)  # the chunk's CRLF
+    while reader.readline(_MAX_LINE + 1) not in (b"\r\n", b"\n", b""):
+        pass  # trailers, ignored
+    return b"".join(parts)
 
 
 def _dropped(sock: socket.socket) -> bool:
