@@ -24,6 +24,8 @@ def decode(raw: dict[str, Any] | None) -> Item | None:
 
 
 def _plain(value: Any) -> Any:
+    if type(value) is str:
+        return value
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, dict):
