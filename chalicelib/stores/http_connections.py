@@ -77,9 +77,12 @@ class Connections:
         try:
             connection.sock.sendall(request.encode() + body)
             answer = read_answer(connection.reader)
-        except BaseException as exc:
+        except Exception as exc:
             connection.close()
             raise self._failure(exc, connecting=False) from exc
+        except BaseException:  # KeyboardInterrupt and the like: the connection is unusable
+            connection.close()
+            raise
         if answer.keep:
             with self._lock:
                 self._idle.append(connection)
@@ -108,25 +111,23 @@ class Connections:
     def _connect(self) -> socket.socket:
         try:
             sock = socket.create_connection(self._address, timeout=self._connect_timeout)
-        except BaseException as exc:
+        except Exception as exc:
             raise self._failure(exc, connecting=True) from exc
         try:
             sock.setsockopt(*_NODELAY)
             if self._context is not None:
                 sock = self._context.wrap_socket(sock, server_hostname=self._address[0])
-        except BaseException as exc:
+        except Exception as exc:
             sock.close()
             raise self._failure(exc, connecting=True) from exc
         return sock
 
-    def _failure(self, exc: BaseException, *, connecting: bool) -> BaseException:
+    def _failure(self, exc: Exception, *, connecting: bool) -> Exception:
         """botocore's exception for a failed connection or exchange (what its retry rules
         read: connection and timeout errors are retried, as urllib3's were)."""
         from botocore import exceptions as bx
 
         url = self.endpoint
-        if not isinstance(exc, Exception):
-            return exc  # KeyboardInterrupt and the like go up as they are
         if isinstance(exc, ssl.SSLError):
             return bx.SSLError(endpoint_url=url, error=exc)
         if isinstance(exc, TimeoutError):

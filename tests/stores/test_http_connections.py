@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
-from botocore.exceptions import EndpointConnectionError, HTTPClientError
+from botocore.exceptions import EndpointConnectionError, HTTPClientError, ReadTimeoutError
 
 from chalicelib.stores.http_connections import Connections
 from tests.support.tables import free_port
@@ -155,3 +155,11 @@ def test_a_broken_answer_is_an_http_client_error(server: Server, answer: bytes) 
 def test_nothing_listening_is_an_endpoint_connection_error() -> None:
     with pytest.raises(EndpointConnectionError):
         post(connections(f"http://127.0.0.1:{free_port()}"))
+
+
+def test_no_answer_in_time_is_a_read_timeout() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # accepts (backlog), never answers
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        pool = Connections(url, connect_timeout=2, read_timeout=0.2)
+        with pytest.raises(ReadTimeoutError):
+            post(pool)
