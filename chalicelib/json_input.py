@@ -36,11 +36,13 @@ class JsonInputError(ValueError):
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name, value in pairs:
-        if name in out:
-            raise JsonInputError(f"member {name[:40]!r} appears twice")
-        out[name] = value
+    out = dict(pairs)  # in C: only a dictionary shorter than the pairs has a name twice
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for name, _ in pairs:
+            if name in seen:
+                raise JsonInputError(f"member {name[:40]!r} appears twice")
+            seen.add(name)
     return out
 
 
@@ -62,6 +64,15 @@ def _safe_int(text: str) -> int:
     if abs(value) > MAX_SAFE_INTEGER:
         raise JsonInputError(f"the integer {text} is out of range (RFC 7493 2.2)")
     return value
+
+
+# One decoder for every call (json.loads with hooks builds a new one each time).
+_DECODER = json.JSONDecoder(
+    object_pairs_hook=_no_duplicates,
+    parse_constant=_no_constant,
+    parse_float=_finite,
+    parse_int=_safe_int,
+)
 
 
 def depth(text: str) -> int:
@@ -101,24 +112,18 @@ def loads(data: bytes | str, *, max_depth: int = MAX_DEPTH) -> Any:
     """The value `data` holds; JsonInputError for anything this module refuses."""
     if isinstance(data, bytes):
         try:
-            text = data.decode("utf-8")
+            text = data.decode("utf-8")  # strict: an encoded surrogate is not UTF-8 either
         except UnicodeDecodeError:
             raise JsonInputError("not UTF-8") from None
     else:
         text = data
-    if _SURROGATE.search(text):
-        raise JsonInputError("the text holds a lone surrogate (not Unicode)")
+        if _SURROGATE.search(text):
+            raise JsonInputError("the text holds a lone surrogate (not Unicode)")
     # Fewer brackets than the limit cannot nest deeper than it: no scan needed.
     if text.count("[") + text.count("{") > max_depth and depth(text) > max_depth:
         raise JsonInputError(f"nested more than {max_depth} deep")
     try:
-        value = json.loads(
-            text,
-            object_pairs_hook=_no_duplicates,
-            parse_constant=_no_constant,
-            parse_float=_finite,
-            parse_int=_safe_int,
-        )
+        value = _DECODER.decode(text)
     except JsonInputError:
         raise
     except (ValueError, RecursionError):

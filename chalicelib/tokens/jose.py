@@ -18,7 +18,6 @@ up or any signature checked:
 
 from __future__ import annotations
 
-import base64
 import binascii
 import re
 from dataclasses import dataclass
@@ -33,6 +32,12 @@ STRING_HEADERS = ("alg", "typ", "kid", "cty")
 MAX_JWS = 8 * 1024
 
 _SEGMENT = re.compile(r"[A-Za-z0-9_-]+")
+_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+_VALUE = {c: n for n, c in enumerate(_ALPHABET)}
+# Bits of the last character that encode nothing, by the segment's length mod 4: a canonical
+# spelling has them zero (RFC 7515 2, RFC 4648 3.5).
+_UNUSED_BITS = (0, 0, 0b1111, 0b11)
+_TO_STANDARD = bytes.maketrans(b"-_", b"+/")
 
 
 class JoseError(ValueError):
@@ -57,16 +62,17 @@ def segment_bytes(segment: str, what: str) -> bytes:
     """The bytes of an unpadded, canonical base64url segment; JoseError for anything else."""
     if not segment:
         return b""
-    if not _SEGMENT.fullmatch(segment) or len(segment) % 4 == 1:
+    size = len(segment) % 4
+    if size == 1 or not _SEGMENT.fullmatch(segment):
         raise JoseError(f"the {what} is not base64url")
+    # One spelling per value: the last character's unused bits must be 0 (issue 10 item 10).
+    if _VALUE[segment[-1]] & _UNUSED_BITS[size]:
+        raise JoseError(f"the {what} is not canonical base64url")
+    padded = segment.encode("ascii").translate(_TO_STANDARD) + b"=" * (-size % 4)
     try:
-        raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+        return binascii.a2b_base64(padded, strict_mode=True)
     except (binascii.Error, ValueError):
         raise JoseError(f"the {what} is not base64url") from None
-    # A canonical spelling re-encodes to itself: the unused bits of the last character are 0.
-    if base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii") != segment:
-        raise JoseError(f"the {what} is not canonical base64url")
-    return raw
 
 
 def segment_json(segment: str, what: str) -> dict[str, Any]:
