@@ -73,7 +73,7 @@ def context(claims: Claims) -> dict[str, str]:
     return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Decision:
     claims: Claims
     response: dict[str, Any]  # principalId, policyDocument, context

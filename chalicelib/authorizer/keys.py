@@ -137,6 +137,12 @@ class CachedKeys:
         self.loads = 0  # attempts so far (tests and the benchmark read it)
 
     def get(self, kid: str) -> PublicKey | None:
+        # Fresh keys holding the kid: read without the lock (a reload swaps in a new dict).
+        keys = self._keys
+        if keys is not None and self._clock() - self._loaded_at < self._max_age:
+            found = keys.get(kid)
+            if found is not None:
+                return found
         with self._lock:
             now = self._clock()
             if self._keys is None or now - self._loaded_at >= self._max_age:

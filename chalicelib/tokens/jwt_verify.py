@@ -154,7 +154,7 @@ def verifier(jwk: Mapping[str, Any], alg: str) -> Verifier:
 
 def _number(claims: Mapping[str, Any], name: str) -> int:
     value = claims[name]
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if value.__class__ is not int and (isinstance(value, bool) or not isinstance(value, float)):
         raise Rejected(f"{name} is not a number")
     return int(value)
 
@@ -169,18 +169,19 @@ def check_claims(
     leeway: int,
 ) -> None:
     """Step 5 of the module docstring: Rejected (or Expired) unless every claim check holds."""
-    for name in required:
-        if claims.get(name) is None:
-            raise Rejected(f"the {name} claim is missing")
+    if None in map(claims.get, required):  # one pass in C; the loop only names the one missing
+        missing = next(name for name in required if claims.get(name) is None)
+        raise Rejected(f"the {missing} claim is missing")
     iss = claims.get("iss")
-    if not isinstance(iss, str) or iss != issuer:
+    if iss.__class__ is not str or iss != issuer:
         raise Rejected("iss is not our issuer")
     aud = claims.get("aud")
-    if isinstance(aud, str):
-        aud = [aud]
-    if not isinstance(aud, list) or not aud or not all(isinstance(a, str) for a in aud):
+    if aud.__class__ is str:
+        if aud != audience:
+            raise Rejected("aud does not hold our audience")
+    elif not (isinstance(aud, list) and aud and all(a.__class__ is str for a in aud)):
         raise Rejected("aud is not a string or a list of strings")
-    if audience not in aud:
+    elif audience not in aud:
         raise Rejected("aud does not hold our audience")
     if "exp" in claims and now >= _number(claims, "exp") + leeway:
         raise Expired(f"expired at {claims['exp']} (now {now})")
