@@ -118,19 +118,6 @@ def make_token() -> Token:
     return Token(text, {"keys": [signing_key.public_jwk]}, private.public_key())
 
 
-def cpu_per_call(call: Callable[[], Any], iterations: int, batches: int) -> float:
-    """Median CPU seconds per call over `batches` batches (after a warm-up)."""
-    for _ in range(max(1, iterations // 10)):
-        call()
-    samples = []
-    for _ in range(batches):
-        start = time.process_time()
-        for _ in range(iterations):
-            call()
-        samples.append((time.process_time() - start) / iterations)
-    return statistics.median(samples)
-
-
 def raw_floor(token: Token) -> Callable[[], Any]:
     """The floor of a validation (issue 13): base64url-decode the three segments, json.loads
     the header and the payload, and one ECDSA P-256 verify of the signature (made DER once,
@@ -179,8 +166,8 @@ def request_event(token: str) -> dict[str, Any]:
 
 
 def validation_numbers(token: Token, iterations: int, batches: int) -> dict[str, float]:
-    """CPU per call of the floor, the core, gate.authorize and the Lambda handler, measured
-    round-robin batch by batch (so that a noisy moment of the machine hits all four)."""
+    """CPU per call (medians) of the floor, the core, gate.authorize and the Lambda handler,
+    measured in rounds of one batch each, and the core's and the handler's ratios."""
     from chalicelib.authorizer import gate, validate
     from chalicelib.authorizer.config import AuthorizerConfig
     from chalicelib.authorizer.keys import LocalKeys
@@ -217,11 +204,25 @@ def validation_numbers(token: Token, iterations: int, batches: int) -> dict[str,
         "authorize": authorize,
         "handler": lambda: handler(event),
     }
+    for call in calls.values():  # warm-up, unmeasured
+        for _ in range(max(1, iterations // 10)):
+            call()
     samples: dict[str, list[float]] = {name: [] for name in calls}
-    for _ in range(batches):
+    for _ in range(batches):  # one round: each call's batch, back to back
         for name, call in calls.items():
-            samples[name].append(cpu_per_call(call, iterations, 1))
-    return {name: statistics.median(values) for name, values in samples.items()}
+            start = time.process_time()
+            for _ in range(iterations):
+                call()
+            samples[name].append((time.process_time() - start) / iterations)
+    out = {name: statistics.median(values) for name, values in samples.items()}
+    # Each ratio is the median over rounds of the batch against the floor's batch of the same
+    # round: a machine shared with other work slows both alike, so its load cancels out.
+    floor = samples["raw_verify"]
+    for name in ("verify", "handler"):
+        out[f"{name}_ratio"] = statistics.median(
+            v / f for v, f in zip(samples[name], floor, strict=True)
+        )
+    return out
 
 
 def _seconds(code: str, cwd: Path, env: dict[str, str] | None = None) -> float:
@@ -268,16 +269,15 @@ def cold_numbers(token: Token, repeats: int) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser(prog="python -m bench.authorizer")
-    parser.add_argument("--iterations", type=int, default=2000)
-    parser.add_argument("--batches", type=int, default=5)
+    parser.add_argument("--iterations", type=int, default=200)
+    parser.add_argument("--batches", type=int, default=40)
     parser.add_argument("--imports", type=int, default=7)
     args = parser.parse_args(argv)
 
     token = make_token()
     cpu = validation_numbers(token, args.iterations, args.batches)
     cold = cold_numbers(token, args.imports)
-    verify_ratio = cpu["verify"] / cpu["raw_verify"]
-    handler_ratio = cpu["handler"] / cpu["raw_verify"]
+    verify_ratio, handler_ratio = cpu.pop("verify_ratio"), cpu.pop("handler_ratio")
     import_ratio = cold["authorizer"] / cold["hello"]
     us, ms = 1e6, 1e3
     floor = f"raw ECDSA verify + base64 + JSON of the same token: {cpu['raw_verify'] * us:.0f} us"

@@ -52,11 +52,9 @@ class PublicKey:
     alg: str  # the one algorithm this key verifies: ES256 for EC P-256, RS256 for RSA
     kty: str
     key: Any  # a `cryptography` public key object
-    verifier: jwt_verify.Verifier = field(repr=False, compare=False)
-
-    def verify(self, signing_input: bytes, signature: bytes) -> bool:
-        """Whether `signature` is this key's over `signing_input`, by its one algorithm."""
-        return self.verifier.verify(signing_input, signature)
+    # verify(signing_input, signature): whether the signature is this key's, by its one
+    # algorithm (the Verifier's check, chalicelib/tokens/jwt_verify.py)
+    verify: Callable[[bytes, bytes], bool] = field(repr=False, compare=False)
 
 
 class KeySource(Protocol):
@@ -106,7 +104,7 @@ def parse_jwks(doc: object) -> dict[str, PublicKey]:
             continue
         if kid in found:
             duplicates.add(kid)
-        found[kid] = PublicKey(kid, alg, verifier.kty, verifier.key, verifier)
+        found[kid] = PublicKey(kid, alg, verifier.kty, verifier.key, verifier.verify)
     for kid in duplicates:
         log.warning("dropping JWK %r: the kid is published twice", kid)
         del found[kid]

@@ -63,16 +63,14 @@ class Key(Protocol):
 class Verifier:
     """One public key and the one algorithm it verifies; built once per key and kept."""
 
-    __slots__ = ("_check", "alg", "key", "kty")
+    __slots__ = ("alg", "key", "kty", "verify")
 
     def __init__(self, alg: str, key: Any, check: Callable[[bytes, bytes], bool]) -> None:
         self.alg = alg
         self.kty = KEY_TYPES[alg]
         self.key = key  # the `cryptography` public key
-        self._check = check
-
-    def verify(self, signing_input: bytes, signature: bytes) -> bool:
-        return self._check(signing_input, signature)
+        # verify(signing_input, signature) -> bool: the check itself, no method in between
+        self.verify = check
 
 
 def _member(jwk: Mapping[str, Any], name: str) -> bytes:
