@@ -25,7 +25,7 @@ from chalicelib.authorizer.errors import (
     InvalidToken,
     UseDpopNonce,
 )
-from chalicelib.authorizer.validate import TOKEN68, Claims, bearer_token, credentials
+from chalicelib.authorizer.validate import TOKEN68, Claims, bearer_of, credentials
 from chalicelib.ids import same
 from chalicelib.stores.table import StoreUnavailable
 from chalicelib.tokens import dpop
@@ -36,9 +36,10 @@ DPOP = "DPoP"
 
 def presented(authorization: str | None) -> tuple[str, str]:
     """(scheme, token) of an Authorization header: Bearer (RFC 6750) or DPoP (RFC 9449 7.1)."""
-    scheme, token = credentials((authorization or "").strip())
+    value = (authorization or "").strip()
+    scheme, token = credentials(value)
     if scheme.lower() != "dpop":
-        return BEARER, bearer_token(authorization)
+        return BEARER, bearer_of(value, scheme, token)
     if not TOKEN68.fullmatch(token):
         raise InvalidToken("malformed DPoP credentials").as_dpop()
     return DPOP, token

@@ -66,10 +66,12 @@ def context(claims: Claims) -> dict[str, str]:
     """The authorizer context: flat strings only (API Gateway drops anything nested). With
     `acr` and `auth_time` when the token has them, for an API's own step-up checks."""
     out = {"sub": claims.sub, "client_id": claims.client_id, "scope": claims.scope}
-    for name in ("acr", "auth_time"):
-        value = claims.raw.get(name)
-        if isinstance(value, str | int) and not isinstance(value, bool):
-            out[name] = str(value)
+    raw = claims.raw
+    if "acr" in raw or "auth_time" in raw:
+        for name in ("acr", "auth_time"):
+            value = raw.get(name)
+            if isinstance(value, str | int) and not isinstance(value, bool):
+                out[name] = str(value)
     return out
 
 

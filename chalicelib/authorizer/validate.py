@@ -70,9 +70,13 @@ def credentials(value: str) -> tuple[str, str]:
 def bearer_token(authorization: str | None) -> str:
     """The token of an `Authorization: Bearer <token>` header value (RFC 6750 2.1)."""
     value = (authorization or "").strip()
+    return bearer_of(value, *credentials(value))
+
+
+def bearer_of(value: str, scheme: str, token: str) -> str:
+    """bearer_token of a header value already split by `credentials`."""
     if not value:
         raise MissingToken("no Authorization header")
-    scheme, token = credentials(value)
     if scheme.lower() != "bearer":
         raise MissingToken(f"scheme {scheme[:20]!r} is not Bearer")
     if not TOKEN68.fullmatch(token):

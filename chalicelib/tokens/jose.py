@@ -105,13 +105,29 @@ def read(token: str, max_bytes: int = MAX_JWS, allow: frozenset[str] = frozenset
         raise JoseError(f"not a compact JWS ({len(parts)} segments)")
     if not parts[0] or not parts[1]:
         raise JoseError("empty header or payload")
-    header = segment_json(parts[0], "header")
+    header = _header(parts[0], allow)
+    claims = segment_json(parts[1], "payload")
+    return Compact(header, claims, segment_bytes(parts[2], "signature"))
+
+
+# Headers already read, by their segment: every token of one key has the same header, so a
+# warm verifier reads it once. Only headers that passed are kept (and never modified).
+_HEADERS: dict[tuple[str, frozenset[str]], dict[str, Any]] = {}
+MAX_HEADERS = 64
+
+
+def _header(segment: str, allow: frozenset[str]) -> dict[str, Any]:
+    header = _HEADERS.get((segment, allow))
+    if header is not None:
+        return header
+    header = segment_json(segment, "header")
     for name in STRING_HEADERS:
         if name in header and not isinstance(header[name], str):
             raise JoseError(f"the header's {name} is not a string")
-    if not REFUSED_HEADERS.isdisjoint(header):
-        refused = sorted((REFUSED_HEADERS - allow) & header.keys())
-        if refused:
-            raise JoseError(f"header parameters {refused} are not accepted")
-    claims = segment_json(parts[1], "payload")
-    return Compact(header, claims, segment_bytes(parts[2], "signature"))
+    refused = sorted((REFUSED_HEADERS - allow) & header.keys())
+    if refused:
+        raise JoseError(f"header parameters {refused} are not accepted")
+    if len(_HEADERS) >= MAX_HEADERS:
+        _HEADERS.clear()
+    _HEADERS[segment, allow] = header
+    return header

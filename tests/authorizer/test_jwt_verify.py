@@ -210,3 +210,20 @@ def test_keys_are_built_strictly(ec_key: KeyPair, rsa_key: KeyPair) -> None:
     assert "missing" in _refused({k: v for k, v in ec.items() if k != "y"}, "ES256")
     assert "bits" in _refused({**rsa, "n": b64(b"\xff" * 128)}, "RS256")
     assert "not an RSA public key" in _refused({**rsa, "e": b64(b"\x02")}, "RS256")
+
+
+def test_headers_read_once_are_judged_the_same_every_time(
+    ec_key: KeyPair, published: dict[str, jwt_verify.Verifier]
+) -> None:
+    """The reader keeps headers that passed (they repeat for every token of a key): a refused
+    header is refused again, and a kept one still passes only with a valid signature."""
+    refused = ec_key.token(jku="https://evil.example/jwks")
+    for _ in range(2):
+        with pytest.raises(jwt_verify.Rejected, match="jku"):
+            decode(refused, published)
+    good = ec_key.token()
+    assert decode(good, published)["sub"] == "sub-alice"
+    head, _, signature = good.split(".")
+    forged = f"{head}.{b64(b'{}')}.{signature}"
+    with pytest.raises(jwt_verify.Rejected, match="does not verify"):
+        decode(forged, published)
