@@ -21,9 +21,10 @@ one gets the policy of every route its scopes allow, and API Gateway answers 403
 others; when the keys (or the grant store) cannot be read the call fails (500, never an
 allow). Configuration: chalicelib/authorizer/config.py.
 
-The import path is the standard library, PyJWT, cryptography and project code: never boto3
-(tests/authorizer/test_cold_start.py). Only the optional revocation check loads botocore, on
-its first use.
+The import path is the standard library, cryptography's EC and RSA verification and project
+code: never boto3, PyJWT or cryptography.x509 (tests/authorizer/test_cold_start.py holds the
+exact set). Only the optional revocation check and DPoP's replay guard load botocore, on
+their first use.
 """
 
 from __future__ import annotations
