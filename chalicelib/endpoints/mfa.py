@@ -13,11 +13,11 @@ recovery code by a conditional write of its record (item 45).
 
 from __future__ import annotations
 
-from chalicelib.accounts import devices, mfa, rate_limit, sessions, totp
+from chalicelib.accounts import devices, mfa, passkeys, rate_limit, sessions, totp
 from chalicelib.deps import Deps
 from chalicelib.endpoints import interaction as steps
 from chalicelib.errors import PageError
-from chalicelib.http import mfa_pages
+from chalicelib.http import mfa_pages, passkey_pages
 from chalicelib.http.message import HttpRequest, HttpResponse
 from chalicelib.ids import new_id
 from chalicelib.observability import audit
@@ -27,7 +27,7 @@ MAX_CODE = 64
 ISSUER_NAME = "Tollgate"
 
 
-def _pending_user(deps: Deps, interaction: Interaction) -> User:
+def pending_user(deps: Deps, interaction: Interaction) -> User:
     user = deps.store.users.get(interaction.mfa_username or "")
     if user is None or user.disabled:
         raise PageError(
@@ -52,7 +52,7 @@ def _pending_secret(deps: Deps, interaction: Interaction, user: User) -> str:
     return secret
 
 
-def _page(
+def page(
     deps: Deps,
     interaction: Interaction,
     client: Client,
@@ -63,7 +63,21 @@ def _page(
 ) -> HttpResponse:
     action = steps.action(deps, interaction, "mfa")
     cancel = steps.action(deps, interaction, "cancel")
-    if deps.store.factors.list_for(user.username):
+    factors = deps.store.factors.list_for(user.username)
+    keys = [f for f in factors if f.kind == passkeys.PASSKEY]
+    if factors:
+        passkey = ""
+        if keys:
+            passkey = passkey_pages.passkey_form(
+                action=steps.action(deps, interaction, "passkey"),
+                csrf=interaction.csrf,
+                options=passkeys.authentication_options(
+                    deps, bound_to=interaction.interaction_id, username=user.username, allow=keys
+                ),
+                kind="get",
+                label="Use your passkey",
+                primary=True,
+            )
         body = mfa_pages.code_page(
             settings=deps.settings,
             client_name=client.name,
@@ -72,7 +86,10 @@ def _page(
             username=user.username,
             error=error,
             cancel_action=cancel,
+            passkey=passkey,
+            codes=not passkey_only(interaction, factors),
         )
+        return steps.html(body, interaction, status, script=bool(passkey))
     else:
         secret = _pending_secret(deps, interaction, user)
         uri = totp.provisioning_uri(secret, user.username, ISSUER_NAME)
@@ -90,10 +107,18 @@ def _page(
     return steps.html(body, interaction, status)
 
 
+def passkey_only(interaction: Interaction, factors: list[Factor]) -> bool:
+    """Whether only a passkey will do: the request asks for `phr` and the user has one
+    (item 2 of issue 15: phr forces a passkey even inside a password or TOTP session)."""
+    return mfa.level_asked(interaction.acr_values) >= mfa.PASSKEY_LEVEL and any(
+        f.kind == passkeys.PASSKEY for f in factors
+    )
+
+
 def mfa_get(deps: Deps, request: HttpRequest, interaction_id: str) -> HttpResponse:
     interaction, client = steps.load(deps, request, interaction_id)
-    user = _pending_user(deps, interaction)
-    return _page(deps, interaction, client, user)
+    user = pending_user(deps, interaction)
+    return page(deps, interaction, client, user)
 
 
 def mfa_post(deps: Deps, request: HttpRequest, interaction_id: str) -> HttpResponse:
@@ -102,19 +127,22 @@ def mfa_post(deps: Deps, request: HttpRequest, interaction_id: str) -> HttpRespo
     if params.get("step") == "continue":
         # After the recovery codes were shown: the session exists, go on as after a sign-in.
         return steps.after_login(deps, interaction, steps.signed_in(deps, request, interaction))
-    user = _pending_user(deps, interaction)
+    user = pending_user(deps, interaction)
     code = (params.get("code") or "")[:MAX_CODE]
+    factors = deps.store.factors.list_for(user.username)
+    if passkey_only(interaction, factors):
+        # No code is checked (nor counted): this request needs the passkey.
+        return page(deps, interaction, client, user, error="Use your passkey.", status=400)
     known = devices.knows(deps, request, user.username)
     limiter = rate_limit.for_login(deps, user.username, request.source_ip, known_browser=known)
     # SECURITY.md item 60: counted before the code is checked, on the password's limits.
     wait = limiter.attempt()
     if wait is not None:
         message = f"Too many attempts. Try again in {rate_limit.minutes(wait)}."
-        response = _page(deps, interaction, client, user, error=message, status=429)
+        response = page(deps, interaction, client, user, error=message, status=429)
         response.headers["Retry-After"] = str(wait)
         audit.mfa_blocked(client.client_id, user, wait)
         return response
-    factors = deps.store.factors.list_for(user.username)
     if factors:
         method = _verify(deps, user, factors, code)
         codes: list[str] = []
@@ -122,7 +150,7 @@ def mfa_post(deps: Deps, request: HttpRequest, interaction_id: str) -> HttpRespo
         method, codes = _enrol(deps, interaction, user, code)
     if method is None:
         audit.mfa_failed(client.client_id, user)
-        return _page(deps, interaction, client, user, error="That code is not right.", status=400)
+        return page(deps, interaction, client, user, error="That code is not right.", status=400)
     limiter.succeeded()
     amr = mfa.with_factor(interaction.mfa_amr or ["pwd"], "otp")
     old = sessions.current(deps, request)

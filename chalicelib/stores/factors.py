@@ -93,6 +93,28 @@ class FactorRepository:
             return False
         return True
 
+    def use_passkey(self, factor: Factor, sign_count: int, backed_up: bool, now: int) -> bool:
+        """Record a passkey's use: its new counter and backup state, only while the counter
+        is the one this request checked against (a racing use of the same response, or of
+        a clone, fails the condition)."""
+        update = Update(
+            _pk(factor.username),
+            f"FACTOR#{factor.factor_id}",
+            {"sign_count": sign_count, "backed_up": backed_up, "last_used_at": now},
+            expect={"sign_count": factor.sign_count},
+        )
+        try:
+            self.table.transact([update])
+        except TransactionCanceled:
+            return False
+        return True
+
+    def replace_recovery(self, username: str, hashes: list[str]) -> None:
+        """A new set of recovery codes; the old ones stop working."""
+        self._delete_recovery(username)
+        for h in hashes:
+            self.table.put({"pk": _pk(username), "sk": f"RECOVERY#{h}", "kind": "Recovery"})
+
     def recovery_left(self, username: str) -> int:
         items = self.table.query(_pk(username), "RECOVERY#")
         return sum(1 for i in items if "used_at" not in i)

@@ -156,6 +156,9 @@ class Session:
     # Random on its own, so it reveals nothing of the cookie or its hash.
     sid: str = ""
     stamp: str | None = None  # the user's stamp at sign-in (User.stamp)
+    # When the person last confirmed it is them on the security page (password again): a
+    # change there needs this or auth_time to be recent (SECURITY.md item 70).
+    confirmed_at: int = 0
 
 
 @dataclass

@@ -39,6 +39,10 @@ class SessionRepository:
     def get(self, sid_hash: str) -> Session | None:
         return from_item(Session, self.table.get(f"SESSION#{sid_hash}", "SESSION"))
 
+    def confirm(self, sid_hash: str, now: int) -> None:
+        """The person confirmed it is them again (the security page's password check)."""
+        self.table.update(f"SESSION#{sid_hash}", "SESSION", {"confirmed_at": now})
+
     def delete(self, session: Session) -> None:
         """End one session (sign-out, or replaced by a fresh sign-in)."""
         self.table.transact(
