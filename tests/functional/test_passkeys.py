@@ -206,7 +206,9 @@ def test_another_origin_or_rp_id_is_refused(
 ) -> None:
     """SECURITY.md 68: a response made for another site (a phishing page) signs nothing."""
     page, _verifier = login_page(browser)
-    refused = post_passkey(browser, page, lambda o: device.get(o, **wrong))
+    refused = post_passkey(
+        browser, page, lambda o: device.get(o, origin=wrong.get("origin"), rp_id=wrong.get("rp_id"))
+    )
     assert refused.status == 400 and "not accepted" in refused.text
 
 
