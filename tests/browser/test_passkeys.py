@@ -5,8 +5,8 @@ so the issuer's host is `localhost` (Chromium maps it to 127.0.0.1).
 
 One person's story: a password session; a passkey added on the security page (by keyboard);
 a client asking `acr_values=phr` gets the passkey step inside that password session; new
-sign-ins with the passkey alone (autofill, then the button), then password + passkey. Not one request
-leaves the stage. SECURITY.md 65 (UV), 66 (challenges), 68 (origin and RP ID from the
+sign-ins with the passkey alone (autofill, then the button), then password + passkey. Not
+one request leaves the stage. SECURITY.md 65 (UV), 66 (challenges), 68 (origin and RP ID from the
 issuer's host under a stage path). axe-core finds nothing on the pages with a passkey form,
 light, dark and phone (TOLLGATE_SCREENSHOTS saves them).
 """
@@ -116,6 +116,26 @@ def _password(page: Page, stack: Stack) -> None:
     page.get_by_role("button", name="Sign in", exact=True).click()
 
 
+def _password_session(stack: Stack, page: Page) -> None:
+    url, verifier = _authorize(stack)
+    page.goto(url)
+    _password(page, stack)
+    page.wait_for_url("**/consent")
+    page.get_by_role("button", name="Allow").click()
+    assert _claims(stack, page, verifier)["amr"] == ["pwd"]
+
+
+def _add_passkey_by_keyboard(stack: Stack, page: Page) -> None:
+    """The security page, from the issuer: Tab to "Add a passkey", Enter."""
+    page.goto(f"{stack.issuer}/account/security")
+    page.get_by_role("heading", name="Security").wait_for()
+    page.keyboard.press("Tab")
+    _tab_to(page, "Add a passkey", limit=12)
+    page.keyboard.press("Enter")
+    page.get_by_text("Passkey added.").wait_for()
+    assert page.locator(".recovery-codes li").count() == 10
+
+
 def test_register_then_step_up_then_sign_in_with_the_passkey_alone_and_as_second_step(
     passkey_stack: Stack, chromium: Browser
 ) -> None:
@@ -126,22 +146,8 @@ def test_register_then_step_up_then_sign_in_with_the_passkey_alone_and_as_second
     page = context.new_page()
     cdp, authenticator = _authenticator(page)
 
-    # A password session.
-    url, verifier = _authorize(stack)
-    page.goto(url)
-    _password(page, stack)
-    page.wait_for_url("**/consent")
-    page.get_by_role("button", name="Allow").click()
-    assert _claims(stack, page, verifier)["amr"] == ["pwd"]
-
-    # The security page, from the issuer: add a passkey, by keyboard.
-    page.goto(f"{stack.issuer}/account/security")
-    page.get_by_role("heading", name="Security").wait_for()
-    page.keyboard.press("Tab")
-    _tab_to(page, "Add a passkey", limit=12)
-    page.keyboard.press("Enter")
-    page.get_by_text("Passkey added.").wait_for()
-    assert page.locator(".recovery-codes li").count() == 10
+    _password_session(stack, page)
+    _add_passkey_by_keyboard(stack, page)
     [credential] = _credentials(cdp, authenticator)
     assert credential["isResidentCredential"] is True
     assert credential["rpId"] == "localhost"  # the issuer's host, not its stage path
