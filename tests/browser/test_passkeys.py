@@ -226,3 +226,40 @@ def test_axe_finds_nothing_on_the_pages_with_a_passkey_form(
     page.get_by_role("alert").wait_for()
     _check(page, axe_source, "passkey-step-error", variant, screenshots)
     context.close()
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_axe_finds_nothing_on_the_security_page(
+    passkey_stack: Stack,
+    chromium: Browser,
+    axe_source: str,
+    screenshots: Path | None,
+    variant: str,
+) -> None:
+    """A user with no factor yet: the page, then with a passkey and its recovery codes."""
+    from chalicelib.stores.models import User
+
+    stack = passkey_stack
+    store = local.local_store(stack.moto_url)
+    demo = store.users.get(stack.creds.username)
+    assert demo is not None
+    username = f"security-{variant}"
+    store.users.create(User(username, f"sub-{username}", demo.password_hash))
+    context = chromium.new_context(bypass_csp=True, **VARIANTS[variant])
+    page = context.new_page()
+    _authenticator(page)
+    page.goto(f"{stack.issuer}/account/security")
+    page.get_by_role("heading", name="You are not signed in").wait_for()
+    _check(page, axe_source, "security-signed-out", variant, screenshots)
+    url, _verifier = _authorize(stack)
+    page.goto(url)
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(stack.creds.password)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    page.wait_for_url("**/consent")
+    page.goto(f"{stack.issuer}/account/security")
+    _check(page, axe_source, "security-empty", variant, screenshots)
+    page.get_by_role("button", name="Add a passkey").click()
+    page.get_by_text("Passkey added.").wait_for()
+    _check(page, axe_source, "security-added", variant, screenshots)
+    context.close()
