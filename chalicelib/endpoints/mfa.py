@@ -21,6 +21,7 @@ from chalicelib.http import mfa_pages, passkey_pages
 from chalicelib.http.message import HttpRequest, HttpResponse
 from chalicelib.ids import new_id
 from chalicelib.observability import audit
+from chalicelib.stores.factors import FactorKeyMissing
 from chalicelib.stores.models import Client, Factor, Interaction, User
 
 MAX_CODE = 64
@@ -39,9 +40,25 @@ def pending_user(deps: Deps, interaction: Interaction) -> User:
     return user
 
 
+def seal_key(deps: Deps) -> bytes:
+    """The key of TOTP secrets; a clear 503 page (and an audit record) when it was deleted
+    while sealed secrets may remain (SECURITY.md item 69), never a new key over them."""
+    try:
+        return deps.store.factors.seal_key()
+    except FactorKeyMissing:
+        audit.factor_key_missing()
+        raise PageError(
+            "Authenticator apps are unavailable",
+            "Codes from authenticator apps cannot be checked right now. Use a passkey or a "
+            "recovery code, or ask your administrator.",
+            503,
+            detail="FACTORKEY missing",
+        ) from None
+
+
 def _pending_secret(deps: Deps, interaction: Interaction, user: User) -> str:
     """The secret being enrolled in this pending authorization, made on first view."""
-    key = deps.store.factors.seal_key()
+    key = seal_key(deps)
     label = f"pending:{interaction.interaction_id}"
     if interaction.pending_totp:
         return totp.unseal(key, user.username, label, interaction.pending_totp)
@@ -180,11 +197,14 @@ def mfa_post(deps: Deps, request: HttpRequest, interaction_id: str) -> HttpRespo
 def _verify(deps: Deps, user: User, factors: list[Factor], code: str) -> str | None:
     """'totp' or 'recovery' when the code is right and unspent (then spent); else None."""
     now = deps.clock.now()
-    key = deps.store.factors.seal_key()
-    for factor in factors:
-        if factor.kind != "totp" or not factor.secret:
-            continue
-        secret = totp.unseal(key, user.username, factor.factor_id, factor.secret)
+    apps = [f for f in factors if f.kind == "totp" and f.secret]
+    try:
+        key = deps.store.factors.seal_key() if apps else b""
+    except FactorKeyMissing:
+        audit.factor_key_missing()
+        apps = []  # a recovery code still works (item 69)
+    for factor in apps:
+        secret = totp.unseal(key, user.username, factor.factor_id, factor.secret or "")
         step = totp.matching_step(secret, code, now)
         # SECURITY.md item 57: a step at or before the last one accepted is a replay.
         if step is not None and deps.store.factors.use_step(factor, step, now):
@@ -210,7 +230,7 @@ def _enrol(
     if step is None:
         return None, []
     factor_id = new_id()
-    key = deps.store.factors.seal_key()
+    key = seal_key(deps)
     factor = Factor(
         factor_id=factor_id,
         username=user.username,
