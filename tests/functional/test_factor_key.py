@@ -16,7 +16,7 @@ from chalicelib.deps import Deps
 from tests.functional.flows import submit_login
 from tests.functional.test_mfa import code, enrol, finish, send_code, start, to_second_step
 from tests.support.logs import captured
-from tests.support.oauth import Browser
+from tests.support.oauth import Answer, Browser
 
 
 def _delete_key(deps: Deps) -> None:
@@ -63,7 +63,8 @@ def test_the_first_key_is_made_once_with_its_marker(deps: Deps) -> None:
     assert deps.store.factors.seal_key() == key
 
 
-def to_second_step_page(browser: Browser) -> tuple[object, str]:
+def to_second_step_page(browser: Browser) -> tuple[Answer, str]:
+    """Password, then the second step's page, whatever its status."""
 
     started, verifier = start(browser)
     answer = submit_login(browser, browser.follow(started))
