@@ -25,6 +25,7 @@ from chalicelib.stores.models import Factor, Session, User
 PATH = "/account/security"
 RECENT = 600  # seconds
 NAMES = {"passkey": "Passkey", "totp": "Authenticator app"}
+EVENTS = {"passkey": "factor_added", "remove": "factor_removed", "recovery": "recovery_renewed"}
 
 
 def _signed_in(deps: Deps, request: HttpRequest) -> tuple[Session, User, str]:
@@ -107,10 +108,10 @@ def security_post(deps: Deps, request: HttpRequest) -> HttpResponse:
     action = params.get("action")
     if action == "confirm":
         return _confirm(deps, request, session, user, params.get("password") or "")
-    if action not in {"passkey", "remove", "recovery"}:
+    if action not in EVENTS:
         raise PageError("Invalid request", "Choose what to change.", 400)
     if not _recent(deps, session):
-        audit.account_change(user.sub, action, FAILURE, "sign-in not recent")
+        audit.account_change(user.sub, EVENTS[action], FAILURE, "sign-in not recent")
         return _page(deps, request, status=403, error="Confirm it is you first.")
     if action == "passkey":
         return _add_passkey(deps, request, session, user, params.get("credential") or "")
