@@ -13,6 +13,7 @@ from __future__ import annotations
 from chalicelib.accounts import devices, passkeys, rate_limit, sessions, totp
 from chalicelib.accounts.passwords import verify_password
 from chalicelib.deps import Deps
+from chalicelib.endpoints import mfa as second_step
 from chalicelib.errors import OAuthError, PageError
 from chalicelib.http import cookies, headers, passkey_pages
 from chalicelib.http.message import HttpRequest, HttpResponse
@@ -25,7 +26,13 @@ from chalicelib.stores.models import Factor, Session, User
 PATH = "/account/security"
 RECENT = 600  # seconds
 NAMES = {"passkey": "Passkey", "totp": "Authenticator app"}
-EVENTS = {"passkey": "factor_added", "remove": "factor_removed", "recovery": "recovery_renewed"}
+EVENTS = {
+    "passkey": "factor_added",
+    "totp": "factor_added",
+    "totp-confirm": "factor_added",
+    "remove": "factor_removed",
+    "recovery": "recovery_renewed",
+}
 
 
 def _signed_in(deps: Deps, request: HttpRequest) -> tuple[Session, User, str]:
@@ -70,7 +77,9 @@ def _page(
     error: str | None = None,
     notice: str | None = None,
     codes: list[str] | None = None,
+    app: str | None = None,
 ) -> HttpResponse:
+    """The page; `app`: the secret of an authenticator app being set up (QR code and key)."""
     session, user, csrf = _signed_in(deps, request)
     factors = deps.store.factors.list_for(user.username)
     body = passkey_pages.security_page(
@@ -87,6 +96,8 @@ def _page(
         error=error,
         codes=codes,
         confirm=not _recent(deps, session),
+        app=_app_setup(app, user.username),
+        has_app=any(f.kind == "totp" for f in factors),
     )
     response = HttpResponse(status, {"Content-Type": "text/html; charset=utf-8"}, body)
     return headers.secure(response, [], script=True)
@@ -115,6 +126,10 @@ def security_post(deps: Deps, request: HttpRequest) -> HttpResponse:
         return _page(deps, request, status=403, error="Confirm it is you first.")
     if action == "passkey":
         return _add_passkey(deps, request, session, user, params.get("credential") or "")
+    if action == "totp":
+        return _start_app(deps, request, session, user)
+    if action == "totp-confirm":
+        return _confirm_app(deps, request, session, user, (params.get("code") or "")[:64])
     if action == "remove":
         factor_id = params.get("factor") or ""
         if len(factor_id) > 64 or not deps.store.factors.remove(user.username, factor_id):
@@ -145,7 +160,7 @@ def _confirm(
         audit.account_change(user.sub, "confirmed", FAILURE, "wrong password")
         return _page(deps, request, status=400, error="That password is not right.")
     limiter.succeeded()
-    deps.store.sessions.confirm(session.sid_hash, deps.clock.now())
+    deps.store.sessions.update(session.sid_hash, {"confirmed_at": deps.clock.now()})
     audit.account_change(user.sub, "confirmed")
     return _page(deps, request, notice="Confirmed. You can change your settings now.")
 
@@ -177,3 +192,53 @@ def _add_passkey(
     audit.account_change(user.sub, "factor_added", reason="passkey")
     audit.mfa_enrolled(user, "passkey")
     return _page(deps, request, notice="Passkey added.", codes=codes or None)
+
+
+# -- an authenticator app (TOTP), as at sign-in (chalicelib/endpoints/mfa.py) -----------------
+
+
+def _app_setup(secret: str | None, username: str) -> tuple[str, str] | None:
+    if secret is None:
+        return None
+    uri = totp.provisioning_uri(secret, username, second_step.ISSUER_NAME)
+    return totp.qr_svg(uri), totp.grouped(secret)
+
+
+def _start_app(deps: Deps, request: HttpRequest, session: Session, user: User) -> HttpResponse:
+    key = second_step.seal_key(deps)  # a 503 page when the key was deleted (item 69)
+    secret = totp.new_secret()
+    sealed = totp.seal(key, user.username, f"pending:{session.sid_hash}", secret)
+    deps.store.sessions.update(session.sid_hash, {"pending_totp": sealed})
+    return _page(deps, request, app=secret)
+
+
+def _confirm_app(
+    deps: Deps, request: HttpRequest, session: Session, user: User, code: str
+) -> HttpResponse:
+    if not session.pending_totp:
+        return _page(deps, request, status=400, error="Start setting up the app again.")
+    key = second_step.seal_key(deps)
+    secret = totp.unseal(key, user.username, f"pending:{session.sid_hash}", session.pending_totp)
+    now = deps.clock.now()
+    step = totp.matching_step(secret, code, now)
+    if step is None:
+        audit.account_change(user.sub, "factor_added", FAILURE, "wrong code")
+        return _page(deps, request, status=400, error="That code is not right.", app=secret)
+    factor_id = new_id()
+    factor = Factor(
+        factor_id=factor_id,
+        username=user.username,
+        kind="totp",
+        created_at=now,
+        label="Authenticator app",
+        last_used_at=now,
+        secret=totp.seal(key, user.username, factor_id, secret),
+        last_step=step,
+    )
+    first = not deps.store.factors.list_for(user.username)
+    codes = totp.new_recovery_codes() if first else []
+    deps.store.factors.add(factor, [totp.recovery_hash(user.username, c) for c in codes] or None)
+    deps.store.sessions.update(session.sid_hash, {"pending_totp": ""})
+    audit.account_change(user.sub, "factor_added", reason="totp")
+    audit.mfa_enrolled(user, "totp")
+    return _page(deps, request, notice="Authenticator app added.", codes=codes or None)

@@ -50,10 +50,13 @@ def security_page(
     error: str | None = None,
     codes: list[str] | None = None,
     confirm: bool = False,
+    app: tuple[str, str] | None = None,
+    has_app: bool = False,
 ) -> str:
     """The signed-in person's factors: add a passkey, remove one, new recovery codes.
 
-    `confirm`: the sign-in is not recent, so a change first asks for the password again."""
+    `confirm`: the sign-in is not recent, so a change first asks for the password again.
+    `app`: (QR code SVG, key as text) of an authenticator app being set up."""
     alert = f'<div class="alert" id="page-error" role="alert">{_e(error)}</div>\n' if error else ""
     note = f'<p class="message" role="status">{_e(notice)}</p>\n' if notice else ""
     rows = "\n".join(
@@ -115,7 +118,37 @@ aria-describedby="password-hint" required>
         primary=not confirm,
     )
     body = f"""<h1>Security <span class="subtitle">of <strong>{_e(username)}</strong></span></h1>
-{alert}{note}{shown}{again}<h2>Ways to sign in</h2>
+{alert}{note}{shown}{again}{_app_form(action, csrf, app, has_app)}<h2>Ways to sign in</h2>
 {listing}
 {add}{recovery}"""
     return _document(title="Security", body=body, settings=settings, script=True)
+
+
+def _app_form(action: str, csrf: str, app: tuple[str, str] | None, has_app: bool) -> str:
+    """Set up an authenticator app: the button, or the QR code, key and code field."""
+    if app is None:
+        if has_app:
+            return ""
+        return f"""<form method="post" action="{_e(action)}">
+<input type="hidden" name="csrf" value="{_e(csrf)}">
+<button class="button secondary block" type="submit" name="action" value="totp">\
+Set up an authenticator app</button>
+</form>
+"""
+    qr_svg, key = app
+    return f"""<h2>Set up an authenticator app</h2>
+<p class="message">Scan this code with an authenticator app, then enter the code it shows.</p>
+<figure class="qr" role="img" aria-label="QR code of the key below">{qr_svg}</figure>
+<p class="muted">Cannot scan it? Enter this key in the app instead:</p>
+<p class="manual-key"><code>{_e(key)}</code></p>
+<form method="post" action="{_e(action)}">
+<input type="hidden" name="csrf" value="{_e(csrf)}">
+<input type="hidden" name="action" value="totp-confirm">
+<div class="field">
+<label for="code">Code</label>
+<input id="code" name="code" type="text" autocomplete="one-time-code" autocapitalize="none" \
+spellcheck="false" required>
+</div>
+<button class="button primary block" type="submit">Turn it on</button>
+</form>
+"""

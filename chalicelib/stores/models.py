@@ -159,6 +159,8 @@ class Session:
     # When the person last confirmed it is them on the security page (password again): a
     # change there needs this or auth_time to be recent (SECURITY.md item 70).
     confirmed_at: int = 0
+    # An authenticator app being set up on the security page: its secret, sealed.
+    pending_totp: str | None = None
 
 
 @dataclass

@@ -12,6 +12,7 @@ from chalicelib.accounts import totp
 from chalicelib.clock import FakeClock
 from chalicelib.deps import Deps
 from tests.functional.flows import hidden_fields, sign_in
+from tests.functional.test_mfa import code, finish, send_code, to_second_step
 from tests.functional.test_passkeys import SECURITY, passkeys_of, register
 from tests.support.logs import captured
 from tests.support.oauth import PASSWORD, Answer, Browser
@@ -90,3 +91,29 @@ def test_a_user_with_no_factor_gets_no_recovery_codes(browser: Browser) -> None:
     page = browser.get(SECURITY)
     assert "No passkey or authenticator app yet" in page.text
     assert change(browser, page, action="recovery").status == 400
+
+
+def test_an_authenticator_app_is_set_up_on_the_page(
+    deps: Deps, clock: FakeClock, browser: Browser
+) -> None:
+    sign_in(browser)
+    page = browser.get(SECURITY)
+    started = change(browser, page, action="totp")
+    key = re.search(r'<p class="manual-key"><code>([A-Z2-7 ]+)</code>', started.text)
+    assert key is not None and "<svg" in started.text
+    secret = key.group(1).replace(" ", "")
+    assert secret not in str(deps.store.table.scan_prefix("SESSION#"))  # sealed while pending
+    wrong = "000000" if code(secret, clock) != "000000" else "111111"
+    with captured() as lines:
+        refused = change(browser, started, action="totp-confirm", code=wrong)
+        added = change(browser, started, action="totp-confirm", code=code(secret, clock))
+    assert refused.status == 400 and "That code is not right." in refused.text
+    assert added.status == 200 and "Authenticator app added." in added.text
+    assert lines.events() == ["account.factor_added", "account.factor_added", "mfa.enrolled"]
+    assert [f.kind for f in deps.store.factors.list_for("alice")] == ["totp"]
+    assert len(re.findall(r"<li><code>[A-Z2-7-]{19}</code></li>", added.text)) == 10
+    # The app now signs in: password, then a code of a later step.
+    browser.cookies.clear()
+    second, verifier = to_second_step(browser)
+    claims = finish(browser, send_code(browser, second, code(secret, clock, +1)), verifier)
+    assert claims["amr"] == ["pwd", "otp", "mfa"]
