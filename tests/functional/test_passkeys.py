@@ -227,3 +227,17 @@ def test_an_unknown_credential_a_disabled_user_or_garbage_signs_nobody_in(
     page, _verifier = login_page(browser)
     assert post_passkey(browser, page, device.get).status == 400
     assert "tollgate-session" not in " ".join(browser.cookies)
+
+
+def test_a_passkey_post_needs_the_pages_csrf_token_and_a_get_is_refused(
+    browser: Browser, device: SoftAuthenticator
+) -> None:
+    """SECURITY.md 66 and 6: the response is tied to this pending authorization's form."""
+    page, _verifier = login_page(browser)
+    action, fields, options = passkey_form(page.text)
+    forged = browser.post_form(
+        action, {**fields, "csrf": "forged", "credential": device.get(options)}
+    )
+    assert forged.status == 403
+    assert browser.get(action).status == 405
+    assert "tollgate-session" not in " ".join(browser.cookies)

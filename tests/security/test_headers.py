@@ -57,6 +57,16 @@ def csrf_refused_page(server: Server, browser: Browser) -> Answer:
     return browser.post_form(action_of(page.text), {"username": "alice", "password": PASSWORD})
 
 
+def security_page(server: Server, browser: Browser) -> Answer:
+    """The signed-in person's security page (SECURITY.md 70), with its passkey script."""
+    consent_page(server, browser)  # signed in
+    return browser.get("/account/security")
+
+
+def signed_out_security_page(server: Server, browser: Browser) -> Answer:
+    return browser.get("/account/security")
+
+
 PAGES: dict[str, Callable[[Server, Browser], Answer]] = {
     "login": login_page,
     "consent": consent_page,
@@ -67,6 +77,8 @@ PAGES: dict[str, Callable[[Server, Browser], Answer]] = {
     "expired interaction": expired_interaction_page,
     "other browser": foreign_browser_page,
     "csrf refused": csrf_refused_page,
+    "security": security_page,
+    "security signed out": signed_out_security_page,
 }
 
 _ATTRIBUTE = re.compile(
