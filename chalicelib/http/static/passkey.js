@@ -69,7 +69,8 @@
         autofill = new AbortController();
         navigator.credentials
           .get({ mediation: "conditional", publicKey: request(options), signal: autofill.signal })
-          .then((credential) => credential && send(form, credential), failed);
+          // Autofill that ends without a passkey is no failure: the person asked for nothing.
+          .then((credential) => credential && send(form, credential), () => {});
       });
     }
     form.addEventListener("submit", (event) => {
