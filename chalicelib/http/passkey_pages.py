@@ -118,9 +118,9 @@ aria-describedby="password-hint" required>
         primary=not confirm,
     )
     body = f"""<h1>Security <span class="subtitle">of <strong>{_e(username)}</strong></span></h1>
-{alert}{note}{shown}{again}{_app_form(action, csrf, app, has_app)}<h2>Ways to sign in</h2>
+{alert}{note}{shown}{again}<h2>Ways to sign in</h2>
 {listing}
-{add}{recovery}"""
+{add}{_app_form(action, csrf, app, has_app)}{recovery}"""
     return _document(title="Security", body=body, settings=settings, script=True)
 
 
