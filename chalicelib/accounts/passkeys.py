@@ -9,7 +9,9 @@ py_webauthn (and cbor2, pyOpenSSL) load on first use: a password sign-in loads n
   domain is a new RP ID: README "Passkeys").
 - User verification is required at registration and at every use (item 65): a passkey alone
   is two factors (the device and its PIN or biometric), so it meets `phr` and MFA.
-- A challenge is 32 random bytes, kept 5 minutes for one use (item 66, stores/challenges.py).
+- A challenge is 32 random bytes for one use (item 66): a sign-in's lives in its pending
+  authorization (10 minutes) and is replaced when used; a registration's is kept 5 minutes
+  (stores/challenges.py), bound to the session.
 - The signature counter only moves forward (item 67): a response whose counter is not above
   the stored one (unless both are 0, as synced passkeys report) is refused and audited.
 """
@@ -113,16 +115,14 @@ def registration_options(
     return str(options_to_json(options))
 
 
-def authentication_options(
-    deps: Deps, *, bound_to: str, username: str = "", allow: list[Factor] | None = None
-) -> str:
+def authentication_options(deps: Deps, *, challenge: str, allow: list[Factor] | None = None) -> str:
     """navigator.credentials.get() options (JSON). No `allow` (a sign-in with a passkey
     alone): any discoverable credential of this RP, and the response names its user.
 
     Written here rather than by py_webauthn: the login page shows this, and a password
     sign-in should not load the library (its members are WebAuthn L3's JSON form)."""
     options = {
-        "challenge": b64url(new_challenge(deps, "sign-in", bound_to, username)),
+        "challenge": challenge,  # the pending authorization's (Interaction.passkey_challenge)
         "timeout": TIMEOUT_MS,
         "rpId": rp_id(deps.settings),
         "allowCredentials": [

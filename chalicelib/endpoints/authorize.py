@@ -115,6 +115,7 @@ def _authorize(deps: Deps, request: HttpRequest, params: Params, target: Target)
         code_ttl=code_ttl(deps, client),
         dpop_jkt=checked.dpop_jkt,
         acr_values=acr_values,
+        passkey_challenge=new_secret(),  # 32 random bytes: the passkey forms' challenge
     )
     if step_up and found is not None:
         interaction.mfa_username = found[1].username

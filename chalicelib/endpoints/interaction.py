@@ -121,7 +121,7 @@ def login_page(
     error: str | None = None,
     username: str | None = None,
 ) -> str:
-    """The login page, with a passkey form whose challenge is new (stores/challenges.py)."""
+    """The login page, with a passkey form (its challenge is the interaction's: no write)."""
     return pages.login_page(
         settings=deps.settings,
         client_name=client.name,
@@ -137,10 +137,12 @@ def login_page(
             action=action(deps, interaction, "passkey"),
             csrf=interaction.csrf,
             # Any of this site's passkeys: the one chosen names its user (discoverable).
-            options=passkeys.authentication_options(deps, bound_to=interaction.interaction_id),
+            options=passkeys.authentication_options(deps, challenge=interaction.passkey_challenge),
             kind="conditional",
             label="Sign in with a passkey",
-        ),
+        )
+        if interaction.passkey_challenge
+        else "",
     )
 
 

@@ -84,12 +84,12 @@ def page(
     keys = [f for f in factors if f.kind == passkeys.PASSKEY]
     if factors:
         passkey = ""
-        if keys:
+        if keys and interaction.passkey_challenge:
             passkey = passkey_pages.passkey_form(
                 action=steps.action(deps, interaction, "passkey"),
                 csrf=interaction.csrf,
                 options=passkeys.authentication_options(
-                    deps, bound_to=interaction.interaction_id, username=user.username, allow=keys
+                    deps, challenge=interaction.passkey_challenge, allow=keys
                 ),
                 kind="get",
                 label="Use your passkey",

@@ -1,8 +1,8 @@
 """Signing in with a passkey: alone (the login page: discoverable credentials, autofill or
 the button) or as the second step after a password (the second-step page).
 
-The posted response must answer a challenge issued for this very pending authorization,
-once and within its 5 minutes (SECURITY.md item 66), at the issuer's origin and RP ID (item
+The posted response must answer the challenge of this very pending authorization, once
+and within its 10 minutes (SECURITY.md item 66), at the issuer's origin and RP ID (item
 68), with user verification (item 65), and its counter must move forward (item 67). Then,
 as after a password (chalicelib/endpoints/interaction.py): a new session, and on.
 """
@@ -14,7 +14,7 @@ from chalicelib.deps import Deps
 from chalicelib.endpoints import interaction as steps
 from chalicelib.endpoints import mfa as second_step
 from chalicelib.http.message import HttpRequest, HttpResponse
-from chalicelib.ids import new_id
+from chalicelib.ids import new_secret
 from chalicelib.observability import audit
 from chalicelib.stores.models import Client, Factor, Interaction, User
 
@@ -30,11 +30,13 @@ def passkey_post(deps: Deps, request: HttpRequest, interaction_id: str) -> HttpR
     except passkeys.PasskeyRefused as refused:
         audit.passkey_refused(client.client_id, None, refused.reason)
         return _again(deps, interaction, client, second, "This browser sent no passkey.")
-    bound = deps.store.challenges.consume(posted.challenge, new_id())
-    if bound is None or (bound.purpose, bound.bound_to) != ("sign-in", interaction_id):
-        # Spent, expired, or made for another page: the item that says so (item 66).
+    # Item 66: this pending authorization's current challenge, spent once (a new one takes
+    # its place, for another try); one used before, or another sign-in's, is refused.
+    fresh = new_secret()
+    if not deps.store.interactions.use_challenge(interaction_id, posted.challenge, fresh):
         audit.passkey_refused(client.client_id, None, "challenge unknown, used or expired")
         return _again(deps, interaction, client, second, NOT_ACCEPTED)
+    interaction.passkey_challenge = fresh
     found = _credential(deps, interaction, posted)
     if found is None:
         audit.passkey_refused(client.client_id, None, "unknown credential")

@@ -1,8 +1,10 @@
-"""WebAuthn challenges (passkeys, SECURITY.md item 66): one item per challenge,
+"""WebAuthn registration challenges (passkeys, SECURITY.md item 66): one item per challenge,
 
     CHALLENGE#<sha256(challenge)> / CHALLENGE     purpose, what it is bound to, ttl
 
-kept until it is used once or expires (ttl, a few minutes). A challenge is consumed by one
+kept until it is used once or expires (ttl, 5 minutes). A sign-in's challenge lives in its
+pending authorization instead (Interaction.passkey_challenge): showing the login page again
+writes nothing. A challenge is consumed by one
 conditional write (`claim`), so two requests presenting the same signed response cannot
 both pass; an expired one reads as absent.
 """
@@ -19,9 +21,9 @@ _SK = "CHALLENGE"
 
 @dataclass(frozen=True)
 class Challenge:
-    purpose: str  # "register" (security page) or "sign-in" (an interaction's pages)
-    bound_to: str  # the session's sid_hash, or the interaction id
-    username: str  # "" for a sign-in with a passkey alone: the credential names the user
+    purpose: str  # "register" (the security page; a sign-in's is its Interaction's)
+    bound_to: str  # the session's sid_hash
+    username: str
 
 
 def _pk(challenge: str) -> str:

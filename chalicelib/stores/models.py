@@ -195,6 +195,9 @@ class Interaction:
     mfa_amr: list[str] = field(default_factory=list)
     # A TOTP secret being enrolled, sealed; it becomes a factor once a code from it is right.
     pending_totp: str | None = None
+    # The WebAuthn challenge of this sign-in's passkey forms (SECURITY.md item 66): made
+    # with the interaction, replaced when used, so showing a page again writes nothing.
+    passkey_challenge: str | None = None
 
 
 @dataclass
