@@ -139,7 +139,7 @@ def login_page(
             # Any of this site's passkeys: the one chosen names its user (discoverable).
             options=passkeys.authentication_options(deps, challenge=interaction.passkey_challenge),
             kind="conditional",
-            label="Sign in with a passkey",
+            label="Continue with a passkey",
         )
         if interaction.passkey_challenge
         else "",

@@ -144,7 +144,7 @@ def login_page(
 ) -> str:
     """The sign-in form: username, password and the CSRF token, posted to ``action``.
 
-    ``passkey`` is the "Sign in with a passkey" form (chalicelib/http/passkey_pages.py): with
+    ``passkey`` is the "Continue with a passkey" form (chalicelib/http/passkey_pages.py): with
     it, the username field offers the browser's passkeys as autofill (conditional UI).
 
     ``cancel_action`` takes the person back to the app (an access_denied answer);

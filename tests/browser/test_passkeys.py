@@ -178,7 +178,7 @@ def test_register_then_step_up_then_sign_in_with_the_passkey_alone_and_as_second
     page.goto(url)
     page.wait_for_url("**/login")
     assert page.get_by_label("Username").get_attribute("autocomplete") == "username webauthn"
-    page.get_by_role("button", name="Sign in with a passkey").click()
+    page.get_by_role("button", name="Continue with a passkey").click()
     claims = _claims(stack, page, verifier)
     assert (claims["amr"], claims["acr"]) == (["hwk", "user"], "phr")
 

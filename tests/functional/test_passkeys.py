@@ -98,7 +98,7 @@ def test_a_passkey_alone_signs_in_with_amr_and_acr_phr(
 ) -> None:
     page, verifier = login_page(browser)
     assert 'autocomplete="username webauthn"' in page.text
-    assert "Sign in with a passkey" in page.text
+    assert "Continue with a passkey" in page.text
     answer = post_passkey(browser, page, device.get)
     assert answer.status == 303, answer.text
     claims = finish(browser, answer, verifier)
