@@ -15,6 +15,7 @@ from tests.functional.flows import hidden_fields, sign_in
 from tests.functional.test_mfa import code, finish, send_code, to_second_step
 from tests.functional.test_passkeys import SECURITY, passkeys_of, register
 from tests.support.logs import captured
+from tests.support.mfa import wrong_code
 from tests.support.oauth import PASSWORD, Answer, Browser
 
 
@@ -103,7 +104,7 @@ def test_an_authenticator_app_is_set_up_on_the_page(
     assert key is not None and "<svg" in started.text
     secret = key.group(1).replace(" ", "")
     assert secret not in str(deps.store.table.scan_prefix("SESSION#"))  # sealed while pending
-    wrong = "000000" if code(secret, clock) != "000000" else "111111"
+    wrong = wrong_code(secret, clock.now())
     with captured() as lines:
         refused = change(browser, started, action="totp-confirm", code=wrong)
         added = change(browser, started, action="totp-confirm", code=code(secret, clock))
