@@ -88,7 +88,7 @@ def _lookup(host: str, port: int, policy: Policy, deadline: float) -> list[Any]:
     def look_up() -> None:
         try:
             answer.append(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
-        except (OSError, UnicodeError) as error:
+        except Exception as error:  # OSError, UnicodeError: reported, not lost with the thread
             answer.append(error)
 
     worker = threading.Thread(target=look_up, name="document-resolve", daemon=True)
