@@ -16,6 +16,11 @@ TOLLGATE_REVOCATION_CHECK     true: also read the token's grant and revocation (
                               from the table (default off)
 TOLLGATE_TABLE                the table holding grants (needed by the revocation check) and
                               the used DPoP proofs (without it, DPoP requests are refused)
+TOLLGATE_AUTHORIZER_CACHE_TTL the result cache TTL (seconds) of the API Gateway authorizer
+                              that calls this function (default 60). DPoP requests are
+                              accepted only at 0: with a cache, API Gateway would answer a
+                              later request from the cached allow without its proof
+                              (SECURITY.md 45), so they are refused
 TOLLGATE_API_URL              the API's base URL as clients call it, e.g.
                               https://api.example.com/v1 (a custom domain's base path) or
                               https://<id>.execute-api.<region>.amazonaws.com/prod; a DPoP
@@ -51,6 +56,12 @@ class AuthorizerConfig:
     endpoint_url: str | None = None
     api_url: str | None = None
     resource_metadata: str = ""
+    cache_ttl: int = 60
+
+    @property
+    def accepts_dpop(self) -> bool:
+        """Only an authorizer that API Gateway calls for every request can check a proof."""
+        return self.cache_ttl == 0
 
 
 def from_env(env: Mapping[str, str] | None = None, base: Path | None = None) -> AuthorizerConfig:
@@ -86,6 +97,7 @@ def from_env(env: Mapping[str, str] | None = None, base: Path | None = None) -> 
         endpoint_url=values.get("AWS_ENDPOINT_URL") or None,
         api_url=_api_url(values.get("TOLLGATE_API_URL", "")),
         resource_metadata=values.get("TOLLGATE_RESOURCE_METADATA") or metadata_url(audience),
+        cache_ttl=_int(values, "TOLLGATE_AUTHORIZER_CACHE_TTL", 60, 0, 3600),
     )
 
 

@@ -14,7 +14,8 @@ https:// + Host + the path API Gateway received (REST: requestContext.path, whic
 stage on the execute-api domain and the base path on a custom domain; HTTP API: rawPath).
 API Gateway caches an authorizer's answer per identity source: an API that accepts DPoP
 must run its authorizer with caching off (TTL 0), or a cached allow would skip the proof
-of a later request (README, "DPoP at the edge").
+of a later request (README, "DPoP at the edge"). The function cannot see its TTL, so it is
+told: DPoP is refused unless TOLLGATE_AUTHORIZER_CACHE_TTL is 0 (SECURITY.md 45).
 
 Answers: a missing or invalid token fails with "Unauthorized" (API Gateway: 401); a valid
 one gets the policy of every route its scopes allow, and API Gateway answers 403 on the
@@ -147,7 +148,8 @@ class Authorizer:
             grants=self._grant_check(),
             proof=proof,
             url=events.request_url(event, cfg.api_url) if dpop_request else None,
-            replay=self._replay_guard() if proof is not None else None,
+            # No replay guard: DPoP refused (a cached allow would skip later proofs).
+            replay=self._replay_guard() if proof is not None and cfg.accepts_dpop else None,
         )
 
     def __call__(self, event: Mapping[str, Any]) -> dict[str, Any]:

@@ -7,11 +7,14 @@ the client calls); a proof names the method and that URL, and the token's `ath`.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from collections import Counter
 from typing import Any
 
 import pytest
 
+from chalicelib.authorizer.config import from_env
 from chalicelib.authorizer.errors import Unauthorized
 from chalicelib.authorizer.events import request_url
 from chalicelib.authorizer.keys import LocalKeys
@@ -21,8 +24,8 @@ from chalicelib.stores.memory import MemoryTable
 from chalicelib.stores.repository import Store
 from chalicelib.stores.table import Item, Table
 from tests.authorizer.gateway import Gateway, http_api_event, rest_event, token_event
-from tests.authorizer.test_lambda_handler import make_config
-from tests.authorizer.tokens import NOW, KeyPair, access_claims
+from tests.authorizer.test_lambda_handler import ROUTES, make_config
+from tests.authorizer.tokens import ISSUER, NOW, KeyPair, access_claims
 from tests.support.dpop import DpopKey, dpop_key
 
 URL = "https://api.example.test/prod/notes"
@@ -51,7 +54,10 @@ def table() -> Counting:
 
 
 def _authorizer(keys: LocalKeys, table: Counting | None, **config: Any) -> Authorizer:
+    """An authorizer told that API Gateway caches nothing (DPoP needs it), unless `config`
+    says otherwise."""
     replay = Store(table).dpop if table is not None else None
+    config.setdefault("cache_ttl", 0)
     return Authorizer(make_config(**config), keys=keys, clock=lambda: NOW, replay=replay)
 
 
@@ -164,6 +170,30 @@ def test_a_token_authorizer_and_an_authorizer_without_a_table_refuse_dpop(
     assert _call(_authorizer(keys, table), token_event("GET", "/notes", f"DPoP {token}")) is None
     event = rest_event("GET", "/notes", f"DPoP {token}", extra={"DPoP": _proof(key, token)})
     assert _call(_authorizer(keys, None), event) is None
+
+
+@pytest.mark.parametrize("env", [{}, {"TOLLGATE_AUTHORIZER_CACHE_TTL": "60"}])
+def test_an_authorizer_behind_a_cache_refuses_dpop(
+    keys: LocalKeys, ec_key: KeyPair, table: Counting, env: dict[str, str]
+) -> None:
+    """SECURITY.md 45: API Gateway would answer later requests with the same DPoP header from
+    its cached allow, proof or not: unless the function is told the cache is off
+    (TOLLGATE_AUTHORIZER_CACHE_TTL=0), a DPoP request is refused, even with a valid proof."""
+    cached = from_env(
+        {"TOLLGATE_ISSUER": ISSUER, "TOLLGATE_ROUTE_POLICY": json.dumps(ROUTES), **env}
+    )
+    assert cached.cache_ttl == 60 and not cached.accepts_dpop
+    key = dpop_key()
+    token = bound(ec_key, key)
+    event = rest_event("GET", "/notes", f"DPoP {token}", extra={"DPoP": _proof(key, token)})
+    authorizer = Authorizer(
+        dataclasses.replace(make_config(), cache_ttl=cached.cache_ttl),
+        keys=keys,
+        clock=lambda: NOW,
+        replay=Store(table).dpop,
+    )
+    assert _call(authorizer, event) is None
+    assert _call(_authorizer(keys, table), event) is not None  # the same, cache off
 
 
 def test_an_http_api_event(keys: LocalKeys, ec_key: KeyPair, table: Counting) -> None:
