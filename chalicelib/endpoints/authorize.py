@@ -87,6 +87,13 @@ def _authorize(deps: Deps, request: HttpRequest, params: Params, target: Target)
     step_up = logged_in and found is not None and _below(deps, found, client, acr_values)
     if step_up and "none" in prompt:
         raise InteractionRequired("a second factor is needed")
+    login_hint = checked.login_hint
+    if step_up and found is not None and not deps.store.factors.list_for(found[1].username):
+        # Nothing to step up with: the second step would enrol a first factor, and that needs
+        # the password again, or a session cookie alone would let whoever holds it bind their
+        # own authenticator to the account (SECURITY.md item 61).
+        logged_in = step_up = False
+        login_hint = login_hint or found[1].username
 
     interaction_id = new_id()
     csrf = new_secret()
@@ -105,7 +112,7 @@ def _authorize(deps: Deps, request: HttpRequest, params: Params, target: Target)
         nonce=checked.nonce,
         prompt=sorted(prompt),
         max_age=max_age,
-        login_hint=checked.login_hint,
+        login_hint=login_hint,
         csrf=csrf,
         browser_hash=digest(browser),
         expires_at=now + deps.settings.interaction_ttl,

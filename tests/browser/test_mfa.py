@@ -72,9 +72,13 @@ def test_step_up_enrols_totp_then_a_new_browser_signs_in_with_it(
     page.get_by_role("button", name="Allow").click()
     assert _tokens(stack, page, verifier)["amr"] == ["pwd"]
 
-    # The same client asks for MFA: the second step, not the password again.
+    # The same client asks for MFA. No factor yet: the password again (a session alone never
+    # enrols one, SECURITY.md item 61), the username already filled in, then enrolment.
     url, verifier, _state = _authorize(stack, stack.creds.web_client_id)
     page.goto(f"{url}&acr_values={MFA}")
+    page.wait_for_url("**/login")
+    assert page.get_by_label("Username").input_value() == stack.creds.username
+    _sign_in(page, stack)
     page.wait_for_url("**/mfa")
     page.get_by_role("img", name="QR code of the key below").wait_for()
     secret = page.locator(".manual-key code").inner_text().replace(" ", "")

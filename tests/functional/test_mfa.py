@@ -222,10 +222,14 @@ def test_acr_values_step_up_inside_a_password_session(
     assert to_client(asked)["error"] == "interaction_required"
     clock.advance(60)
     step_up, verifier = start(browser, acr_values=f"unknown-level {MFA_ACR}")
-    assert path_of(step_up.location).endswith("/mfa")  # not login, not a code
-    page = browser.follow(step_up)
+    # No factor yet: enrolling one asks for the password first, never the session alone.
+    assert path_of(step_up.location).endswith("/login")
+    login = browser.follow(step_up)
+    assert 'name="username" type="text" value="alice"' in login.text
+    assert "manual-key" not in login.text
+    page = browser.follow(submit_login(browser, login))
     secret = re.search(r'<p class="manual-key"><code>([A-Z2-7 ]+)</code>', page.text)
-    assert secret is not None  # no factor yet: the step-up enrols one
+    assert secret is not None
     saved = send_code(browser, page, code(secret.group(1).replace(" ", ""), clock))
     claims = finish(browser, keep_codes(browser, saved), verifier)
     assert claims["amr"] == ["pwd", "otp", "mfa"]
