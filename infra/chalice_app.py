@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,7 @@ from aws_cdk import CfnResource
 from chalice.cdk import Chalice
 from constructs import Construct
 
-from infra.bytecode import add_bytecode
+from infra.bytecode import add_bytecode, add_files
 
 FUNCTION = "AWS::Serverless::Function"
 API = "AWS::Serverless::Api"
@@ -82,37 +82,39 @@ def invocation_uri(function_name: str) -> dict[str, str]:
     }
 
 
-def attach_authorizer(template: dict[str, Any], function_name: str) -> list[str]:
-    """Point every custom (Lambda) authorizer of the API definitions at `function_name`."""
-    attached = []
+def _authorizers(template: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(name, x-amazon-apigateway-authorizer) of every Lambda authorizer the APIs define."""
     for resource in template["Resources"].values():
         if resource["Type"] != API:
             continue
         definitions = resource["Properties"]["DefinitionBody"].get("securityDefinitions", {})
         for name, definition in definitions.items():
             authorizer = definition.get("x-amazon-apigateway-authorizer")
-            if definition.get("x-amazon-apigateway-authtype") == "custom" and authorizer:
-                authorizer["authorizerUri"] = invocation_uri(function_name)
-                attached.append(name)
+            if authorizer:
+                yield name, authorizer
+
+
+def attach_authorizer(template: dict[str, Any], function_name: str) -> list[str]:
+    """Point every Lambda authorizer of the API definitions at `function_name`."""
+    attached = []
+    for name, authorizer in _authorizers(template):
+        if "authorizerUri" in authorizer:  # not a Cognito one
+            authorizer["authorizerUri"] = invocation_uri(function_name)
+            attached.append(name)
     return attached
 
 
 def request_authorizers(template: dict[str, Any]) -> list[str]:
     """Turn every TOKEN authorizer of the API definitions into a REQUEST one; their names."""
     changed = []
-    for resource in template["Resources"].values():
-        if resource["Type"] != API:
+    for name, authorizer in _authorizers(template):
+        if authorizer.get("type") != "token":
             continue
-        definitions = resource["Properties"]["DefinitionBody"].get("securityDefinitions", {})
-        for name, definition in definitions.items():
-            authorizer = definition.get("x-amazon-apigateway-authorizer", {})
-            if authorizer.get("type") != "token":
-                continue
-            authorizer["type"] = "request"
-            if authorizer.get("authorizerResultTtlInSeconds", 300):
-                # With a cache, API Gateway keys it on the identity source.
-                authorizer["identitySource"] = "method.request.header.Authorization"
-            changed.append(name)
+        authorizer["type"] = "request"
+        if authorizer.get("authorizerResultTtlInSeconds", 300):
+            # With a cache, API Gateway keys it on the identity source.
+            authorizer["identitySource"] = "method.request.header.Authorization"
+        changed.append(name)
     return changed
 
 
@@ -130,11 +132,13 @@ class ChaliceApp(Chalice):
         stage: str = "",
         authorizer: str = "",
         environ: dict[str, str] | None = None,
+        extra_files: dict[str, Path] | None = None,
     ) -> None:
         self._name_of = name_of
         self._stage = stage  # chalice's stage; by default the scope's id (a Tollgate stage)
         self._authorizer = authorizer  # a function name (item 4 above)
         self._environ = environ or {}  # what the app reads when it is imported to be packaged
+        self._extra_files = extra_files or {}  # zip path -> file: modules beside app.py
         self.function_names: dict[str, str] = {}
         super().__init__(scope, construct_id, source_dir=source_dir, stage_config=stage_config)
 
@@ -161,6 +165,8 @@ class ChaliceApp(Chalice):
             os.environ.update(saved)
             if loaded is not None and not ours:
                 sys.modules["app"] = loaded
+        if self._extra_files:
+            add_files(self.package_dir / "deployment.zip", self._extra_files)
         # Where Lambda unzips each: the function's code, and the layer.
         for archive, root in (("deployment.zip", "/var/task"), ("layer-deployment.zip", "/opt")):
             if (self.package_dir / archive).is_file():

@@ -87,6 +87,11 @@ class ExampleStack(cdk.Stack):
                 "api_gateway_stage": config.stage,
             },
             environ={"TOLLGATE_AUTHORIZER_ARN": PACKAGING_ARN},
+            # The wiring the examples share (examples/authorizer.py), which their app imports.
+            extra_files={
+                f"examples/{name}": ROOT / "examples" / name
+                for name in ("__init__.py", "authorizer.py")
+            },
             name_of=lambda logical: config.name(f"{example}-{logical}"),
             stage=config.stage,
             authorizer=self.authorizer_name,

@@ -207,3 +207,15 @@ def test_the_deploy_summary_says_what_to_register(tmp_path: Path) -> None:
     }
     text = outputs.render({"tollgate-dev-mcp-server": values}, "tollgate-dev-mcp-server")
     assert f"resource create --uri {values['ResourceUri']}" in text
+
+
+def test_the_package_holds_the_shared_authorizer_wiring(synthesized: Synthesized) -> None:
+    """app.py imports examples.authorizer: the package must hold it (nothing else of the
+    project), with its bytecode."""
+    import zipfile
+
+    archive = synthesized.example_stack.chalice.package_dir / "deployment.zip"
+    names = set(zipfile.ZipFile(archive).namelist())
+    assert {"app.py", "examples/__init__.py", "examples/authorizer.py"} <= names
+    assert not any(name.startswith("chalicelib/") for name in names)
+    assert any(n.startswith("examples/__pycache__/authorizer.") for n in names)
