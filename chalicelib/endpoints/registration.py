@@ -21,6 +21,7 @@ and refusal is an audit event.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -92,7 +93,8 @@ def _register(deps: Deps, request: HttpRequest, origin: cors.ClientOrigin) -> Ht
     now = deps.clock.now()
     client = _build(deps, metadata, client_id, now)
     _check(client)
-    client.registered_with_token = _admit(deps, request, metadata, client_id)
+    client.initial_token_hash = _admit(deps, request, metadata, client_id)
+    client.registered_with_token = client.initial_token_hash is not None
     secret = _new_secret(client)
     token = ids.new_secret()
     client.registration_token_hash = ids.digest(token)
@@ -114,20 +116,28 @@ def _register(deps: Deps, request: HttpRequest, origin: cors.ClientOrigin) -> Ht
     return HttpResponse.json(body, status=201)
 
 
-def _admit(deps: Deps, request: HttpRequest, metadata: Metadata, client_id: str) -> bool:
-    """Whether an initial access token admitted the registration (else it is open);
-    InvalidToken when one is needed and missing, or presented and not valid."""
+def _admit(deps: Deps, request: HttpRequest, metadata: Metadata, client_id: str) -> str | None:
+    """The hash of the initial access token that admitted the registration (None: open
+    registration); InvalidToken when one is needed and missing, or presented and not valid."""
     presented = _bearer(request)
     if presented is None:
         if is_open(deps.settings.registration, metadata):
-            return False
+            return None
         raise InvalidToken(
             "an initial access token is required for this registration",
             f"closed registration ({deps.settings.registration}, {metadata.auth_method})",
         )
-    if not deps.store.registration_tokens.use(ids.digest(presented), client_id):
+    token_hash = ids.digest(presented)
+    if not deps.store.registration_tokens.use(token_hash, client_id):
         raise InvalidToken("the initial access token is not valid")
-    return True
+    return token_hash
+
+
+def _still_admitted(deps: Deps, client: Client) -> bool:
+    """Whether the initial access token that admitted the client is still valid: its trust
+    ends with it (revoked or expired), and updates then stay within open registration."""
+    token_hash = client.initial_token_hash
+    return token_hash is not None and deps.store.registration_tokens.get(token_hash) is not None
 
 
 def is_open(mode: str, metadata: Metadata) -> bool:
@@ -143,21 +153,39 @@ def is_open(mode: str, metadata: Metadata) -> bool:
 def _build(deps: Deps, metadata: Metadata, client_id: str, now: int) -> Client:
     return Client(
         client_id=client_id,
-        name=metadata.name or UNNAMED,
-        client_type=client_rules.type_of(metadata.auth_method),
-        auth_method=metadata.auth_method,
-        redirect_uris=metadata.redirect_uris,
-        grant_types=metadata.grant_types,
-        scopes=metadata.scopes,
         created_at=now,
-        id_token_signed_response_alg=metadata.id_token_alg,
-        post_logout_redirect_uris=metadata.post_logout_redirect_uris,
-        jwks=metadata.jwks,
         origin=DYNAMIC,
         scope_policy=DYNAMIC_SCOPE_POLICY,
-        metadata=metadata.information,
-        dpop_bound_access_tokens=metadata.dpop_bound,
+        **_build_fields(metadata),
     )
+
+
+def _build_fields(metadata: Metadata) -> dict[str, Any]:
+    """The Client fields that registered metadata sets (RFC 7591 2), by Client's names."""
+    return {
+        "name": metadata.name or UNNAMED,
+        "client_type": client_rules.type_of(metadata.auth_method),
+        "auth_method": metadata.auth_method,
+        "redirect_uris": metadata.redirect_uris,
+        "grant_types": metadata.grant_types,
+        "scopes": metadata.scopes,
+        "id_token_signed_response_alg": metadata.id_token_alg,
+        "post_logout_redirect_uris": metadata.post_logout_redirect_uris,
+        "jwks": metadata.jwks,
+        "metadata": metadata.information,
+        "dpop_bound_access_tokens": metadata.dpop_bound,
+    }
+
+
+def _updated(client: Client, metadata: Metadata) -> Client:
+    """The client with its RFC 7591 metadata replaced (RFC 7592 2.2) and everything else kept:
+    the secret, the registration token, and what the operator set (`tollgate client update`:
+    MFA, PAR, profile, resources, scope policy, introspection, PKCE), which a client must not
+    undo by re-sending its metadata. Sender-constraining only goes up: a client may ask for
+    DPoP-bound tokens, never stop a requirement already on its record."""
+    built = _build_fields(metadata)
+    built["dpop_bound_access_tokens"] = metadata.dpop_bound or client.dpop_bound_access_tokens
+    return dataclasses.replace(client, **built)
 
 
 def _check(client: Client) -> None:
@@ -253,13 +281,13 @@ def _update(deps: Deps, request: HttpRequest, client: Client) -> HttpResponse:
     ):
         raise InvalidRequest("client_secret must be the client's current secret")
     metadata = client_metadata.read(doc, known_scopes(deps))
-    if not client.registered_with_token and not is_open(deps.settings.registration, metadata):
+    if not is_open(deps.settings.registration, metadata) and not _still_admitted(deps, client):
         # What open registration admitted stays within it: anything more needs a token.
-        raise InvalidClientMetadata("a client registered openly stays within open registration")
-    updated = _build(deps, metadata, client.client_id, client.created_at)
-    for kept in ("secret_hash", "registration_token_hash", "registered_with_token"):
-        setattr(updated, kept, getattr(client, kept))
-    updated.unused_expires_at = client.unused_expires_at
+        raise InvalidClientMetadata(
+            "beyond open registration, an update needs the client's initial access token to be"
+            " still valid (a client registered openly stays within open registration)"
+        )
+    updated = _updated(client, metadata)
     _check(updated)
     secret = _new_secret(updated)
     deps.store.clients.save(updated)

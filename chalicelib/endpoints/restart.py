@@ -3,7 +3,8 @@
 The login and consent forms carry the original authorization request's essentials in one
 hidden field. When a form comes back after the pending authorization is gone (10 minutes,
 then DynamoDB forgets it), the expired page links to /authorize with those essentials
-(client, redirect URI, scope, state, nonce, PKCE challenge, resources, prompt, max_age) and
+(client, redirect URI, scope, state, nonce, PKCE challenge, resources, prompt, max_age,
+acr_values, dpop_jkt) and
 the username the person typed as `login_hint`, so nothing they did is lost and the client's
 own state and PKCE verifier still match. The field is only a hint: the link is offered only
 when it names a registered client and one of its registered redirect URIs, and /authorize
@@ -40,6 +41,7 @@ ESSENTIALS = (
     "max_age",
     "login_hint",
     "acr_values",
+    "dpop_jkt",  # RFC 9449 10: the code stays bound to the client's key
 )
 
 
@@ -56,6 +58,7 @@ def essentials(interaction: Interaction) -> str:
         "max_age": None if interaction.max_age is None else str(interaction.max_age),
         "login_hint": interaction.login_hint,
         "acr_values": " ".join(interaction.acr_values) or None,
+        "dpop_jkt": interaction.dpop_jkt,
     }
     pairs += [(name, value) for name, value in optional.items() if value is not None]
     if interaction.code_challenge:

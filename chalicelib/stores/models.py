@@ -63,6 +63,8 @@ class Client:
     # A dynamic client registered with an initial access token (else openly: its updates
     # must stay within what open registration allows).
     registered_with_token: bool = False
+    # ... and the hash of that initial access token: its trust ends when the token does.
+    initial_token_hash: str | None = None
     # A dynamic client never used is deleted then (the record's ttl); cleared at first use.
     unused_expires_at: int | None = None
     # RFC 7591 metadata kept only to be shown back: client_uri, logo_uri, tos_uri,

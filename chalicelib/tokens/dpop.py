@@ -149,11 +149,13 @@ def _public_key(alg: str, jwk: object) -> tuple[Any, str]:
     for member in THUMBPRINT_MEMBERS[kty]:
         if not isinstance(jwk.get(member), str) or not jwk[member]:
             raise InvalidProof(f"the jwk's {member} is missing or not a string")
-    from jwt import PyJWK, PyJWKError
+    from jwt import PyJWK, PyJWTError
 
     try:
         key = PyJWK(dict(jwk), alg).key
-    except (PyJWKError, ValueError, TypeError) as error:
+    # PyJWTError: both PyJWKError and InvalidKeyError (members that are not base64url, a
+    # point off the curve), which a client's bad jwk must never turn into a 500.
+    except (PyJWTError, ValueError, TypeError) as error:
         raise InvalidProof(f"the jwk is not a usable key: {type(error).__name__}") from None
     if kty == "RSA" and key.key_size < MIN_RSA_BITS:
         raise InvalidProof(f"an RSA key of {key.key_size} bits")

@@ -20,6 +20,7 @@ from tests.functional.flows import (
     Authorized,
     Unchanged,
     authorize_path,
+    oauth_error,
     redeem,
     sign_in,
     step_of,
@@ -27,6 +28,7 @@ from tests.functional.flows import (
     submit_login,
     to_client,
 )
+from tests.support.dpop import dpop_key
 from tests.support.oauth import (
     ISSUER,
     REDIRECT,
@@ -234,6 +236,25 @@ def test_an_expired_consent_offers_to_start_again(
     assert late.status == 400
     query = parse_qs(urlsplit(_restart_link(late)).query)
     assert query["scope"] == ["openid profile email"] and "login_hint" not in query
+
+
+def test_starting_again_keeps_the_code_bound_to_the_client_s_dpop_key(
+    browser: Browser, deps: Deps, clock: FakeClock
+) -> None:
+    """SECURITY.md 47: a request that sent dpop_jkt, started again after it expired, still
+    binds its code to that key (RFC 9449 10)."""
+    jkt = dpop_key().jkt
+    verifier, challenge = pkce_pair()
+    path = authorize_path(scope="openid", state="s", challenge=challenge) + f"&dpop_jkt={jkt}"
+    page = _login_page(browser, path)
+    clock.advance(deps.settings.interaction_ttl + 1)
+    again = _restart_link(submit_login(browser, page))
+    assert parse_qs(urlsplit(again).query)["dpop_jkt"] == [jkt]
+    login = browser.follow(browser.get(again))
+    params = to_client(submit_consent(browser, browser.follow(submit_login(browser, login))))
+    # Without a proof by that key the code is not redeemed (it was, before the fix).
+    unbound = redeem(Authorized(browser, "web", params["code"], "s", verifier))
+    oauth_error(unbound, "invalid_grant")
 
 
 def test_without_a_known_client_and_redirect_uri_nothing_is_offered(

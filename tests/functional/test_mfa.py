@@ -30,6 +30,7 @@ from tests.functional.flows import (
     to_client,
 )
 from tests.support.logs import captured
+from tests.support.mfa import wrong_code
 from tests.support.oauth import ISSUER, Answer, Browser, action_of, csrf_of, pkce_pair, tollgate
 
 MFA_ACR = "urn:tollgate:mfa"
@@ -112,7 +113,7 @@ def test_a_client_that_requires_mfa_enrols_totp_then_tokens_say_otp(
     secret = key.group(1).replace(" ", "")
     assert secret not in str(deps.store.table.query("USER#alice"))  # sealed, also pending
 
-    wrong = send_code(browser, page, "000000" if code(secret, clock) != "000000" else "111111")
+    wrong = send_code(browser, page, wrong_code(secret, clock.now()))
     assert wrong.status == 400 and "That code is not right." in wrong.text
     saved = send_code(browser, page, code(secret, clock))
     assert saved.status == 200, saved.text
@@ -194,7 +195,7 @@ def test_wrong_codes_are_limited_like_passwords() -> None:
         browser = Browser(http)
         page, _ = to_second_step(browser)
         right = code(secret, clock)
-        wrong = "000000" if right != "000000" else "111111"
+        wrong = wrong_code(secret, clock.now())
         assert send_code(browser, page, wrong).status == 400
         assert send_code(browser, page, wrong).status == 400
         blocked = send_code(browser, page, right)

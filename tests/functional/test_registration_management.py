@@ -4,10 +4,12 @@ registration limits and the expiry of clients never used (SECURITY.md 53)."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
 
+from chalicelib.admin.cli import main
 from chalicelib.deps import Deps
 from chalicelib.ids import digest
 from tests.functional.flows import oauth_error, redeem, sign_in, token
@@ -49,6 +51,40 @@ def test_update_replaces_the_metadata(
     assert stored is not None and stored.redirect_uris == ["http://127.0.0.1:9000/cb"]
     assert stored.registration_token_hash == digest(registered["registration_access_token"])
     assert [r["client_id"] for r in lines.audit("registration.updated")] == [stored.client_id]
+
+
+def test_an_update_keeps_what_the_operator_set(
+    browser: Browser, deps: Deps, registered: dict[str, Any]
+) -> None:
+    """RFC 7592 replaces the client's metadata, not the operator's restrictions on it
+    (`tollgate client update`): re-sending its registration must not undo them."""
+    stored = deps.store.clients.get(registered["client_id"])
+    assert stored is not None
+    locked = dataclasses.replace(
+        stored,
+        require_mfa=True,
+        require_pushed_authorization_requests=True,
+        scope_policy="strict",
+        resources=["https://mcp.example.com/mcp"],
+        dpop_bound_access_tokens=True,
+        may_introspect=False,
+        pkce_required=True,
+    )
+    deps.store.clients.save(locked)
+    deps.clients.reload(locked.client_id)
+    doc = {**NATIVE, "client_id": registered["client_id"], "client_name": "Renamed"}
+    doc["dpop_bound_access_tokens"] = False
+    answer = manage(browser, "PUT", registered, doc)
+    assert answer.status == 200, answer.text
+    after = deps.store.clients.get(registered["client_id"])
+    assert after is not None and after.name == "Renamed"
+    kept = ("require_mfa", "require_pushed_authorization_requests", "scope_policy", "resources")
+    assert {name: getattr(after, name) for name in kept} == {
+        name: getattr(locked, name) for name in kept
+    }
+    assert after.dpop_bound_access_tokens is True
+    assert answer.json()["dpop_bound_access_tokens"] is True
+    assert (after.origin, after.created_at) == (stored.origin, stored.created_at)
 
 
 @pytest.mark.parametrize(
@@ -105,6 +141,27 @@ def test_a_token_admitted_client_may_switch_to_a_secret(browser: Browser, deps: 
         "client_secret": secret,
     }
     assert token(browser, form).status == 200
+
+
+def test_a_revoked_initial_token_no_longer_widens_its_client(browser: Browser, deps: Deps) -> None:
+    """SECURITY.md 50: the trust an initial access token gave ends with the token: after
+    `registration token revoke`, its client's updates stay within open registration."""
+    token = initial_token(deps.store)
+    created = register(browser, NATIVE, token=token).json()
+    assert main(["registration", "token", "revoke", token], store=deps.store) == 0
+    doc = {
+        **NATIVE,
+        "client_id": created["client_id"],
+        "token_endpoint_auth_method": "client_secret_post",
+        "grant_types": ["authorization_code", "client_credentials"],
+        "redirect_uris": [REDIRECT],
+    }
+    before = deps.store.clients.get(created["client_id"])
+    oauth_error(manage(browser, "PUT", created, doc), "invalid_client_metadata")
+    assert deps.store.clients.get(created["client_id"]) == before
+    # Within open registration it may still update itself.
+    renamed = {**NATIVE, "client_id": created["client_id"], "client_name": "Renamed"}
+    assert manage(browser, "PUT", created, renamed).status == 200
 
 
 def test_delete_removes_the_client(

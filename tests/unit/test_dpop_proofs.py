@@ -119,6 +119,23 @@ def test_an_alg_that_does_not_fit_the_key_is_refused(alg: str, other: str) -> No
     _refused(proof, "fit|signature|Signature")
 
 
+@pytest.mark.parametrize(
+    ("alg", "jwk"),
+    [
+        ("ES256", {"kty": "EC", "crv": "P-256", "x": "a", "y": "b"}),  # not base64url
+        ("ES256", {"kty": "EC", "crv": "P-256", "x": "A" * 43, "y": "A" * 43}),  # off the curve
+        ("ES256", {"kty": "EC", "crv": "P-256", "x": "AAAA", "y": "AAAA"}),  # short
+        ("RS256", {"kty": "RSA", "n": "a", "e": "AQAB"}),
+        ("RS256", {"kty": "RSA", "n": "A" * 342, "e": "!"}),
+        ("EdDSA", {"kty": "OKP", "crv": "Ed25519", "x": "a"}),
+    ],
+)
+def test_a_jwk_that_is_no_key_is_refused(alg: str, jwk: dict[str, str]) -> None:
+    """SECURITY.md 29 and 43: a jwk whose members do not make a public key is an invalid
+    proof (400 invalid_dpop_proof), never an exception of another kind (a 500)."""
+    _refused(dpop_key(alg).proof("POST", URL, NOW, header={"jwk": jwk}), "usable key")
+
+
 def test_a_proof_signed_by_another_key_than_its_jwk_is_refused() -> None:
     proof = dpop_key(name="b").proof("POST", URL, NOW, header={"jwk": dpop_key().public_jwk()})
     _refused(proof, "Signature")
