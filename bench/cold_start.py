@@ -230,12 +230,21 @@ def report(times: dict[str, list[float]], runs: int) -> None:
             continue
         median = statistics.median(samples)
         print(f"  {name:<38} {median * 1000:7.1f} ms   {median / floor:.2f}x")
+    from bench import table
+
+    rows = {"api": table.API_COLD, "authorizer": table.AUTHORIZER_COLD}
     for what in ("api", "authorizer"):
         today, new = (
             statistics.median(times[f"{what} today"]),
             statistics.median(times[f"{what} new"]),
         )
         print(f"  {what}: new / today = {new / today:.2f}")
+        table.report(
+            rows[what],
+            f"{new * 1000:.0f} ms CPU (today's code, same run: {today * 1000:.0f} ms)",
+            f"hello world: {floor * 1000:.0f} ms",
+            f"{new / floor:.2f}x floor; {new / today:.2f}x today's",
+        )
 
 
 def main(argv: list[str]) -> int:

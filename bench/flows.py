@@ -2,16 +2,24 @@
 
     python -m bench.flows [--requests N] [--warmup W]
 
-moto's server runs in another process (the local stack's launcher, keep-alive on). The
-Lambda handler runs in-process (`app(event, context)`, API Gateway REST proxy events, the
-local signer with its keys in memory), once with botocore's DynamoDB client (what the
-functions used before) and once with the lean client they use now (DynamoHttpClient),
-requests interleaved so both see the same machine:
+moto's server runs in another process (the local stack's launcher: waitress, keep-alive).
+The Lambda handler runs in-process (`app(event, context)`, API Gateway REST proxy events, the
+local signer with its keys in memory), wired three ways on the same signing keys, requests
+interleaved so all see the same machine: the lean client the functions use
+(DynamoHttpClient), botocore's client (what they used before issue 13), and the in-memory
+store (no storage cost at all: the app's own share). Flows:
 - code exchange (authorization_code with PKCE and openid: an ES256 access token, an RS256
-  ID token and a refresh token; the code is stored before the clock starts);
-- refresh with openid (the exchange's refresh token: the same two signatures).
-The floor, measured in the same run: one ES256 and one RS256 signature of a token-sized
-payload by `cryptography` (their sum). CPU time per request (time.process_time), medians.
+  ID token and a refresh token; the code is stored, as /authorize stores it, before the
+  clock starts);
+- refresh with openid (the exchange's refresh token: the same two signatures);
+- client_credentials, warm (its client cached: no DynamoDB call; one ES256 signature).
+Floors, sampled by `cryptography` between the flows (the same machine at the same time): one
+ES256 and one RS256 signature of a token-sized payload (their sum for the first two flows,
+ES256 alone for the third).
+CPU is this process's only (time.process_time: user + system time of the process running
+the handler), never moto's; medians. moto's resident memory is read before and after (its
+TransactWriteItems copy only the items they write: chalicelib/admin/moto_launcher.py).
+BENCH_PROFILE=path writes a cProfile of the lean client's timed requests there.
 No number here is asserted by a test: they depend on the machine.
 """
 
@@ -29,7 +37,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench import table
 from bench.grants import (
+    CLIENT_CREDENTIALS,
+    JOB,
+    SCOPE,
     SECRET,
     FakeContext,
     answer,
@@ -42,10 +54,11 @@ from bench.grants import (
 WEB = "bench-web"
 REDIRECT = "https://app.example/cb"
 SCOPES = ["openid", "offline_access", "profile"]
+USERNAME, SUB = "bench-alice", "sub-bench-alice"
 
 
-def floor(requests: int) -> float:
-    """Milliseconds of CPU for one ES256 plus one RS256 signature (medians)."""
+def signatures() -> tuple[Callable[[], None], Callable[[], None]]:
+    """One ES256 and one RS256 signature of a token-sized payload: the floors."""
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
@@ -59,16 +72,13 @@ def floor(requests: int) -> float:
     def rs256() -> None:
         rsa_key.sign(payload, padding.PKCS1v15(), hashes.SHA256())
 
-    return cpu_ms(es256, requests) + cpu_ms(rs256, requests)
+    return es256, rs256
 
 
-def cpu_ms(call: Callable[[], None], requests: int) -> float:
-    samples = []
-    for _ in range(requests):
-        started = time.process_time()
-        call()
-        samples.append((time.process_time() - started) * 1000)
-    return statistics.median(samples)
+def cpu_ms(call: Callable[[], Any]) -> float:
+    started = time.process_time()
+    call()
+    return (time.process_time() - started) * 1000
 
 
 def seed(store: Any) -> None:
@@ -89,7 +99,20 @@ def seed(store: Any) -> None:
             created_at=SystemClock().now(),
         )
     )
-    store.users.create(User("bench-alice", "sub-bench-alice", "-"))
+    store.users.create(User(USERNAME, SUB, "-"))
+    store.clients.create(
+        Client(
+            client_id=JOB,
+            name=JOB,
+            client_type=CONFIDENTIAL,
+            auth_method="client_secret_basic",
+            redirect_uris=[],
+            grant_types=["client_credentials"],
+            scopes=[SCOPE],
+            secret_hash=digest(SECRET),
+            created_at=SystemClock().now(),
+        )
+    )
 
 
 def new_code(store: Any) -> dict[str, str]:
@@ -109,8 +132,9 @@ def new_code(store: Any) -> dict[str, str]:
             redirect_uri=REDIRECT,
             code_challenge=challenge.rstrip(b"=").decode(),
             scopes=SCOPES,
-            sub="sub-bench-alice",
+            sub=SUB,
             grant_id=new_id(),
+            username=USERNAME,  # as /authorize stores it: no lookup of the user by sub
             auth_time=now,
             expires_at=now + 60,
         )
@@ -123,50 +147,69 @@ def new_code(store: Any) -> dict[str, str]:
     }
 
 
+LEAN, BOTOCORE, MEMORY = "lean client", "botocore client", "memory store"
+FLOWS = ("code exchange", "refresh with openid", "client_credentials")
+FLOORS = ("ES256", "RS256")
+
+
 def wirings(moto_url: str) -> dict[str, Any]:
-    """The app's wiring with each DynamoDB client, on the same table and signing keys."""
+    """The app's wiring with each store, on the same signing keys."""
     from chalicelib.clock import SystemClock
     from chalicelib.deps import Deps
     from chalicelib.settings import load_settings
     from chalicelib.stores.dynamodb import DynamoTable, make_client
     from chalicelib.stores.dynamodb_http import DynamoHttpClient
+    from chalicelib.stores.memory import MemoryTable
     from chalicelib.stores.repository import Store
     from chalicelib.tokens.signer import LocalSigner
 
     settings, clock = load_settings(), SystemClock()
-    out = {}
-    clients: dict[str, Any] = {
-        "botocore client": make_client(settings.region, moto_url),
-        "lean client": DynamoHttpClient(settings.region, moto_url),
+    lean = Store(
+        DynamoTable(DynamoHttpClient(settings.region, moto_url), settings.table_name, clock)
+    )
+    signer = LocalSigner(lean, clock)
+    stores = {
+        LEAN: lean,
+        BOTOCORE: Store(
+            DynamoTable(make_client(settings.region, moto_url), settings.table_name, clock)
+        ),
+        MEMORY: Store(MemoryTable(clock)),
     }
-    for name, client in clients.items():
-        store = Store(DynamoTable(client, settings.table_name, clock))
-        out[name] = Deps(settings, store, LocalSigner(store, clock), clock)
-    return out
+    return {name: Deps(settings, store, signer, clock) for name, store in stores.items()}
 
 
 def run(moto_url: str, requests: int, warmup: int) -> dict[str, dict[str, list[float]]]:
     from app import app
     from chalicelib import deps as wiring
+    from chalicelib.observability import logs
 
+    # The log lines are still formatted and written (as a Lambda writes them), to /dev/null.
+    null = open(os.devnull, "w")  # noqa: SIM115 (closed below)
+    logs.configure(lambda: null)
     context, auth = FakeContext(), basic(WEB, SECRET)
+    job = token_event(CLIENT_CREDENTIALS, basic(JOB, SECRET))
     setups = wirings(moto_url)
-    store = next(iter(setups.values())).store
-    seed(store)
-    samples: dict[str, dict[str, list[float]]] = {
-        name: {"code exchange": [], "refresh with openid": []} for name in setups
-    }
+    for name in (LEAN, MEMORY):  # botocore's client reads the lean client's table
+        seed(setups[name].store)
+    samples: dict[str, dict[str, list[float]]] = {n: {f: [] for f in FLOWS} for n in setups}
+    # The floors are sampled between the flows: both see the same machine at the same time.
+    samples["floor"] = {f: [] for f in FLOORS}
+    es256, rs256 = signatures()
     profiled = os.environ.get("BENCH_PROFILE")
     if profiled:
         import cProfile
 
         profiler = cProfile.Profile(time.process_time)
     for n in range(warmup + requests):
-        if profiled and n == warmup:
-            profiler.enable()
+        if n >= warmup:
+            samples["floor"]["ES256"].append(cpu_ms(es256))
+            samples["floor"]["RS256"].append(cpu_ms(rs256))
         for name, deps in setups.items():
             wiring.override(deps)
-            form = new_code(store)
+            form = new_code(deps.store)
+            on = profiled and n >= warmup and name == LEAN
+            if on:
+                profiler.enable()
             started = time.process_time()
             body = answer(app, token_event(form, auth), context)
             exchange = (time.process_time() - started) * 1000
@@ -174,16 +217,30 @@ def run(moto_url: str, requests: int, warmup: int) -> dict[str, dict[str, list[f
             started = time.process_time()
             refreshed = answer(app, token_event(refresh, auth), context)
             again = (time.process_time() - started) * 1000
+            started = time.process_time()
+            answer(app, job, context)
+            machine = (time.process_time() - started) * 1000
+            if on:
+                profiler.disable()
             if "id_token" not in refreshed:
                 raise RuntimeError("the refresh returned no ID token")
             if n >= warmup:
-                samples[name]["code exchange"].append(exchange)
-                samples[name]["refresh with openid"].append(again)
+                for flow, cpu in zip(FLOWS, (exchange, again, machine), strict=True):
+                    samples[name][flow].append(cpu)
     wiring.override(None)
+    logs.configure()
+    null.close()
     if profiled:
-        profiler.disable()
         profiler.dump_stats(profiled)
     return samples
+
+
+def rss_mb(pid: int) -> float:
+    """A process's resident memory (Linux /proc), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def main(argv: list[str]) -> int:
@@ -201,7 +258,7 @@ def main(argv: list[str]) -> int:
         "TOLLGATE_TABLE": local.TABLE,
         "TOLLGATE_STAGE": "local",
         "TOLLGATE_SIGNER": "local",
-        "TOLLGATE_LOG_LEVEL": "WARNING",  # its request lines would drown the numbers
+        "TOLLGATE_LOG_LEVEL": "WARNING",
         "AWS_ENDPOINT_URL": moto_url,
         "AWS_DEFAULT_REGION": local.REGION,
         "AWS_REGION": local.REGION,
@@ -213,20 +270,43 @@ def main(argv: list[str]) -> int:
             with environment(env):
                 child = local.start_moto(moto_port, (Path(tmp) / "moto.log").open("wb"))
                 local.ensure_table(moto_url)
+                moto_before = rss_mb(child.process.pid)
                 samples = run(moto_url, args.requests, args.warmup)
-                signatures = floor(args.requests)
+                moto_after = rss_mb(child.process.pid)
         finally:
             if child is not None:
                 local.stop(child)
+    es256, rs256 = (statistics.median(samples["floor"][f]) for f in FLOORS)
+    both = es256 + rs256
     print(
-        f"token endpoint flows over DynamoDB (moto's server in another process), CPU medians "
-        f"of {args.requests} interleaved requests; floor: one ES256 + one RS256 signature "
-        f"= {signatures:.3f} ms"
+        f"token endpoint flows, CPU of this process only (time.process_time; moto's server "
+        f"is another process), medians of {args.requests} interleaved requests"
     )
-    for name, flows in samples.items():
-        for flow, values in flows.items():
-            cpu = statistics.median(values)
-            print(f"  {flow:<20} {name:<16} {cpu:7.3f} ms CPU  {cpu / signatures:5.2f}x floor")
+    print(f"  floors: one ES256 signature {es256:.3f} ms, + one RS256 = {both:.3f} ms")
+    for flow in FLOWS:
+        floor = es256 if flow == "client_credentials" else both
+        for name in (LEAN, BOTOCORE, MEMORY):
+            cpu = statistics.median(samples[name][flow])
+            print(f"  {flow:<20} {name:<16} {cpu:7.3f} ms CPU  {cpu / floor:5.2f}x floor")
+    # An exchange and a refresh on each DynamoDB client (the memory store makes none).
+    transactions = 2 * 2 * (args.requests + args.warmup)
+    print(
+        f"  moto's server: {moto_before:.0f} MB resident before, {moto_after:.0f} MB after "
+        f"{transactions} TransactWriteItems"
+    )
+    for row, flow, floor, what in (
+        (table.CODE_EXCHANGE, "code exchange", both, "ES256 + RS256"),
+        (table.REFRESH, "refresh with openid", both, "ES256 + RS256"),
+        (table.CLIENT_CREDENTIALS, "client_credentials", es256, "ES256"),
+    ):
+        cpu = statistics.median(samples[LEAN][flow])
+        memory = statistics.median(samples[MEMORY][flow])
+        table.report(
+            row,
+            f"{cpu:.2f} ms CPU (in-memory store: {memory:.2f} ms)",
+            f"{what}: {floor:.2f} ms",
+            f"{cpu / floor:.2f}x",
+        )
     return 0
 
 

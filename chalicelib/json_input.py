@@ -36,11 +36,13 @@ class JsonInputError(ValueError):
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name, value in pairs:
-        if name in out:
-            raise JsonInputError(f"member {name[:40]!r} appears twice")
-        out[name] = value
+    out = dict(pairs)  # in C: only a dictionary shorter than the pairs has a name twice
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for name, _ in pairs:
+            if name in seen:
+                raise JsonInputError(f"member {name[:40]!r} appears twice")
+            seen.add(name)
     return out
 
 
@@ -56,12 +58,20 @@ def _finite(text: str) -> float:
 
 
 def _safe_int(text: str) -> int:
-    if len(text.lstrip("-")) > 16:  # more digits than 2**53 has: refused before int()
-        raise JsonInputError(f"the integer {text[:40]}... is out of range")
-    value = int(text)
-    if abs(value) > MAX_SAFE_INTEGER:
-        raise JsonInputError(f"the integer {text} is out of range (RFC 7493 2.2)")
-    return value
+    # More characters than -(2**53 - 1) has: refused before int() reads them.
+    value = int(text) if len(text) <= 17 else MAX_SAFE_INTEGER + 1
+    if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+        return value
+    raise JsonInputError(f"the integer {text[:40]} is out of range (RFC 7493 2.2)")
+
+
+# One decoder for every call (json.loads with hooks builds a new one each time).
+_DECODER = json.JSONDecoder(
+    object_pairs_hook=_no_duplicates,
+    parse_constant=_no_constant,
+    parse_float=_finite,
+    parse_int=_safe_int,
+)
 
 
 def depth(text: str) -> int:
@@ -101,24 +111,18 @@ def loads(data: bytes | str, *, max_depth: int = MAX_DEPTH) -> Any:
     """The value `data` holds; JsonInputError for anything this module refuses."""
     if isinstance(data, bytes):
         try:
-            text = data.decode("utf-8")
+            text = data.decode("utf-8")  # strict: an encoded surrogate is not UTF-8 either
         except UnicodeDecodeError:
             raise JsonInputError("not UTF-8") from None
     else:
         text = data
-    if _SURROGATE.search(text):
-        raise JsonInputError("the text holds a lone surrogate (not Unicode)")
+        if _SURROGATE.search(text):
+            raise JsonInputError("the text holds a lone surrogate (not Unicode)")
     # Fewer brackets than the limit cannot nest deeper than it: no scan needed.
     if text.count("[") + text.count("{") > max_depth and depth(text) > max_depth:
         raise JsonInputError(f"nested more than {max_depth} deep")
     try:
-        value = json.loads(
-            text,
-            object_pairs_hook=_no_duplicates,
-            parse_constant=_no_constant,
-            parse_float=_finite,
-            parse_int=_safe_int,
-        )
+        value = _DECODER.decode(text)
     except JsonInputError:
         raise
     except (ValueError, RecursionError):

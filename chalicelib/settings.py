@@ -104,7 +104,7 @@ class Settings:
     registration_unused_ttl: int = 86400  # a dynamic client never used is deleted then
     metadata_documents: bool = True  # Client ID Metadata Documents accepted as client_id
     document_max_bytes: int = 5120
-    document_timeout: float = 3.0  # seconds for connecting and for the whole answer
+    document_timeout: float = 3.0  # seconds for the whole fetch, name lookup to last byte
     document_cache_min: int = 300
     document_cache_max: int = 86400
     document_limit_ip: int = 30  # document fetches per source address and window

@@ -2,7 +2,7 @@
 
 Levels, as the `acr` claim names them (chalicelib/protocol/acr.py), from the RFC 8176 amr
 values of the sign-in: pwd alone is "0"; pwd otp mfa is "urn:tollgate:mfa"; a passkey with
-user verification (hwk or swk, and user) would be "phr".
+user verification (hwk or swk, and user), alone or after a password, is "phr".
 
 A sign-in needs the second factor when any of these holds: the user has a factor (once
 enrolled, always asked), the user or the client requires MFA (`tollgate user require-mfa`,
@@ -17,11 +17,9 @@ from __future__ import annotations
 
 from chalicelib.protocol.acr import LEVELS, MFA, PASSWORD, PHISHING_RESISTANT
 
-SUPPORTED = [PASSWORD, MFA]  # phr once passkeys sign in (issue 15 item 1)
+SUPPORTED = [PASSWORD, MFA, PHISHING_RESISTANT]
 SECOND_FACTORS = {"otp", "hwk", "swk"}
-# What a sign-in here can reach today: a request for more gets the most there is, and its
-# tokens' acr says what it got (acr_values are voluntary, OIDC Core 5.5.1.1).
-REACHABLE = max(LEVELS[v] for v in SUPPORTED)
+PASSKEY_LEVEL = LEVELS[PHISHING_RESISTANT]
 
 
 def parse_acr_values(raw: str | None) -> list[str]:
@@ -46,16 +44,26 @@ def acr_of(amr: list[str]) -> str:
 
 
 def level_needed(
-    *, acr_values: list[str], client_requires: bool, user_requires: bool, has_factor: bool
+    *,
+    acr_values: list[str],
+    client_requires: bool,
+    user_requires: bool,
+    has_factor: bool,
+    has_passkey: bool,
 ) -> int:
+    """What a sign-in must reach. `phr` only for a user who has a passkey: others get the
+    most they can reach, and the tokens' acr says what they got (acr_values are voluntary,
+    OIDC Core 5.5.1.1), rather than a step-up that could never end."""
     floor = LEVELS[MFA] if client_requires or user_requires or has_factor else 0
-    return max(floor, min(level_asked(acr_values), REACHABLE))
+    reachable = PASSKEY_LEVEL if has_passkey else LEVELS[MFA]
+    return max(floor, min(level_asked(acr_values), reachable))
 
 
-def with_factor(amr: list[str], method: str) -> list[str]:
-    """The amr of a sign-in that added `method` (otp, hwk, swk) to what `amr` proved."""
+def with_factor(amr: list[str], method: str, verified: bool = False) -> list[str]:
+    """The amr of a sign-in that added `method` (otp, hwk, swk) to what `amr` proved;
+    `verified`: the authenticator verified the user (a passkey's UV: `user`)."""
     out = [m for m in amr if m != "mfa"]
-    for value in (method, "mfa"):
+    for value in (method, *(["user"] if verified else []), "mfa"):
         if value not in out:
             out.append(value)
     return out

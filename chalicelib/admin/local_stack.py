@@ -144,10 +144,12 @@ def start_chalice(
     Without the autoreloader by default: it polls every file
     below the project (the virtualenv included) each second, and restarts the server, dropping
     requests, whenever anything there is written: the CLI's own bytecode, .local/ state."""
-    chalice = Path(sys.executable).parent / "chalice"
-    if not chalice.exists():
-        raise LocalError(f"{chalice} not found: install the dev dependencies (uv sync)")
-    argv = [str(chalice), "local", "--stage", "local", "--host", HOST, "--port", str(port)]
+    if not (Path(sys.executable).parent / "chalice").exists():
+        raise LocalError("chalice not found: install the dev dependencies (uv sync)")
+    # chalice's own command line, its server answering in one write with TCP_NODELAY
+    # (chalicelib/admin/chalice_launcher.py: no delayed-ACK stall on a kept connection).
+    argv = [sys.executable, "-m", "chalicelib.admin.chalice_launcher", "local", "--stage"]
+    argv += ["local", "--host", HOST, "--port", str(port)]
     env = chalice_env(port, moto_url, issuer)
     if autoreload:
         env["PYTHONDONTWRITEBYTECODE"] = "1"  # its own imports would restart it once more

@@ -1,5 +1,11 @@
 """moto's server as the local stack and the benches run it: `python -m
-chalicelib.admin.moto_launcher HOST PORT`, with one fix to moto 5 applied first.
+chalicelib.admin.moto_launcher HOST PORT`, with one fix to moto 5 applied first, served by
+waitress rather than werkzeug's development server.
+
+Keep-alive: werkzeug's server answers every request with `Connection: close` (its
+http.server base cannot drain a request body it did not read), so each DynamoDB call of
+a bench or of `make run` paid a new TCP connection, counted as our process's CPU. waitress
+keeps HTTP/1.1 connections open and sets TCP_NODELAY on them.
 
 Bounded transactions: moto's TransactWriteItems deep-copies each table a transaction
 names, once per write, to roll back a canceled one: its memory and time grow with the
@@ -102,18 +108,21 @@ def _parts(table: Any, key: dict[str, Any]) -> tuple[Any, Any]:
     return hash_key, DynamoType(key[table.range_key_attr])
 
 
-def main(argv: list[str]) -> int:
-    host, port = argv[0], int(argv[1])
+THREADS = 8  # requests served at once: the browser tests' parallel clients, and a bench
+
+
+def server(host: str, port: int) -> Any:
+    """moto's WSGI app, patched, under waitress on host:port (`.run()` serves it)."""
     apply()
-    from moto.moto_server.werkzeug_app import (
-        DomainDispatcherApplication,
-        MotoRequestHandler,
-        create_backend_app,
-    )
-    from werkzeug.serving import run_simple
+    import waitress
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     app = DomainDispatcherApplication(create_backend_app)
-    run_simple(host, port, app, threaded=True, request_handler=MotoRequestHandler)
+    return waitress.create_server(app, host=host, port=port, threads=THREADS, ident="moto")
+
+
+def main(argv: list[str]) -> int:
+    server(argv[0], int(argv[1])).run()
     return 0
 
 

@@ -17,7 +17,6 @@ its registration requires it (at the token endpoint).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 from chalicelib.authorizer.errors import (
@@ -26,25 +25,24 @@ from chalicelib.authorizer.errors import (
     InvalidToken,
     UseDpopNonce,
 )
-from chalicelib.authorizer.validate import Claims, bearer_token
+from chalicelib.authorizer.validate import TOKEN68, Claims, bearer_of, credentials
 from chalicelib.ids import same
 from chalicelib.stores.table import StoreUnavailable
 from chalicelib.tokens import dpop
 
 BEARER = "Bearer"
 DPOP = "DPoP"
-_DPOP = re.compile(r"DPoP +([A-Za-z0-9\-._~+/]+=*)", re.IGNORECASE)
 
 
 def presented(authorization: str | None) -> tuple[str, str]:
     """(scheme, token) of an Authorization header: Bearer (RFC 6750) or DPoP (RFC 9449 7.1)."""
     value = (authorization or "").strip()
-    if value.split(" ", 1)[0].lower() != "dpop":
-        return BEARER, bearer_token(authorization)
-    match = _DPOP.fullmatch(value)
-    if match is None:
+    scheme, token = credentials(value)
+    if scheme.lower() != "dpop":
+        return BEARER, bearer_of(value, scheme, token)
+    if not TOKEN68.fullmatch(token):
         raise InvalidToken("malformed DPoP credentials").as_dpop()
-    return DPOP, match.group(1)
+    return DPOP, token
 
 
 def check(

@@ -29,14 +29,7 @@ from chalicelib.authorizer.errors import (
     RevokedToken,
 )
 from chalicelib.authorizer.keys import KeySource
-from chalicelib.authorizer.policy import (
-    MethodArn,
-    PolicyError,
-    Route,
-    RoutePolicy,
-    iam_policy,
-    policy_allows,
-)
+from chalicelib.authorizer.policy import MethodArn, PolicyError, Route, RoutePolicy
 from chalicelib.authorizer.validate import DEFAULT_LEEWAY, Claims, verify
 from chalicelib.stores.models import Grant
 from chalicelib.stores.table import StoreUnavailable
@@ -73,14 +66,16 @@ def context(claims: Claims) -> dict[str, str]:
     """The authorizer context: flat strings only (API Gateway drops anything nested). With
     `acr` and `auth_time` when the token has them, for an API's own step-up checks."""
     out = {"sub": claims.sub, "client_id": claims.client_id, "scope": claims.scope}
-    for name in ("acr", "auth_time"):
-        value = claims.raw.get(name)
-        if isinstance(value, str | int) and not isinstance(value, bool):
-            out[name] = str(value)
+    raw = claims.raw
+    if "acr" in raw or "auth_time" in raw:
+        for name in ("acr", "auth_time"):
+            value = raw.get(name)
+            if isinstance(value, str | int) and not isinstance(value, bool):
+                out[name] = str(value)
     return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Decision:
     claims: Claims
     response: dict[str, Any]  # principalId, policyDocument, context
@@ -149,18 +144,19 @@ def authorize(
     dpop_binding.check(
         claims, scheme, token, proof, method=arn.method, url=url or "", now=now, guard=replay
     )
-    allowed = policy.allowed(
-        claims.scopes, acr=claims.raw.get("acr"), auth_time=claims.raw.get("auth_time"), now=now
+    raw = claims.raw
+    verdict = policy.verdict(
+        method_arn, claims.scopes, acr=raw.get("acr"), auth_time=raw.get("auth_time"), now=now
     )
-    document = iam_policy(arn, allowed)
+    route = verdict.route
     return Decision(
         claims=claims,
         response={
             "principalId": claims.sub,
-            "policyDocument": document,
+            "policyDocument": verdict.document,
             "context": context(claims),
         },
-        allowed_here=policy_allows(document, method_arn),
-        needed=policy.needed(arn.method, arn.path),
-        route=policy.route(arn.method, arn.path),
+        allowed_here=verdict.allowed_here,
+        needed=None if route is None else route.scopes,
+        route=route,
     )

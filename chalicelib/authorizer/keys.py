@@ -23,21 +23,22 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from chalicelib import json_input
 from chalicelib.authorizer.errors import AuthorizerUnavailable
+from chalicelib.tokens import jwt_verify
 
 log = logging.getLogger("tollgate.authorizer")
 
 # What a key type must be for each accepted algorithm (RFC 8725 3.1: the key fits the alg).
-KEY_TYPES = {"ES256": "EC", "RS256": "RSA"}
+KEY_TYPES = jwt_verify.KEY_TYPES
 MAX_JWKS_BYTES = 64 * 1024
 MAX_KEYS = 32
-MAX_KID = 128
-MIN_RSA_BITS = 2048
+MAX_KID = jwt_verify.MAX_KID
+MIN_RSA_BITS = jwt_verify.MIN_RSA_BITS
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
@@ -51,6 +52,9 @@ class PublicKey:
     alg: str  # the one algorithm this key verifies: ES256 for EC P-256, RS256 for RSA
     kty: str
     key: Any  # a `cryptography` public key object
+    # verify(signing_input, signature): whether the signature is this key's, by its one
+    # algorithm (the Verifier's check, chalicelib/tokens/jwt_verify.py)
+    verify: Callable[[bytes, bytes], bool] = field(repr=False, compare=False)
 
 
 class KeySource(Protocol):
@@ -77,9 +81,8 @@ def _alg_of(jwk: Mapping[str, Any]) -> str | None:
 
 def parse_jwks(doc: object) -> dict[str, PublicKey]:
     """The usable signature keys of a JWK Set, by kid. Unusable keys are skipped; a kid
-    published twice is dropped entirely (which of the two was meant is unknowable)."""
-    import jwt
-
+    published twice is dropped entirely (which of the two was meant is unknowable).
+    Each key's verifier is built here, once per load (chalicelib/tokens/jwt_verify.py)."""
     if not isinstance(doc, dict) or not isinstance(doc.get("keys"), list):
         raise KeyLoadError("not a JWK Set")
     entries = doc["keys"]
@@ -95,16 +98,13 @@ def parse_jwks(doc: object) -> dict[str, PublicKey]:
         if not isinstance(kid, str) or not 0 < len(kid) <= MAX_KID or alg is None:
             continue
         try:
-            key = jwt.PyJWK(jwk, algorithm=alg).key
-        except (jwt.PyJWTError, ValueError, TypeError) as error:
+            verifier = jwt_verify.verifier(jwk, alg)
+        except jwt_verify.KeyRefused as error:
             log.warning("skipping JWK %r: %s", kid, error)
-            continue
-        if alg == "RS256" and key.key_size < MIN_RSA_BITS:
-            log.warning("skipping JWK %r: RSA key of %d bits", kid, key.key_size)
             continue
         if kid in found:
             duplicates.add(kid)
-        found[kid] = PublicKey(kid=kid, alg=alg, kty=KEY_TYPES[alg], key=key)
+        found[kid] = PublicKey(kid, alg, verifier.kty, verifier.key, verifier.verify)
     for kid in duplicates:
         log.warning("dropping JWK %r: the kid is published twice", kid)
         del found[kid]
@@ -135,6 +135,12 @@ class CachedKeys:
         self.loads = 0  # attempts so far (tests and the benchmark read it)
 
     def get(self, kid: str) -> PublicKey | None:
+        # Fresh keys holding the kid: read without the lock (a reload swaps in a new dict).
+        keys = self._keys
+        if keys is not None and self._clock() - self._loaded_at < self._max_age:
+            found = keys.get(kid)
+            if found is not None:
+                return found
         with self._lock:
             now = self._clock()
             if self._keys is None or now - self._loaded_at >= self._max_age:

@@ -21,9 +21,10 @@ one gets the policy of every route its scopes allow, and API Gateway answers 403
 others; when the keys (or the grant store) cannot be read the call fails (500, never an
 allow). Configuration: chalicelib/authorizer/config.py.
 
-The import path is the standard library, PyJWT, cryptography and project code: never boto3
-(tests/authorizer/test_cold_start.py). Only the optional revocation check loads botocore, on
-its first use.
+The import path is the standard library, cryptography's EC and RSA verification and project
+code: never boto3, PyJWT or cryptography.x509 (tests/authorizer/test_cold_start.py holds the
+exact set). Only the optional revocation check and DPoP's replay guard load botocore, on
+their first use.
 """
 
 from __future__ import annotations
@@ -67,6 +68,10 @@ def _authorization(event: Mapping[str, Any]) -> str | None:
     if len(found) > 1:
         raise InvalidToken("more than one Authorization header")
     return found[0] if found and isinstance(found[0], str) else None
+
+
+def _scheme(authorization: str | None) -> str:
+    return (authorization or "").strip().split(" ", 1)[0].lower()
 
 
 def _method_arn(event: Mapping[str, Any]) -> str:
@@ -117,17 +122,21 @@ class Authorizer:
             self._grants = _store(self.config).grants
         return self._grants
 
-    def _replay_guard(self, event: Mapping[str, Any]) -> dpop.ReplayGuard | None:
+    def _replay_guard(self) -> dpop.ReplayGuard | None:
         """The used proofs' table, for a DPoP request only (a Bearer one loads nothing)."""
-        if self._replay is None and self.config.table_name and events.proof(event) is not None:
+        if self._replay is None and self.config.table_name:
             self._replay = _store(self.config).dpop
         return self._replay
 
     def decide(self, event: Mapping[str, Any]) -> Decision:
         """The decision, or the AuthorizerError that says why there is none."""
         cfg = self.config
+        authorization = _authorization(event)
+        proof = events.proof(event)
+        # The URL and the replay guard matter to a DPoP request only: a Bearer one skips both.
+        dpop_request = proof is not None or _scheme(authorization) == "dpop"
         return authorize(
-            _authorization(event),
+            authorization,
             _method_arn(event),
             keys=self.keys,
             policy=cfg.policy,
@@ -136,9 +145,9 @@ class Authorizer:
             now=int(self._clock()),
             leeway=cfg.leeway,
             grants=self._grant_check(),
-            proof=events.proof(event),
-            url=events.request_url(event, cfg.api_url),
-            replay=self._replay_guard(event),
+            proof=proof,
+            url=events.request_url(event, cfg.api_url) if dpop_request else None,
+            replay=self._replay_guard() if proof is not None else None,
         )
 
     def __call__(self, event: Mapping[str, Any]) -> dict[str, Any]:
@@ -150,7 +159,7 @@ class Authorizer:
         except InvalidToken as error:
             log.info("unauthorized: %s", error.detail)
             raise Unauthorized from None
-        if not decision.allowed_here:
+        if not decision.allowed_here and log.isEnabledFor(logging.INFO):
             log.info("forbidden: %s", decision.denial().detail)
         return decision.response
 

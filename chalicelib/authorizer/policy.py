@@ -40,6 +40,7 @@ from chalicelib.protocol import scope as scope_syntax
 
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "*"})
 MAX_ROUTES = 100
+MAX_KEPT = 512  # verdicts (and scope sets) a policy keeps; all are dropped when it is full
 MAX_PATH = 256
 ACTION = "execute-api:Invoke"
 _PARAM = re.compile(r"\{[A-Za-z0-9_]+\+?\}")
@@ -165,9 +166,23 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """What a token's routes mean for one request: the IAM document (shared by every answer
+    it fits: never modified), whether it allows the request's method ARN, and its route."""
+
+    document: dict[str, Any]
+    allowed_here: bool
+    route: Route | None
+
+
 class RoutePolicy:
     def __init__(self, routes: Iterable[Route]) -> None:
         self.routes = tuple(routes)
+        # Routes with max_age depend on the clock: their scope sets are judged every time.
+        self._timed = any(route.max_age is not None for route in self.routes)
+        self._allowed: dict[tuple[tuple[str, ...], str | None], tuple[int, ...]] = {}
+        self._verdicts: dict[tuple[str, tuple[int, ...]], Verdict] = {}
         if len(self.routes) > MAX_ROUTES:
             raise PolicyError(f"{len(self.routes)} routes (at most {MAX_ROUTES})")
         for n, first in enumerate(self.routes):
@@ -235,6 +250,64 @@ class RoutePolicy:
             if route.scopes <= held and route.authenticated(acr, auth_time, now)
         ]
 
+    def _allowed_indexes(
+        self, scopes: tuple[str, ...], acr: object, auth_time: object, now: int
+    ) -> tuple[int, ...]:
+        def judge() -> tuple[int, ...]:
+            held = set(scopes)
+            return tuple(
+                n
+                for n, route in enumerate(self.routes)
+                if route.scopes <= held and route.authenticated(acr, auth_time, now)
+            )
+
+        if self._timed or not (acr is None or isinstance(acr, str)):
+            return judge()
+        key = (scopes, acr)
+        found = self._allowed.get(key)
+        if found is None:
+            if len(self._allowed) >= MAX_KEPT:
+                self._allowed.clear()
+            found = self._allowed[key] = judge()
+        return found
+
+    def verdict(
+        self,
+        method_arn: str,
+        scopes: tuple[str, ...],
+        *,
+        acr: object = None,
+        auth_time: object = None,
+        now: int = 0,
+    ) -> Verdict:
+        """The IAM document allowing exactly the routes a token's scopes (and sign-in)
+        allow, and what it says of this request. A warm authorizer builds each document
+        once per (routes allowed, method ARN), and never serialises it again."""
+        allowed = self._allowed_indexes(scopes, acr, auth_time, now)
+        key = (method_arn, allowed)
+        found = self._verdicts.get(key)
+        if found is None:
+            arn = MethodArn.parse(method_arn)
+            document = iam_policy(arn, (self.routes[n] for n in allowed))
+            route = self.route(arn.method, arn.path)
+            found = Verdict(document, policy_allows(document, method_arn), route)
+            if len(self._verdicts) >= MAX_KEPT:
+                self._verdicts.clear()
+            self._verdicts[key] = found
+        return found
+
+
+@functools.lru_cache(maxsize=MAX_KEPT)
+def _parse_arn(arn: str) -> MethodArn:
+    head = arn.split(":", 5)
+    if len(head) != 6 or head[0] != "arn" or head[2] != "execute-api":
+        raise PolicyError(f"not an execute-api ARN: {arn[:200]!r}")
+    resource = head[5].split("/", 3)
+    if len(resource) != 4 or not all(resource[:3]):
+        raise PolicyError(f"not a method ARN: {arn[:200]!r}")
+    api_id, stage, method, rest = resource
+    return MethodArn(":".join(head[:5]), api_id, stage, method, "/" + rest)
+
 
 @dataclass(frozen=True)
 class MethodArn:
@@ -246,16 +319,10 @@ class MethodArn:
     method: str
     path: str  # with its leading /
 
-    @classmethod
-    def parse(cls, arn: str) -> MethodArn:
-        head = arn.split(":", 5)
-        if len(head) != 6 or head[0] != "arn" or head[2] != "execute-api":
-            raise PolicyError(f"not an execute-api ARN: {arn[:200]!r}")
-        resource = head[5].split("/", 3)
-        if len(resource) != 4 or not all(resource[:3]):
-            raise PolicyError(f"not a method ARN: {arn[:200]!r}")
-        api_id, stage, method, rest = resource
-        return cls(":".join(head[:5]), api_id, stage, method, "/" + rest)
+    @staticmethod
+    def parse(arn: str) -> MethodArn:
+        """The parts of a method ARN (each ARN parsed once per container: they repeat)."""
+        return _parse_arn(arn)
 
     @property
     def base(self) -> str:

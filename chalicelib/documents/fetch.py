@@ -7,8 +7,10 @@ services live, and fe80::/10), shared (CGNAT 100.64.0.0/10), multicast, reserved
 unspecified address, nor an IPv6 address that embeds an IPv4 one (mapped, 6to4, Teredo,
 NAT64). The connection goes to that checked address, never to a second lookup (DNS
 rebinding), with TLS verified for the host name. Redirects are not followed; the answer
-must be 200 with a JSON content type and at most `max_bytes`, and the whole exchange must
-finish within `timeout` seconds.
+must be 200 with a JSON content type and at most `max_bytes`, and the whole exchange (name
+lookup, connection, TLS handshake, request, status line, headers, body) must finish within
+`timeout` seconds: one deadline, and every blocking step is given only what is left of it,
+so a server that sends one byte at a time (slow-loris) is cut off like a silent one.
 
 `allow_private` and `ca_bundle` exist for tests and development only (the settings refuse
 them in prod): the test server runs on loopback with a certificate from a CA made in the test.
@@ -17,6 +19,7 @@ them in prod): the test server runs on loopback with a certificate from a CA mad
 from __future__ import annotations
 
 import ipaddress
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -61,14 +64,9 @@ def is_public(address: str) -> bool:
     return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_unspecified)
 
 
-def resolve(host: str, port: int, policy: Policy) -> str:
+def resolve(host: str, port: int, policy: Policy, deadline: float) -> str:
     """The one address to connect to; FetchRefused if any address of the host is not public."""
-    import socket
-
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError) as error:
-        raise FetchRefused(f"cannot resolve {host}: {error}") from None
+    infos = _lookup(host, port, policy, deadline)
     addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
     if not addresses:
         raise FetchRefused(f"{host} has no address")
@@ -77,6 +75,30 @@ def resolve(host: str, port: int, policy: Policy) -> str:
             if not is_public(address):
                 raise FetchRefused(f"{host} resolves to a non-public address {address}")
     return addresses[0]
+
+
+def _lookup(host: str, port: int, policy: Policy, deadline: float) -> list[Any]:
+    """getaddrinfo has no timeout of its own: it runs in a daemon thread waited for only
+    until the deadline. A resolver that does not answer keeps that thread (until the system
+    resolver's own timeout ends it), not the request."""
+    import socket
+
+    answer: list[Any] = []
+
+    def look_up() -> None:
+        try:
+            answer.append(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
+        except Exception as error:  # OSError, UnicodeError: reported, not lost with the thread
+            answer.append(error)
+
+    worker = threading.Thread(target=look_up, name="document-resolve", daemon=True)
+    worker.start()
+    worker.join(max(0.0, deadline - time.monotonic()))
+    if not answer:
+        raise FetchRefused(f"slower than {policy.timeout} s resolving {host}")
+    if isinstance(answer[0], Exception):
+        raise FetchRefused(f"cannot resolve {host}: {answer[0]}")
+    return list(answer[0])
 
 
 def get(url: str, policy: Policy) -> Fetched:
@@ -90,30 +112,57 @@ def get(url: str, policy: Policy) -> Fetched:
         raise FetchRefused("only https URLs are fetched")
     port = parts.port or 443
     deadline = time.monotonic() + policy.timeout
-    address = resolve(parts.hostname, port, policy)
-    context = ssl.create_default_context(cafile=policy.ca_bundle or None)
+    address = resolve(parts.hostname, port, policy, deadline)
 
-    opened: list[ssl.SSLSocket] = []
+    def budget() -> float:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("deadline passed")
+        return left
+
+    class Bounded(ssl.SSLSocket):
+        """Every blocking TLS call gets only what is left: http.client reads the status line,
+        the headers and chunk sizes with many small reads, and a plain socket timeout is given
+        again to each of them."""
+
+        def do_handshake(self, block: bool = False) -> None:
+            self.settimeout(budget())
+            super().do_handshake(block)
+
+        def read(self, len: int = 1024, buffer: Any = None) -> bytes:
+            self.settimeout(budget())
+            return super().read(len, buffer)
+
+        def send(self, data: Any, flags: int = 0) -> int:
+            self.settimeout(budget())
+            return super().send(data, flags)
+
+    context = ssl.create_default_context(cafile=policy.ca_bundle or None)
+    context.sslsocket_class = Bounded
 
     class Pinned(http.client.HTTPSConnection):
         def connect(self) -> None:  # to the checked address, TLS for the host name
-            raw = socket.create_connection((address, port), timeout=policy.timeout)
-            self.sock = context.wrap_socket(raw, server_hostname=parts.hostname)
-            opened.append(self.sock)
+            raw = socket.create_connection((address, port), timeout=budget())
+            tls = context.wrap_socket(
+                raw, server_hostname=parts.hostname, do_handshake_on_connect=False
+            )
+            self.sock = tls
+            tls.do_handshake()
 
-    connection = Pinned(parts.hostname, port, timeout=policy.timeout, context=context)
+    connection = Pinned(parts.hostname, port, context=context)
     path = parts.path + (f"?{parts.query}" if parts.query else "")
     try:
         connection.request("GET", path, headers={"Accept": "application/json"})
-        response = connection.getresponse()
-        return _read(response, policy, deadline, opened[0])
+        return _read(connection.getresponse(), policy)
+    except TimeoutError:
+        raise FetchRefused(f"slower than {policy.timeout} s") from None
     except (OSError, http.client.HTTPException) as error:
         raise FetchRefused(f"fetch failed: {type(error).__name__}: {error}"[:200]) from None
     finally:
         connection.close()
 
 
-def _read(response: Any, policy: Policy, deadline: float, sock: Any) -> Fetched:
+def _read(response: Any, policy: Policy) -> Fetched:
     if 300 <= response.status < 400:
         raise FetchRefused(f"redirects are not followed (HTTP {response.status})")
     if response.status != 200:
@@ -125,14 +174,7 @@ def _read(response: Any, policy: Policy, deadline: float, sock: Any) -> Fetched:
     if length is not None and length.isdigit() and int(length) > policy.max_bytes:
         raise FetchRefused(f"larger than {policy.max_bytes} bytes")
     body = b""
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise FetchRefused(f"slower than {policy.timeout} s")
-        sock.settimeout(left)
-        chunk = response.read1(1024)
-        if not chunk:
-            break
+    while chunk := response.read1(1024):  # each socket read bounded by the deadline
         body += chunk
         if len(body) > policy.max_bytes:
             raise FetchRefused(f"larger than {policy.max_bytes} bytes")

@@ -115,6 +115,7 @@ def _authorize(deps: Deps, request: HttpRequest, params: Params, target: Target)
         code_ttl=code_ttl(deps, client),
         dpop_jkt=checked.dpop_jkt,
         acr_values=acr_values,
+        passkey_challenge=new_secret(),  # 32 random bytes: the passkey forms' challenge
     )
     if step_up and found is not None:
         interaction.mfa_username = found[1].username
@@ -147,14 +148,24 @@ def _below(deps: Deps, found: tuple[Session, User], client: Client, acr_values: 
     """Whether the session proved less than this request needs (SECURITY.md item 61)."""
     session, user = found
     level = mfa.level_of(session.amr)
-    needed = mfa.level_needed(
-        acr_values=acr_values,
-        client_requires=client.require_mfa,
-        user_requires=user.mfa_required,
-        has_factor=False,
-    )
+
+    def needed_with(has_factor: bool, has_passkey: bool) -> int:
+        return mfa.level_needed(
+            acr_values=acr_values,
+            client_requires=client.require_mfa,
+            user_requires=user.mfa_required,
+            has_factor=has_factor,
+            has_passkey=has_passkey,
+        )
+
+    needed = needed_with(False, True)
     if level < needed:
-        return True
+        if needed < mfa.PASSKEY_LEVEL:
+            return True
+        # phr asked: reachable only for a user with a passkey (one Query).
+        factors = deps.store.factors.list_for(user.username)
+        has_passkey = any(f.kind == "passkey" for f in factors)
+        return level < needed_with(bool(factors), has_passkey)
     if level >= acr.LEVELS[acr.MFA]:
         return False
     # A password-only session of a user who has enrolled a factor since: one Query.

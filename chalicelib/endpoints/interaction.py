@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from chalicelib.accounts import consents, devices, mfa, rate_limit, sessions, usernames
+from chalicelib.accounts import consents, devices, mfa, passkeys, rate_limit, sessions, usernames
 from chalicelib.accounts.passwords import dummy_hash, verify_password
 from chalicelib.deps import Deps
 from chalicelib.endpoints import restart
 from chalicelib.endpoints.authorization_response import error_redirect, issue_code
 from chalicelib.errors import AccessDenied, OAuthError, PageError
-from chalicelib.http import cookies, headers, pages
+from chalicelib.http import cookies, headers, pages, passkey_pages
 from chalicelib.http.message import HttpRequest, HttpResponse
 from chalicelib.ids import digest, new_id, same
 from chalicelib.observability import audit
@@ -93,10 +93,12 @@ def form(request: HttpRequest, interaction: Interaction) -> Params:
     return params
 
 
-def html(body: str, interaction: Interaction, status: int = 200) -> HttpResponse:
+def html(
+    body: str, interaction: Interaction, status: int = 200, *, script: bool = False
+) -> HttpResponse:
     response = HttpResponse(status, {"Content-Type": "text/html; charset=utf-8"}, body)
     # The form's answer may redirect to the client: CSP form-action must allow its origin.
-    return headers.secure(response, [interaction.redirect_uri])
+    return headers.secure(response, [interaction.redirect_uri], script)
 
 
 def action(deps: Deps, interaction: Interaction, step: str) -> str:
@@ -109,16 +111,17 @@ def action(deps: Deps, interaction: Interaction, step: str) -> str:
 
 def login_get(deps: Deps, request: HttpRequest, interaction_id: str) -> HttpResponse:
     interaction, client = load(deps, request, interaction_id)
-    return html(_login_page(deps, interaction, client), interaction)
+    return html(login_page(deps, interaction, client), interaction, script=True)
 
 
-def _login_page(
+def login_page(
     deps: Deps,
     interaction: Interaction,
     client: Client,
     error: str | None = None,
     username: str | None = None,
 ) -> str:
+    """The login page, with a passkey form (its challenge is the interaction's: no write)."""
     return pages.login_page(
         settings=deps.settings,
         client_name=client.name,
@@ -130,6 +133,16 @@ def _login_page(
         username=username,
         cancel_action=action(deps, interaction, "cancel"),
         restart=restart.essentials(interaction),
+        passkey=passkey_pages.passkey_form(
+            action=action(deps, interaction, "passkey"),
+            csrf=interaction.csrf,
+            # Any of this site's passkeys: the one chosen names its user (discoverable).
+            options=passkeys.authentication_options(deps, challenge=interaction.passkey_challenge),
+            kind="conditional",
+            label="Continue with a passkey",
+        )
+        if interaction.passkey_challenge
+        else "",
     )
 
 
@@ -147,7 +160,8 @@ def login_post(deps: Deps, request: HttpRequest, interaction_id: str) -> HttpRes
     wait = limiter.attempt()
     if wait is not None:
         message = f"Too many attempts. Try again in {rate_limit.minutes(wait)}."
-        response = html(_login_page(deps, interaction, client, message, typed), interaction, 429)
+        page = login_page(deps, interaction, client, message, typed)
+        response = html(page, interaction, 429, script=True)
         response.headers["Retry-After"] = str(wait)
         audit.login_blocked(client.client_id, wait)
         return response
@@ -157,8 +171,8 @@ def login_post(deps: Deps, request: HttpRequest, interaction_id: str) -> HttpRes
     if user is None or user.disabled or not valid:
         # The attempt stays counted: it was a failure.
         audit.login_failed(client.client_id, user, valid)
-        page = _login_page(deps, interaction, client, "Wrong username or password.", typed)
-        return html(page, interaction, 400)
+        page = login_page(deps, interaction, client, "Wrong username or password.", typed)
+        return html(page, interaction, 400, script=True)
     limiter.succeeded()
     if _needs_second_step(deps, interaction, client, user):
         # No session yet (SECURITY.md item 61): the second step starts it.
@@ -184,11 +198,13 @@ def login_post(deps: Deps, request: HttpRequest, interaction_id: str) -> HttpRes
 
 
 def _needs_second_step(deps: Deps, interaction: Interaction, client: Client, user: User) -> bool:
+    factors = deps.store.factors.list_for(user.username)
     needed = mfa.level_needed(
         acr_values=interaction.acr_values,
         client_requires=client.require_mfa,
         user_requires=user.mfa_required,
-        has_factor=bool(deps.store.factors.list_for(user.username)),
+        has_factor=bool(factors),
+        has_passkey=any(f.kind == passkeys.PASSKEY for f in factors),
     )
     return needed > mfa.level_of(["pwd"])
 

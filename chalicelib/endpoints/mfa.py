@@ -13,21 +13,22 @@ recovery code by a conditional write of its record (item 45).
 
 from __future__ import annotations
 
-from chalicelib.accounts import devices, mfa, rate_limit, sessions, totp
+from chalicelib.accounts import devices, mfa, passkeys, rate_limit, sessions, totp
 from chalicelib.deps import Deps
 from chalicelib.endpoints import interaction as steps
 from chalicelib.errors import PageError
-from chalicelib.http import mfa_pages
+from chalicelib.http import mfa_pages, passkey_pages
 from chalicelib.http.message import HttpRequest, HttpResponse
 from chalicelib.ids import new_id
 from chalicelib.observability import audit
+from chalicelib.stores.factors import FactorKeyMissing
 from chalicelib.stores.models import Client, Factor, Interaction, User
 
 MAX_CODE = 64
 ISSUER_NAME = "Tollgate"
 
 
-def _pending_user(deps: Deps, interaction: Interaction) -> User:
+def pending_user(deps: Deps, interaction: Interaction) -> User:
     user = deps.store.users.get(interaction.mfa_username or "")
     if user is None or user.disabled:
         raise PageError(
@@ -39,9 +40,25 @@ def _pending_user(deps: Deps, interaction: Interaction) -> User:
     return user
 
 
+def seal_key(deps: Deps) -> bytes:
+    """The key of TOTP secrets; a clear 503 page (and an audit record) when it was deleted
+    while sealed secrets may remain (SECURITY.md item 69), never a new key over them."""
+    try:
+        return deps.store.factors.seal_key()
+    except FactorKeyMissing:
+        audit.factor_key_missing()
+        raise PageError(
+            "Authenticator apps are unavailable",
+            "Codes from authenticator apps cannot be checked right now. Use a passkey or a "
+            "recovery code, or ask your administrator.",
+            503,
+            detail="FACTORKEY missing",
+        ) from None
+
+
 def _pending_secret(deps: Deps, interaction: Interaction, user: User) -> str:
     """The secret being enrolled in this pending authorization, made on first view."""
-    key = deps.store.factors.seal_key()
+    key = seal_key(deps)
     label = f"pending:{interaction.interaction_id}"
     if interaction.pending_totp:
         return totp.unseal(key, user.username, label, interaction.pending_totp)
@@ -52,7 +69,7 @@ def _pending_secret(deps: Deps, interaction: Interaction, user: User) -> str:
     return secret
 
 
-def _page(
+def page(
     deps: Deps,
     interaction: Interaction,
     client: Client,
@@ -63,7 +80,21 @@ def _page(
 ) -> HttpResponse:
     action = steps.action(deps, interaction, "mfa")
     cancel = steps.action(deps, interaction, "cancel")
-    if deps.store.factors.list_for(user.username):
+    factors = deps.store.factors.list_for(user.username)
+    keys = [f for f in factors if f.kind == passkeys.PASSKEY]
+    if factors:
+        passkey = ""
+        if keys and interaction.passkey_challenge:
+            passkey = passkey_pages.passkey_form(
+                action=steps.action(deps, interaction, "passkey"),
+                csrf=interaction.csrf,
+                options=passkeys.authentication_options(
+                    deps, challenge=interaction.passkey_challenge, allow=keys
+                ),
+                kind="get",
+                label="Use your passkey",
+                primary=True,
+            )
         body = mfa_pages.code_page(
             settings=deps.settings,
             client_name=client.name,
@@ -72,7 +103,10 @@ def _page(
             username=user.username,
             error=error,
             cancel_action=cancel,
+            passkey=passkey,
+            codes=not passkey_only(interaction, factors),
         )
+        return steps.html(body, interaction, status, script=bool(passkey))
     else:
         secret = _pending_secret(deps, interaction, user)
         uri = totp.provisioning_uri(secret, user.username, ISSUER_NAME)
@@ -90,10 +124,18 @@ def _page(
     return steps.html(body, interaction, status)
 
 
+def passkey_only(interaction: Interaction, factors: list[Factor]) -> bool:
+    """Whether only a passkey will do: the request asks for `phr` and the user has one
+    (item 2 of issue 15: phr forces a passkey even inside a password or TOTP session)."""
+    return mfa.level_asked(interaction.acr_values) >= mfa.PASSKEY_LEVEL and any(
+        f.kind == passkeys.PASSKEY for f in factors
+    )
+
+
 def mfa_get(deps: Deps, request: HttpRequest, interaction_id: str) -> HttpResponse:
     interaction, client = steps.load(deps, request, interaction_id)
-    user = _pending_user(deps, interaction)
-    return _page(deps, interaction, client, user)
+    user = pending_user(deps, interaction)
+    return page(deps, interaction, client, user)
 
 
 def mfa_post(deps: Deps, request: HttpRequest, interaction_id: str) -> HttpResponse:
@@ -102,19 +144,22 @@ def mfa_post(deps: Deps, request: HttpRequest, interaction_id: str) -> HttpRespo
     if params.get("step") == "continue":
         # After the recovery codes were shown: the session exists, go on as after a sign-in.
         return steps.after_login(deps, interaction, steps.signed_in(deps, request, interaction))
-    user = _pending_user(deps, interaction)
+    user = pending_user(deps, interaction)
     code = (params.get("code") or "")[:MAX_CODE]
+    factors = deps.store.factors.list_for(user.username)
+    if passkey_only(interaction, factors):
+        # No code is checked (nor counted): this request needs the passkey.
+        return page(deps, interaction, client, user, error="Use your passkey.", status=400)
     known = devices.knows(deps, request, user.username)
     limiter = rate_limit.for_login(deps, user.username, request.source_ip, known_browser=known)
     # SECURITY.md item 60: counted before the code is checked, on the password's limits.
     wait = limiter.attempt()
     if wait is not None:
         message = f"Too many attempts. Try again in {rate_limit.minutes(wait)}."
-        response = _page(deps, interaction, client, user, error=message, status=429)
+        response = page(deps, interaction, client, user, error=message, status=429)
         response.headers["Retry-After"] = str(wait)
         audit.mfa_blocked(client.client_id, user, wait)
         return response
-    factors = deps.store.factors.list_for(user.username)
     if factors:
         method = _verify(deps, user, factors, code)
         codes: list[str] = []
@@ -122,7 +167,7 @@ def mfa_post(deps: Deps, request: HttpRequest, interaction_id: str) -> HttpRespo
         method, codes = _enrol(deps, interaction, user, code)
     if method is None:
         audit.mfa_failed(client.client_id, user)
-        return _page(deps, interaction, client, user, error="That code is not right.", status=400)
+        return page(deps, interaction, client, user, error="That code is not right.", status=400)
     limiter.succeeded()
     amr = mfa.with_factor(interaction.mfa_amr or ["pwd"], "otp")
     old = sessions.current(deps, request)
@@ -152,11 +197,14 @@ def mfa_post(deps: Deps, request: HttpRequest, interaction_id: str) -> HttpRespo
 def _verify(deps: Deps, user: User, factors: list[Factor], code: str) -> str | None:
     """'totp' or 'recovery' when the code is right and unspent (then spent); else None."""
     now = deps.clock.now()
-    key = deps.store.factors.seal_key()
-    for factor in factors:
-        if factor.kind != "totp" or not factor.secret:
-            continue
-        secret = totp.unseal(key, user.username, factor.factor_id, factor.secret)
+    apps = [f for f in factors if f.kind == "totp" and f.secret]
+    try:
+        key = deps.store.factors.seal_key() if apps else b""
+    except FactorKeyMissing:
+        audit.factor_key_missing()
+        apps = []  # a recovery code still works (item 69)
+    for factor in apps:
+        secret = totp.unseal(key, user.username, factor.factor_id, factor.secret or "")
         step = totp.matching_step(secret, code, now)
         # SECURITY.md item 57: a step at or before the last one accepted is a replay.
         if step is not None and deps.store.factors.use_step(factor, step, now):
@@ -182,7 +230,7 @@ def _enrol(
     if step is None:
         return None, []
     factor_id = new_id()
-    key = deps.store.factors.seal_key()
+    key = seal_key(deps)
     factor = Factor(
         factor_id=factor_id,
         username=user.username,

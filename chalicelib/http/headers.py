@@ -8,13 +8,15 @@ from urllib.parse import quote, urlsplit
 from chalicelib.http.message import HttpResponse
 
 
-def content_security_policy(form_targets: list[str]) -> str:
+def content_security_policy(form_targets: list[str], script: bool = False) -> str:
     # form-action also governs the redirect that follows a form POST, so the client's
     # redirect URI origin must be allowed where the form's answer goes back to the client.
     origins = sorted({_origin(t) for t in form_targets if _origin(t)})
     return "; ".join(
         [
             "default-src 'none'",
+            # Only pages with a passkey form run script: Tollgate's own /static/passkey.js.
+            *(["script-src 'self'"] if script else []),
             "style-src 'self'",
             "img-src 'self' data:",
             "form-action 'self'" + "".join(f" {o}" for o in origins),
@@ -49,14 +51,16 @@ def ascii_only(value: str) -> str:
     return _NOT_VISIBLE_ASCII.sub(_encoded, value)
 
 
-def secure(response: HttpResponse, form_targets: list[str] | None = None) -> HttpResponse:
+def secure(
+    response: HttpResponse, form_targets: list[str] | None = None, script: bool = False
+) -> HttpResponse:
     """Add the security headers; HTML gets the full page policy. Every header value leaves
     as visible ASCII (`ascii_only`): the adapter calls this on every answer."""
     h = response.headers
     h.setdefault("X-Content-Type-Options", "nosniff")
     h.setdefault("Referrer-Policy", "no-referrer")
     h.setdefault("X-Frame-Options", "DENY")
-    h.setdefault("Content-Security-Policy", content_security_policy(form_targets or []))
+    h.setdefault("Content-Security-Policy", content_security_policy(form_targets or [], script))
     if h.get("Content-Type", "").startswith("text/html"):
         h.setdefault("Cache-Control", "no-store")
     for name, value in h.items():

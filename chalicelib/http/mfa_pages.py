@@ -37,22 +37,30 @@ def code_page(
     username: str,
     error: str | None = None,
     cancel_action: str | None = None,
+    passkey: str = "",
+    codes: bool = True,
 ) -> str:
-    """Ask for the 6-digit code of the user's authenticator app, or a recovery code."""
+    """Ask for the 6-digit code of the user's authenticator app, or a recovery code; and
+    offer the user's passkey (`passkey`: its form), which alone is asked when not `codes`."""
     alert, invalid = _alert(error)
-    field = _code_field(
-        "Code", "The 6-digit code from your authenticator app, or a recovery code.", invalid
-    )
+    form = ""
+    if codes:
+        field = _code_field(
+            "Code", "The 6-digit code from your authenticator app, or a recovery code.", invalid
+        )
+        other = '<p class="muted or">Or enter a code</p>\n' if passkey else ""
+        form = f"""{other}<form method="post" action="{_e(action)}">
+<input type="hidden" name="csrf" value="{_e(csrf)}">
+{field}
+<button class="button {"secondary" if passkey else "primary"} block" type="submit">\
+Continue</button>
+</form>
+"""
     body = f"""<h1>Confirm it is you <span class="subtitle">to continue to \
 <span class="client">{_e(client_name)}</span></span></h1>
 <p class="account">Signing in as <strong>{_e(username)}</strong></p>
-{alert}<form method="post" action="{_e(action)}">
-<input type="hidden" name="csrf" value="{_e(csrf)}">
-{field}
-<button class="button primary block" type="submit">Continue</button>
-</form>
-{_cancel_form(cancel_action, csrf, client_name)}"""
-    return _document(title="Enter your code", body=body, settings=settings)
+{alert}{passkey}{form}{_cancel_form(cancel_action, csrf, client_name)}"""
+    return _document(title="Enter your code", body=body, settings=settings, script=bool(passkey))
 
 
 def enrol_page(

@@ -21,12 +21,14 @@ __all__ = [
     "error_page",
     "login_page",
     "logout_page",
+    "script",
     "signed_out_page",
     "still_signed_in_page",
     "stylesheet",
 ]
 
 STYLESHEET_PATH = "/static/tollgate.css"
+SCRIPT_PATH = "/static/passkey.js"
 PRODUCT_NAME = "Tollgate"
 
 _SCOPE_DESCRIPTIONS: dict[str, str] = {
@@ -60,7 +62,13 @@ def stylesheet() -> str:
     return (Path(__file__).parent / "static" / "tollgate.css").read_text(encoding="utf-8")
 
 
-def _document(*, title: str, body: str, settings: Settings | None) -> str:
+@functools.cache
+def script() -> str:
+    """The passkey ceremonies served at :data:`SCRIPT_PATH` (chalicelib/http/passkey_pages.py)."""
+    return (Path(__file__).parent / "static" / "passkey.js").read_text(encoding="utf-8")
+
+
+def _document(*, title: str, body: str, settings: Settings | None, script: bool = False) -> str:
     """Wrap card content (already escaped) in the shared page chrome.
 
     The stylesheet's URL comes from the issuer: under a stage path (`https://host/dev`) a
@@ -71,6 +79,9 @@ def _document(*, title: str, body: str, settings: Settings | None) -> str:
     if settings is not None:
         href = _e(settings.endpoint(STYLESHEET_PATH))
         link = f'<link rel="stylesheet" href="{href}">\n'
+        if script:  # the passkey ceremonies, from the issuer too (CSP script-src 'self')
+            src = _e(settings.endpoint(SCRIPT_PATH))
+            link += f'<script src="{src}" defer></script>\n'
     return f"""<!doctype html>
 <html lang="en">
 <head>
@@ -129,8 +140,12 @@ def login_page(
     username: str | None = None,
     cancel_action: str | None = None,
     restart: str = "",
+    passkey: str = "",
 ) -> str:
     """The sign-in form: username, password and the CSRF token, posted to ``action``.
+
+    ``passkey`` is the "Continue with a passkey" form (chalicelib/http/passkey_pages.py): with
+    it, the username field offers the browser's passkeys as autofill (conditional UI).
 
     ``cancel_action`` takes the person back to the app (an access_denied answer);
     ``restart`` is the authorization request again, should this one expire meanwhile."""
@@ -140,6 +155,7 @@ def login_page(
     # Put the cursor where the person needs to type next.
     user_focus = "" if prefill else " autofocus"
     password_focus = " autofocus" if prefill else ""
+    autocomplete = "username webauthn" if passkey else "username"
     details = ""
     if scopes:
         details = (
@@ -155,7 +171,8 @@ def login_page(
 {_restart_field(restart)}<div class="field">
 <label for="username">Username</label>
 <input id="username" name="username" type="text" value="{_e(prefill)}" \
-autocomplete="username" autocapitalize="none" spellcheck="false" required{invalid}{user_focus}>
+autocomplete="{autocomplete}" autocapitalize="none" spellcheck="false" \
+required{invalid}{user_focus}>
 </div>
 <div class="field">
 <label for="password">Password</label>
@@ -164,8 +181,9 @@ required{invalid}{password_focus}>
 </div>
 <button class="button primary block" type="submit">Sign in</button>
 </form>
-{_cancel_form(cancel_action, csrf, client_name)}{details}"""
-    return _document(title=f"Sign in to {client_name}", body=body, settings=settings)
+{passkey}{_cancel_form(cancel_action, csrf, client_name)}{details}"""
+    title = f"Sign in to {client_name}"
+    return _document(title=title, body=body, settings=settings, script=bool(passkey))
 
 
 def consent_page(

@@ -73,8 +73,16 @@ def emit(
 # -- signing in --------------------------------------------------------------------------
 
 
-def login_succeeded(client_id: str, user: _Person) -> None:
-    emit("login.succeeded", SUCCESS, client_id=client_id, sub=user.sub, username=user.username)
+def login_succeeded(client_id: str, user: _Person, how: str | None = None) -> None:
+    """`how`: None for a password, "passkey" for a passkey alone."""
+    emit(
+        "login.succeeded",
+        SUCCESS,
+        client_id=client_id,
+        sub=user.sub,
+        username=user.username,
+        reason=how,
+    )
 
 
 def login_failed(client_id: str, user: Any, password_ok: bool) -> None:
@@ -137,6 +145,32 @@ def mfa_blocked(client_id: str, user: _Person, wait_seconds: int) -> None:
 
 def mfa_enrolled(user: _Person, kind: str) -> None:
     emit("mfa.enrolled", SUCCESS, sub=user.sub, reason=kind)
+
+
+def passkey_refused(client_id: str | None, sub: str | None, reason: str) -> None:
+    """A passkey response that did not verify, or whose challenge was unknown or spent."""
+    metrics.count("LoginFailures")
+    emit("passkey.refused", FAILURE, client_id=client_id, sub=sub, reason=reason)
+
+
+def passkey_counter_regressed(client_id: str | None, sub: str, reason: str) -> None:
+    """A signed response whose counter went back: the credential may have been cloned
+    (SECURITY.md item 67)."""
+    metrics.count("LoginFailures")
+    emit("passkey.counter_regressed", FAILURE, client_id=client_id, sub=sub, reason=reason)
+
+
+def account_change(
+    sub: str, change: str, outcome: str = SUCCESS, reason: str | None = None
+) -> None:
+    """A change on the security page (`account.<change>`): factor_added, factor_removed,
+    recovery_renewed, confirmed; a refused one is a failure with why."""
+    emit(f"account.{change}", outcome, sub=sub, reason=reason)
+
+
+def factor_key_missing() -> None:
+    """The key that seals TOTP secrets is gone while sealed secrets remain (item 69)."""
+    emit("factor_key.missing", FAILURE, reason="FACTORKEY item absent; sealed factors exist")
 
 
 def session_ended(sub: str, how: str) -> None:

@@ -40,6 +40,11 @@ def _is_number(value: object) -> bool:
 
 def serialize(value: Any) -> dict[str, Any]:
     """One Python value as an AttributeValue ({"S": ...}, {"N": ...}, {"M": {...}}, ...)."""
+    kind = type(value)
+    if kind is str:  # most values: answered before the general checks below
+        return {"S": value}
+    if kind is int:
+        return {"N": _number(value)}
     if value is None:
         return {"NULL": True}
     if isinstance(value, bool):

@@ -1,5 +1,5 @@
 """A lean DynamoDB client: the handful of JSON operations DynamoTable uses, signed with SigV4
-and sent over one pooled keep-alive connection (urllib3), with botocore's retry rules.
+and sent over pooled keep-alive connections (http_connections.py), with botocore's retry rules.
 
 botocore's client walks its service model to validate, serialize and parse every call, and
 builds, signs and sends each request through about ten events: about 80% of a token
@@ -28,12 +28,10 @@ import uuid
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
+from chalicelib.stores.http_connections import Connections
 from chalicelib.stores.sigv4 import Signer
-
-if TYPE_CHECKING:
-    import urllib3
 
 TARGET = "DynamoDB_20120810."
 CONTENT_TYPE = "application/x-amz-json-1.0"
@@ -69,13 +67,11 @@ class DynamoHttpClient:
     transact_write_items with botocore's keyword arguments and parsed answers."""
 
     def __init__(self, region: str, endpoint_url: str | None = None) -> None:
-        import urllib3
         from botocore.retries import quota, standard
 
         self.endpoint = (endpoint_url or default_endpoint(region)).rstrip("/")
         self._signer = Signer(_credentials(), region, "dynamodb")
-        self._host = urllib3.util.parse_url(self.endpoint).netloc or ""
-        self._pool = self._make_pool()
+        self._connections = self._make_connections()
         detector = standard.ThrottlingErrorDetector(standard.RetryEventAdapter())
         self._retry = standard.RetryPolicy(
             retry_checker=_conditions(standard),
@@ -87,18 +83,19 @@ class DynamoHttpClient:
         # Tests count the back-off instead of waiting it out.
         self.sleep: Callable[[float], None] = time.sleep
 
-    def _make_pool(self) -> urllib3.HTTPConnectionPool:
-        import urllib3
-
-        timeout = urllib3.Timeout(connect=CONNECT_TIMEOUT, read=READ_TIMEOUT)
-        options: dict[str, Any] = {"timeout": timeout, "retries": False, "maxsize": 10}
+    def _make_connections(self) -> Connections:
+        ca_certs = None
         if self.endpoint.startswith("https:"):
             from botocore.httpsession import get_cert_path
 
             # What botocore verifies with: AWS_CA_BUNDLE, else certifi's or its own bundle.
-            options["ca_certs"] = os.environ.get("AWS_CA_BUNDLE") or get_cert_path(True)
-        pool: urllib3.HTTPConnectionPool = urllib3.connection_from_url(self.endpoint, **options)
-        return pool
+            ca_certs = os.environ.get("AWS_CA_BUNDLE") or get_cert_path(True)
+        return Connections(
+            self.endpoint,
+            connect_timeout=CONNECT_TIMEOUT,
+            read_timeout=READ_TIMEOUT,
+            ca_certs=ca_certs,
+        )
 
     # -- operations -------------------------------------------------------------------------
 
@@ -174,34 +171,14 @@ class DynamoHttpClient:
         self._quota.release_retry_quota(cast(Any, request_context), HttpAnswer(200, {}, b""))
 
     def _send(self, operation: str, body: bytes) -> HttpAnswer:
-        import urllib3.exceptions as u3
-        from botocore import exceptions as bx
-
         headers = {
+            "Host": self._connections.host,
             "Content-Type": CONTENT_TYPE,
             "X-Amz-Target": TARGET + operation,
-            "Host": self._host,
         }
         self._signer.sign("POST", "/", headers, body)
-        try:
-            response = self._pool.urlopen(
-                "POST", "/", body=body, headers=headers, redirect=False, preload_content=True
-            )
-        except u3.NewConnectionError as exc:  # before its base class ConnectTimeoutError
-            raise bx.EndpointConnectionError(endpoint_url=self.endpoint, error=exc) from exc
-        except u3.ConnectTimeoutError as exc:
-            raise bx.ConnectTimeoutError(endpoint_url=self.endpoint, error=exc) from exc
-        except u3.ReadTimeoutError as exc:
-            raise bx.ReadTimeoutError(endpoint_url=self.endpoint, error=exc) from exc
-        except u3.SSLError as exc:
-            raise bx.SSLError(endpoint_url=self.endpoint, error=exc) from exc
-        except u3.ProtocolError as exc:
-            raise bx.ConnectionClosedError(endpoint_url=self.endpoint, request=None) from exc
-        except u3.HTTPError as exc:
-            raise bx.HTTPClientError(error=exc) from exc
-        return HttpAnswer(
-            response.status, {k.lower(): v for k, v in response.headers.items()}, response.data
-        )
+        answer = self._connections.post("/", headers, body)
+        return HttpAnswer(answer.status, answer.headers, answer.body)
 
 
 def _credentials() -> Any:

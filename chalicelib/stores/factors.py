@@ -3,6 +3,7 @@
     USER#<username>  / FACTOR#<factor_id>                      a TOTP secret or a passkey
     USER#<username>  / RECOVERY#<sha256(username, code)>       a recovery code, until used
     FACTORKEY        / FACTORKEY                               the key that seals TOTP secrets
+    FACTORKEY        / MADE                                    that the key was made (item 69)
 
 One Query of `USER#<username>` with the `FACTOR#` (or `RECOVERY#`) prefix lists them. A TOTP
 secret is stored sealed (AES-GCM, accounts/totp.py, SECURITY.md item 56); recovery codes
@@ -21,8 +22,10 @@ from chalicelib.stores.records import from_item, to_item
 from chalicelib.stores.table import (
     ConditionFailed,
     Delete,
+    Item,
     ItemExists,
     Put,
+    StoreError,
     StoreUnavailable,
     Table,
     TransactionCanceled,
@@ -30,6 +33,11 @@ from chalicelib.stores.table import (
 )
 
 _SEAL_KEY = ("FACTORKEY", "FACTORKEY")
+_MADE = ("FACTORKEY", "MADE")
+
+
+class FactorKeyMissing(StoreError):
+    """The key that seals TOTP secrets was deleted after it was made."""
 
 
 def _pk(username: str) -> str:
@@ -93,6 +101,28 @@ class FactorRepository:
             return False
         return True
 
+    def use_passkey(self, factor: Factor, sign_count: int, backed_up: bool, now: int) -> bool:
+        """Record a passkey's use: its new counter and backup state, only while the counter
+        is the one this request checked against (a racing use of the same response, or of
+        a clone, fails the condition)."""
+        update = Update(
+            _pk(factor.username),
+            f"FACTOR#{factor.factor_id}",
+            {"sign_count": sign_count, "backed_up": backed_up, "last_used_at": now},
+            expect={"sign_count": factor.sign_count},
+        )
+        try:
+            self.table.transact([update])
+        except TransactionCanceled:
+            return False
+        return True
+
+    def replace_recovery(self, username: str, hashes: list[str]) -> None:
+        """A new set of recovery codes; the old ones stop working."""
+        self._delete_recovery(username)
+        for h in hashes:
+            self.table.put({"pk": _pk(username), "sk": f"RECOVERY#{h}", "kind": "Recovery"})
+
     def recovery_left(self, username: str) -> int:
         items = self.table.query(_pk(username), "RECOVERY#")
         return sum(1 for i in items if "used_at" not in i)
@@ -129,16 +159,33 @@ class FactorRepository:
             self.table.delete(_pk(username), str(item["sk"]))
 
     def seal_key(self) -> bytes:
-        """The AES-256 key of TOTP secrets, made on first use; read once per container."""
+        """The AES-256 key of TOTP secrets, made on first use; read once per container.
+
+        Made only once per table: a marker (`FACTORKEY / MADE`, written with it) remembers
+        that it was. If the key is then deleted, sealed secrets may exist that no new key
+        opens, so none is made over them: FactorKeyMissing (the caller audits it, item 69).
+        """
         if self._seal_key is None:
-            item = self.table.get(*_SEAL_KEY)
-            if item is None:
-                fresh = base64.b64encode(secrets.token_bytes(32)).decode("ascii")
-                pk, sk = _SEAL_KEY
-                with contextlib.suppress(ItemExists):  # another request made it first
-                    self.table.put({"pk": pk, "sk": sk, "key": fresh}, if_absent=True)
-                item = self.table.get(*_SEAL_KEY)
-                if item is None:
-                    raise StoreUnavailable("the factor key vanished as it was made")
-            self._seal_key = base64.b64decode(str(item["key"]))
+            key, made = self.table.get_many([_SEAL_KEY, _MADE])
+            if key is None:
+                if made is not None:
+                    raise FactorKeyMissing("the factor key was deleted")
+                key = self._make_key()
+            elif made is None:
+                # A key from before the marker existed: remember it from now on.
+                self.table.put({"pk": _MADE[0], "sk": _MADE[1], "kind": "FactorKeyMade"})
+            self._seal_key = base64.b64decode(str(key["key"]))
         return self._seal_key
+
+    def _make_key(self) -> Item:
+        fresh = base64.b64encode(secrets.token_bytes(32)).decode("ascii")
+        pk, sk = _SEAL_KEY
+        made: Item = {"pk": _MADE[0], "sk": _MADE[1], "kind": "FactorKeyMade"}
+        with contextlib.suppress(TransactionCanceled):  # another request made it first
+            self.table.transact(
+                [Put({"pk": pk, "sk": sk, "key": fresh}, if_absent=True), Put(made)]
+            )
+        item = self.table.get(*_SEAL_KEY)
+        if item is None:
+            raise StoreUnavailable("the factor key vanished as it was made")
+        return item

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from chalicelib.stores.models import Interaction
 from chalicelib.stores.records import from_item, to_item
-from chalicelib.stores.table import ConditionFailed, Item, Table
+from chalicelib.stores.table import (
+    ConditionFailed,
+    Item,
+    Table,
+    TransactionCanceled,
+    Update,
+)
 
 
 class InteractionRepository:
@@ -29,6 +35,21 @@ class InteractionRepository:
         record = from_item(Interaction, item)
         assert record is not None
         return record
+
+    def use_challenge(self, interaction_id: str, challenge: str, fresh: str) -> bool:
+        """Spend the passkey challenge, once (a conditional write that puts `fresh` in its
+        place): False when it is not this interaction's current one (used, or never was)."""
+        update = Update(
+            f"INTERACTION#{interaction_id}",
+            "INTERACTION",
+            {"passkey_challenge": fresh},
+            expect={"passkey_challenge": challenge},
+        )
+        try:
+            self.table.transact([update])
+        except TransactionCanceled:
+            return False
+        return True
 
     def complete(self, interaction_id: str, by: str) -> Interaction | None:
         """Mark the interaction finished, once: None when it was finished already or is gone."""

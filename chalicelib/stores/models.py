@@ -158,6 +158,11 @@ class Session:
     # Random on its own, so it reveals nothing of the cookie or its hash.
     sid: str = ""
     stamp: str | None = None  # the user's stamp at sign-in (User.stamp)
+    # When the person last confirmed it is them on the security page (password again): a
+    # change there needs this or auth_time to be recent (SECURITY.md item 70).
+    confirmed_at: int = 0
+    # An authenticator app being set up on the security page: its secret, sealed.
+    pending_totp: str | None = None
 
 
 @dataclass
@@ -192,6 +197,9 @@ class Interaction:
     mfa_amr: list[str] = field(default_factory=list)
     # A TOTP secret being enrolled, sealed; it becomes a factor once a code from it is right.
     pending_totp: str | None = None
+    # The WebAuthn challenge of this sign-in's passkey forms (SECURITY.md item 66): made
+    # with the interaction, replaced when used, so showing a page again writes nothing.
+    passkey_challenge: str | None = None
 
 
 @dataclass

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 from chalicelib.stores.accounts import AccountRepository
 from chalicelib.stores.assertions import AssertionGuard
+from chalicelib.stores.challenges import ChallengeRepository
 from chalicelib.stores.client_documents import ClientDocuments
 from chalicelib.stores.clients import ClientRepository
 from chalicelib.stores.codes import CodeRepository
@@ -73,6 +74,7 @@ class Store:
         self.grants = GrantRepository(table)
         self.consents = ConsentRepository(table, self.grants)
         self.factors = FactorRepository(table)
+        self.challenges = ChallengeRepository(table)
         self.accounts = AccountRepository(
             self.users, self.sessions, self.grants, self.consents, self.factors
         )

@@ -39,6 +39,11 @@ class SessionRepository:
     def get(self, sid_hash: str) -> Session | None:
         return from_item(Session, self.table.get(f"SESSION#{sid_hash}", "SESSION"))
 
+    def update(self, sid_hash: str, values: Item) -> None:
+        """Set attributes of a live session (the security page: `confirmed_at`, when the
+        password was given again; `pending_totp`, an app being set up)."""
+        self.table.update(f"SESSION#{sid_hash}", "SESSION", values)
+
     def delete(self, session: Session) -> None:
         """End one session (sign-out, or replaced by a fresh sign-in)."""
         self.table.transact(

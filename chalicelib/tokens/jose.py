@@ -18,9 +18,7 @@ up or any signature checked:
 
 from __future__ import annotations
 
-import base64
 import binascii
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,14 +30,20 @@ REFUSED_HEADERS = frozenset({"jku", "x5u", "jwk", "x5c", "crit", "b64", "enc", "
 STRING_HEADERS = ("alg", "typ", "kid", "cty")
 MAX_JWS = 8 * 1024
 
-_SEGMENT = re.compile(r"[A-Za-z0-9_-]+")
+_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+_VALUE = {c: n for n, c in enumerate(_ALPHABET)}
+# Bits of the last character that encode nothing, by the segment's length mod 4: a canonical
+# spelling has them zero (RFC 7515 2, RFC 4648 3.5).
+_UNUSED_BITS = (0, 0, 0b1111, 0b11)
+_TO_STANDARD = bytes.maketrans(b"-_+/=", b"+/***")
+_PADDING = (b"", b"", b"==", b"=")
 
 
 class JoseError(ValueError):
     """A segment is not what a compact JWS allows; the message names the problem."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Compact:
     """A compact JWS read strictly: its header and (unverified) claims."""
 
@@ -57,14 +61,19 @@ def segment_bytes(segment: str, what: str) -> bytes:
     """The bytes of an unpadded, canonical base64url segment; JoseError for anything else."""
     if not segment:
         return b""
-    if not _SEGMENT.fullmatch(segment) or len(segment) % 4 == 1:
+    size = len(segment) % 4
+    if size == 1:
         raise JoseError(f"the {what} is not base64url")
     try:
-        raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
-    except (binascii.Error, ValueError):
+        # '+', '/' and '=' become '*', which strict decoding refuses like any other character
+        # outside the alphabet: only base64url, unpadded, passes.
+        raw = binascii.a2b_base64(
+            segment.encode("ascii").translate(_TO_STANDARD) + _PADDING[size], strict_mode=True
+        )
+    except (binascii.Error, ValueError):  # UnicodeEncodeError is a ValueError
         raise JoseError(f"the {what} is not base64url") from None
-    # A canonical spelling re-encodes to itself: the unused bits of the last character are 0.
-    if base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii") != segment:
+    # One spelling per value: the last character's unused bits must be 0 (issue 10 item 10).
+    if _VALUE[segment[-1]] & _UNUSED_BITS[size]:
         raise JoseError(f"the {what} is not canonical base64url")
     return raw
 
@@ -96,12 +105,29 @@ def read(token: str, max_bytes: int = MAX_JWS, allow: frozenset[str] = frozenset
         raise JoseError(f"not a compact JWS ({len(parts)} segments)")
     if not parts[0] or not parts[1]:
         raise JoseError("empty header or payload")
-    header = segment_json(parts[0], "header")
+    header = _header(parts[0], allow)
+    claims = segment_json(parts[1], "payload")
+    return Compact(header, claims, segment_bytes(parts[2], "signature"))
+
+
+# Headers already read, by their segment: every token of one key has the same header, so a
+# warm verifier reads it once. Only headers that passed are kept (and never modified).
+_HEADERS: dict[tuple[str, frozenset[str]], dict[str, Any]] = {}
+MAX_HEADERS = 64
+
+
+def _header(segment: str, allow: frozenset[str]) -> dict[str, Any]:
+    header = _HEADERS.get((segment, allow))
+    if header is not None:
+        return header
+    header = segment_json(segment, "header")
     for name in STRING_HEADERS:
         if name in header and not isinstance(header[name], str):
             raise JoseError(f"the header's {name} is not a string")
     refused = sorted((REFUSED_HEADERS - allow) & header.keys())
     if refused:
         raise JoseError(f"header parameters {refused} are not accepted")
-    claims = segment_json(parts[1], "payload")
-    return Compact(header, claims, segment_bytes(parts[2], "signature"))
+    if len(_HEADERS) >= MAX_HEADERS:
+        _HEADERS.clear()
+    _HEADERS[segment, allow] = header
+    return header

@@ -13,6 +13,7 @@ from chalice.app import Blueprint, Response
 
 from chalicelib.deps import Deps
 from chalicelib.endpoints import (
+    account,
     authorize,
     demo_api,
     demo_callback,
@@ -23,6 +24,7 @@ from chalicelib.endpoints import (
     logout,
     mfa,
     par,
+    passkey,
     registration,
     revocation,
     token,
@@ -106,6 +108,19 @@ def second_step(interaction_id: str) -> Response:
     return _page({"GET": get, "POST": post})
 
 
+@routes.route("/interaction/{interaction_id}/passkey", methods=METHODS, content_types=ANY)
+def passkey_step(interaction_id: str) -> Response:
+    def post(d: Deps, r: HttpRequest) -> HttpResponse:
+        return passkey.passkey_post(d, r, interaction_id)
+
+    return _page({"POST": post})
+
+
+@routes.route("/account/security", methods=METHODS, content_types=ANY)
+def security() -> Response:
+    return _page({"GET": account.security_get, "POST": account.security_post})
+
+
 @routes.route("/interaction/{interaction_id}/cancel", methods=METHODS, content_types=ANY)
 def cancel(interaction_id: str) -> Response:
     def post(d: Deps, r: HttpRequest) -> HttpResponse:
@@ -182,3 +197,18 @@ def stylesheet() -> Response:
         # A file: no reason to build the settings, store and signer for it.
         return secured(_stylesheet())
     return _api({"GET": lambda _deps, _request: _stylesheet()})
+
+
+def _script() -> HttpResponse:
+    headers = {
+        "Content-Type": "text/javascript; charset=utf-8",
+        "Cache-Control": "public, max-age=3600",
+    }
+    return HttpResponse(200, headers, pages.script())
+
+
+@routes.route("/static/passkey.js", methods=METHODS, content_types=ANY)
+def script() -> Response:
+    if routes.current_request.method == "GET":
+        return secured(_script())
+    return _api({"GET": lambda _deps, _request: _script()})

@@ -24,14 +24,20 @@ def test_the_authorizer_benchmark_prints_both_ratios() -> None:
         check=True,
     ).stdout
     assert "ratio validation / raw verify" in out
+    assert "ratio handler / raw verify" in out
     assert "ratio authorizer / hello world" in out
+    # issue 13's two warm rows for the authorizer: what, now, floor, ratio
+    assert "| authorizer warm, one validation (core) |" in out
+    assert "| authorizer warm, Lambda handler (event to policy) |" in out
 
 
 def test_numbers_are_measured_in_one_run() -> None:
     numbers = bench_authorizer.main(["--iterations", "20", "--batches", "1", "--imports", "1"])
-    for name in ("cpu_verify", "cpu_authorize", "cpu_raw_verify", "import_authorizer"):
+    for name in ("cpu_verify", "cpu_authorize", "cpu_handler", "cpu_raw_verify"):
         assert numbers[name] > 0, name
+    # One round: each ratio is that round's batch against the floor's batch.
     assert numbers["verify_ratio"] == numbers["cpu_verify"] / numbers["cpu_raw_verify"]
+    assert numbers["handler_ratio"] == numbers["cpu_handler"] / numbers["cpu_raw_verify"]
     assert numbers["import_ratio"] == numbers["import_authorizer"] / numbers["import_hello"]
 
 

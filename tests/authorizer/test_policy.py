@@ -277,3 +277,27 @@ def test_the_cache_check_can_fail(ec_key: KeyPair, keys: LocalKeys, policy: Rout
     token = "Bearer " + ec_key.token(access_claims(scope="notes:read"))
     assert gateway.request("GET", "/api/notes", token)[0] == 200
     assert gateway.request("GET", "/api/whoami", token)[0] == 403  # wrongly denied
+
+
+def test_verdicts_are_kept_per_routes_allowed_and_method_arn() -> None:
+    """A warm authorizer builds each IAM document once; what it keeps is what it would build."""
+    policy = RoutePolicy.from_mapping(NOTES)
+    arn = "arn:aws:execute-api:eu-west-1:1:api/prod/GET/api/notes/7"
+    reader = policy.verdict(arn, ("notes:read",))
+    assert policy.verdict(arn, ("notes:read",)) is reader  # kept, not rebuilt
+    assert reader.document == iam_policy(MethodArn.parse(arn), policy.allowed(["notes:read"]))
+    assert reader.allowed_here
+    nobody = policy.verdict(arn, ())
+    assert not nobody.allowed_here
+    assert nobody.document == iam_policy(MethodArn.parse(arn), policy.allowed([]))
+    other_stage = policy.verdict(arn.replace("/prod/", "/dev/"), ("notes:read",))
+    assert all("/dev/" in r for r in other_stage.document["Statement"][0]["Resource"])
+
+
+def test_verdicts_of_routes_with_max_age_follow_the_clock() -> None:
+    """A route that needs a recent sign-in is judged at every call, never from what was kept."""
+    policy = RoutePolicy.from_mapping({"POST /api/pay": {"scopes": ["pay"], "max_age": 300}})
+    arn = "arn:aws:execute-api:eu-west-1:1:api/prod/POST/api/pay"
+    assert policy.verdict(arn, ("pay",), auth_time=NOW, now=NOW + 300).allowed_here
+    assert not policy.verdict(arn, ("pay",), auth_time=NOW, now=NOW + 301).allowed_here
+    assert policy.verdict(arn, ("pay",), auth_time=NOW, now=NOW + 10).allowed_here

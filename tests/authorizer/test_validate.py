@@ -89,13 +89,13 @@ def test_the_attack_list_is_made_of_real_tokens(ec_key: KeyPair, keys: LocalKeys
         ("HS256 with the public key PEM", "alg 'HS256'"),
         ("RS256 header on the EC key", "does not fit"),
         ("ES256 header on the RSA key", "does not fit"),
-        ("ES256 DER-encoded signature", "InvalidSignatureError"),
-        ("signed by another key with our kid", "InvalidSignatureError"),
-        ("payload swapped", "InvalidSignatureError"),
+        ("ES256 DER-encoded signature", "64 bytes r||s"),
+        ("signed by another key with our kid", "signature does not verify"),
+        ("payload swapped", "signature does not verify"),
         ("an ID token", "typ 'JWT'"),
-        ("iss prefixed", "Invalid issuer"),
-        ("iss as a list", "Issuer"),
-        ("aud foreign", "Audience"),
+        ("iss prefixed", "not our issuer"),
+        ("iss as a list", "not our issuer"),
+        ("aud foreign", "our audience"),
         ("aud missing", "aud"),
         ("exp passed", "expired"),
         ("nbf in the future", "not valid before"),
@@ -131,7 +131,7 @@ def test_der_signature_is_the_only_difference(ec_key: KeyPair, keys: LocalKeys) 
 
     der = f"{head}.{body}.{b64(ec_key.der(f'{head}.{body}'.encode()))}"
     assert check(token, keys).sub == "sub-alice"
-    with pytest.raises(InvalidToken, match="Signature"):
+    with pytest.raises(InvalidToken, match="64 bytes"):
         check(der, keys)
 
 
@@ -200,11 +200,14 @@ def test_malformed_bearer_credentials_are_invalid(header: str) -> None:
 
 
 def test_importing_the_core_loads_no_crypto() -> None:
-    """PyJWT loads on the first verification (the app's cold start stays light)."""
+    """cryptography loads with the first key (the app's cold start stays light); PyJWT never."""
     import subprocess
     import sys
 
-    probe = "import sys, chalicelib.authorizer.validate; print('jwt' in sys.modules)"
+    probe = (
+        "import sys, chalicelib.authorizer.validate; "
+        "print(sorted({'jwt', 'cryptography'} & {m.split('.')[0] for m in sys.modules}))"
+    )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
+    assert out.stdout.strip() == "[]"
     assert validate.MAX_TOKEN_BYTES == 8192

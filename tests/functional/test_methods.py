@@ -39,6 +39,8 @@ PAGES = {
     "/interaction/x/cancel",
     "/interaction/x/signout",
     "/interaction/x/mfa",
+    "/interaction/x/passkey",
+    "/account/security",
 }
 # What each route serves; every other method must be refused by Tollgate itself.
 SERVED = {
@@ -52,6 +54,8 @@ SERVED = {
     "/interaction/x/cancel": {"POST"},
     "/interaction/x/signout": {"POST"},
     "/interaction/x/mfa": {"GET", "POST"},
+    "/interaction/x/passkey": {"POST"},
+    "/account/security": {"GET", "POST"},
     "/userinfo": {"GET", "POST"},
     "/logout": {"GET", "POST"},
     "/.well-known/oauth-authorization-server": {"GET"},
@@ -60,6 +64,7 @@ SERVED = {
     "/jwks.json": {"GET"},
     "/demo/callback": {"GET"},
     "/static/tollgate.css": {"GET"},
+    "/static/passkey.js": {"GET"},
     "/api/whoami": {"GET"},
     "/api/notes": {"GET", "POST"},
     "/register": {"POST"},
@@ -72,6 +77,7 @@ PLAIN_GETS = [
     "/.well-known/oauth-protected-resource",
     "/jwks.json",
     "/static/tollgate.css",
+    "/static/passkey.js",
     "/demo/callback",
     "/api/whoami",
 ]

@@ -263,7 +263,7 @@ def test_the_second_step_needs_a_first(deps: Deps, browser: Browser) -> None:
 
 def test_discovery_names_the_levels(browser: Browser) -> None:
     doc = browser.get("/.well-known/openid-configuration").json()
-    assert doc["acr_values_supported"] == ["0", MFA_ACR]
+    assert doc["acr_values_supported"] == ["0", MFA_ACR, "phr"]
 
 
 def test_starting_again_keeps_the_acr_values(browser: Browser) -> None:

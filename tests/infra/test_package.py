@@ -360,6 +360,32 @@ def test_native_libraries_suit_the_lambda_runtime(synthesized: Synthesized, tmp_
     assert checked >= 9
 
 
+def test_the_passkey_library_runs_from_the_layer(synthesized: Synthesized, tmp_path: Path) -> None:
+    """py_webauthn and cbor2 are in the layer and work there, with the standard library
+    alone: `chalice package` leaves out a package with no wheel for Lambda's glibc (cbor2 6
+    was left out, so passkeys would fail only once deployed)."""
+    import subprocess
+    import sys
+
+    functions = package.functions(synthesized.dev, synthesized.dev_path.parent, tmp_path)
+    function = next(f for f in functions.values() if f.handler == "app.app")
+    probe = (
+        "import sys; sys.path[:0] = [sys.argv[1]]\n"
+        "import cbor2, webauthn\n"
+        "assert cbor2.loads(cbor2.dumps({1: b'x'})) == {1: b'x'}\n"
+        "print(cbor2.__file__)\n"
+    )
+    layer = str(function.opt / "python" / "lib" / "python3.11" / "site-packages")
+    found = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", probe, layer],
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+    assert found.returncode == 0, found.stderr
+    assert found.stdout.startswith(layer)
+
+
 def test_the_provenance_check_refuses_modules_from_outside_the_package(tmp_path: Path) -> None:
     task, opt, stdlib = tmp_path / "task", tmp_path / "opt", tmp_path / "lib" / "python3.11"
     for directory in (task, opt, stdlib):

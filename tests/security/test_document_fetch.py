@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import socket
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,13 @@ import pytest
 from chalicelib.documents import fetch
 from chalicelib.settings import SettingsError, load_settings
 from tests.functional.flows import authorize_path, error_page
-from tests.support.document_server import DocumentServer, Page, document_server
+from tests.support.document_server import (
+    DocumentServer,
+    Page,
+    SlowServer,
+    document_server,
+    slow_server,
+)
 from tests.support.logs import captured
 from tests.support.oauth import Browser, tollgate
 
@@ -170,6 +177,93 @@ def test_a_server_that_does_not_answer_in_time_is_refused(docs: DocumentServer) 
     docs.pages["/slow.json"] = Page(b"{}", hold=True)
     with pytest.raises(fetch.FetchRefused, match=r"timeout|timed out|slower"):
         fetch.get(docs.url("/slow.json"), trusting(docs, timeout=0.5))
+
+
+# SECURITY.md 52 "one deadline for the whole exchange": a slow server is refused within the
+# timeout however it spreads its bytes. Measured on the server's side, not by a clock here:
+# it sees the client hang up, and how many bytes it had trickled by then.
+TIMEOUT = 0.5
+PAUSE = 0.1  # one byte per TLS record at this pace: every single read is well within TIMEOUT
+TRICKLE = 60  # bytes, 12 times the timeout at that pace
+JSON = b"Content-Type: application/json\r\n"
+TRICKLED = {
+    "status line": (b"HTTP/1.1 200 O", b"K", b"\r\n" + JSON + b"Content-Length: 2\r\n\r\n{}"),
+    "headers": (b"HTTP/1.1 200 OK\r\n" + JSON, b"X", b": y\r\nContent-Length: 2\r\n\r\n{}"),
+    # http.client reads a chunk-size line (and trailers) with many reads in one read1()
+    "chunked body": (
+        b"HTTP/1.1 200 OK\r\n" + JSON + b"Transfer-Encoding: chunked\r\n\r\n",
+        b"0",
+        b"2\r\n{}\r\n0\r\n\r\n",
+    ),
+}
+
+
+def slow_fetch(server: SlowServer, host: str = "127.0.0.1") -> None:
+    policy = fetch.Policy(timeout=TIMEOUT, ca_bundle=server.ca_file, allow_private=True)
+    with pytest.raises(fetch.FetchRefused, match=re.escape(f"slower than {TIMEOUT} s")):
+        fetch.get(server.url("/doc.json").replace("127.0.0.1", host), policy)
+    assert server.done.wait(30)
+
+
+@pytest.mark.parametrize("part", TRICKLED)
+def test_a_server_trickling_its_answer_is_refused_within_the_timeout(
+    tmp_path: Path, part: str
+) -> None:
+    """SECURITY.md 52: a read per byte used to get the whole timeout again (slow-loris)."""
+    head, byte, tail = TRICKLED[part]
+    answer = [(0.0, head), *[(PAUSE, byte)] * TRICKLE, (0.0, tail)]
+    with slow_server(tmp_path, answer) as server:
+        slow_fetch(server)
+    assert server.hung_up
+    # Refused within 5x the timeout (the margin is for a loaded machine), not 12x.
+    assert server.sent - len(head) < 5 * TIMEOUT / PAUSE
+
+
+@pytest.mark.parametrize("slow", ["handshake", "name lookup"])
+def test_a_slow_first_step_leaves_less_time_for_the_answer(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, slow: str
+) -> None:
+    """SECURITY.md 52: the handshake (or the name lookup), the status line and the headers
+    each take most of the timeout; each step used to get a fresh timeout (and the lookup
+    none), so the whole took 2.4 times as long."""
+    real = socket.getaddrinfo
+
+    def slow_lookup(host: str, port: int, *args: Any, **kwargs: Any) -> list[Any]:
+        if host == "docs.example":  # in the test certificate
+            threading.Event().wait(0.8 * TIMEOUT)
+            host = "127.0.0.1"
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", slow_lookup)
+    status = b"HTTP/1.1 200 OK\r\n"
+    answer = [(0.8 * TIMEOUT, status), (0.8 * TIMEOUT, JSON + b"Content-Length: 2\r\n\r\n{}")]
+    stall = 0.8 * TIMEOUT if slow == "handshake" else 0.0
+    with slow_server(tmp_path, answer, handshake_delay=stall) as server:
+        slow_fetch(server, "docs.example" if slow == "name lookup" else "127.0.0.1")
+    assert server.hung_up
+    assert server.sent <= len(status)
+
+
+def test_a_resolver_that_does_not_answer_is_not_waited_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    """SECURITY.md 52: the name lookup is within the same deadline (it has no timeout of its
+    own); the fetch is refused while the resolver is still busy."""
+    release = threading.Event()
+    answered = threading.Event()
+
+    def stuck(host: str, port: int, **_: Any) -> list[Any]:
+        release.wait(10)
+        answered.set()
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.0.0.1", port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", stuck)
+    try:
+        with pytest.raises(
+            fetch.FetchRefused, match=r"slower than 0.3 s resolving client\.example"
+        ):
+            fetch.get("https://client.example/doc.json", fetch.Policy(timeout=0.3))
+        assert not answered.is_set()
+    finally:
+        release.set()
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,11 @@ from __future__ import annotations
 import datetime
 import functools
 import json
+import select
+import socket
 import ssl
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -148,3 +151,63 @@ def document_server(folder: Path) -> Iterator[DocumentServer]:
         release.set()
         server.shutdown()
         server.server_close()
+
+
+@dataclass
+class SlowServer:
+    """What a slow server did with its one connection: how many bytes of its answer it
+    sent, and whether the client hung up before the answer was all sent."""
+
+    port: int
+    ca_file: str
+    sent: int = 0
+    hung_up: bool = False
+    done: threading.Event = field(default_factory=threading.Event)
+
+    def url(self, path: str) -> str:
+        return f"https://127.0.0.1:{self.port}{path}"
+
+
+@contextmanager
+def slow_server(
+    folder: Path, answer: list[tuple[float, bytes]], handshake_delay: float = 0.0
+) -> Iterator[SlowServer]:
+    """Serve one connection on 127.0.0.1: hold the TLS handshake `handshake_delay` seconds,
+    read the request, then for each (pause, piece) of `answer` wait `pause` seconds and send
+    `piece` as its own TLS record. The client is seen hanging up as soon as it does (its
+    side of the socket turns readable: it sends nothing after its request)."""
+    ca_pem, cert_pem, key_pem = _certificates()
+    (folder / "ca.pem").write_bytes(ca_pem)
+    (folder / "server.pem").write_bytes(cert_pem + key_pem)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(folder / "server.pem")
+    listener = socket.create_server(("127.0.0.1", 0))
+    server = SlowServer(listener.getsockname()[1], str(folder / "ca.pem"))
+
+    def serve() -> None:
+        try:
+            listener.settimeout(30)
+            raw, _ = listener.accept()
+            raw.settimeout(30)
+            time.sleep(handshake_delay)
+            with context.wrap_socket(raw, server_side=True) as tls:
+                request = b""
+                while b"\r\n\r\n" not in request:
+                    request += tls.recv(4096) or b"\r\n\r\n"
+                for pause, piece in answer:
+                    if select.select([tls], [], [], pause)[0]:
+                        server.hung_up = True
+                        return
+                    tls.sendall(piece)
+                    server.sent += len(piece)
+        except OSError:  # the handshake or a write met the client's hang-up
+            server.hung_up = True
+        finally:
+            server.done.set()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        listener.close()

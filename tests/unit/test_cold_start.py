@@ -31,7 +31,8 @@ def _modules_after(extra: str = "") -> list[str]:
         text=True,
         check=True,
     )
-    loaded: list[str] = json.loads(out.stdout)
+    # The last line: a probe that serves requests logs them before it.
+    loaded: list[str] = json.loads(out.stdout.strip().splitlines()[-1])
     return loaded
 
 
@@ -68,7 +69,7 @@ def test_the_lambda_functions_dynamodb_client_loads_no_service_model() -> None:
             "DynamoHttpClient('us-east-1', 'http://127.0.0.1:9')\n"
         )
     )
-    assert {"urllib3", "botocore.credentials", "botocore.retries.standard"} <= loaded
+    assert {"http.client", "botocore.credentials", "botocore.retries.standard"} <= loaded
     assert not loaded & {"botocore.session", "botocore.client", "boto3"}
 
 
@@ -84,3 +85,33 @@ def test_the_dynamodb_and_kms_clients_and_codec_load_no_boto3() -> None:
     )
     assert "botocore.client" in loaded  # the probe really made clients
     assert not {m.split(".")[0] for m in loaded} & BOTO3
+
+
+def test_the_login_page_with_its_passkey_form_loads_no_webauthn_library() -> None:
+    """py_webauthn (with cbor2 and pyOpenSSL) loads when a passkey response is checked, not
+    for the login page's options, which Tollgate writes itself."""
+    probe = (
+        "from tests.support.oauth import Browser, tollgate\n"
+        "from tests.functional.flows import authorize_path\n"
+        "with tollgate() as (_deps, _clock, http):\n"
+        "    browser = Browser(http)\n"
+        "    page = browser.follow(browser.get(authorize_path()))\n"
+        "    assert 'data-passkey-options' in page.text, page.text\n"
+        "{check}"
+    )
+    passkey = {"webauthn", "cbor2"}  # (pyOpenSSL: the harness may load it anyway)
+    loaded = _third_party(_modules_after(probe.format(check="")))
+    assert not loaded & passkey
+    checked = probe.format(
+        check="from chalicelib.accounts import passkeys\n"
+        "from tests.support.oauth import ISSUER\n"
+        "from tests.support.webauthn import SoftAuthenticator\n"
+        "import json\n"
+        "posted = passkeys.read(SoftAuthenticator(ISSUER).create(\n"
+        "    {'user': {'id': 'AA'}, 'rp': {'id': 'x'}, 'challenge': 'AA'}))\n"
+        "try:\n"
+        "    passkeys.verify_registration(_deps, posted, 'alice', 'f')\n"
+        "except passkeys.PasskeyRefused:\n"
+        "    pass\n"
+    )
+    assert passkey <= _third_party(_modules_after(checked))  # the check above can fail

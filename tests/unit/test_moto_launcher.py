@@ -1,9 +1,12 @@
-"""The local stack's moto: transactions roll back without copying whole tables
-(chalicelib/admin/moto_launcher.py)."""
+"""The local stack's moto: transactions roll back without copying whole tables, so its
+memory stays bounded over a long session (these fail without the launcher's patch), and
+its server keeps connections alive (chalicelib/admin/moto_launcher.py)."""
 
 from __future__ import annotations
 
 import copy
+import http.client
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,6 +18,7 @@ from chalicelib.clock import FakeClock
 from chalicelib.stores.dynamodb import DynamoTable, make_client
 from chalicelib.stores.schema import table_definition
 from chalicelib.stores.table import Check, Put, TransactionCanceled, Update, Write
+from tests.support.tables import free_port
 
 
 @pytest.fixture
@@ -60,3 +64,27 @@ def test_a_canceled_transaction_writes_nothing(table: tuple[DynamoTable, list[st
     assert "Table" not in copied
     assert dynamo.get("A#1", "X") == {"pk": "A#1", "sk": "X", "v": 1}
     assert dynamo.get("B#1", "X") is None
+
+
+def test_the_server_keeps_connections_alive() -> None:
+    """Item 5 of issue 13: a DynamoDB call of `make run` or a bench reuses its connection
+    (werkzeug's server, moto's own, answered every request with `Connection: close`)."""
+    served = moto_launcher.server("127.0.0.1", free_port())
+    thread = threading.Thread(target=served.run, daemon=True)
+    thread.start()
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", served.effective_port, timeout=10)
+        sockets = []
+        for _ in range(3):
+            connection.request("GET", "/moto-api/")
+            answer = connection.getresponse()
+            answer.read()
+            assert answer.status == 200
+            assert answer.getheader("Connection", "").lower() != "close"
+            sockets.append(connection.sock)
+        assert sockets[0] is not None
+        assert sockets == [sockets[0]] * 3  # one connection carried all three
+        connection.close()
+    finally:
+        served.close()
+        thread.join(timeout=10)

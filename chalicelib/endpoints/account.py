@@ -1,0 +1,244 @@
+"""The signed-in person's security page (`/account/security`, from the issuer): their
+factors, add a passkey, remove a factor, new recovery codes.
+
+It answers only to this browser's session (sessions.current). Each POST carries a CSRF
+token derived from the session cookie (no one without the cookie can make it) and answers
+with the page (or 303 after a change). A change needs a recent sign-in: `auth_time`, or the
+password confirmed on this page, within RECENT seconds (SECURITY.md item 70); every change,
+and every refused one, is an audit record (`account.*`).
+"""
+
+from __future__ import annotations
+
+from chalicelib.accounts import devices, passkeys, rate_limit, sessions, totp
+from chalicelib.accounts.passwords import verify_password
+from chalicelib.deps import Deps
+from chalicelib.endpoints import mfa as second_step
+from chalicelib.errors import OAuthError, PageError
+from chalicelib.http import cookies, headers, passkey_pages
+from chalicelib.http.message import HttpRequest, HttpResponse
+from chalicelib.ids import digest, new_id, same
+from chalicelib.observability import audit
+from chalicelib.observability.audit import FAILURE
+from chalicelib.protocol.params import Params
+from chalicelib.stores.models import Factor, Session, User
+
+PATH = "/account/security"
+RECENT = 600  # seconds
+NAMES = {"passkey": "Passkey", "totp": "Authenticator app"}
+EVENTS = {
+    "passkey": "factor_added",
+    "totp": "factor_added",
+    "totp-confirm": "factor_added",
+    "remove": "factor_removed",
+    "recovery": "recovery_renewed",
+}
+
+
+def _signed_in(deps: Deps, request: HttpRequest) -> tuple[Session, User, str]:
+    found = sessions.current(deps, request)
+    sid = request.cookies.get(cookies.name(deps.settings, cookies.SESSION), "")
+    if found is None:
+        raise PageError(
+            "You are not signed in",
+            "Sign in to an application that uses Tollgate, then open this page again.",
+            401,
+            detail="security page without a session",
+        )
+    return found[0], found[1], digest(f"account-csrf:{sid}")
+
+
+def _recent(deps: Deps, session: Session) -> bool:
+    return deps.clock.now() - max(session.auth_time, session.confirmed_at) <= RECENT
+
+
+def _rows(factors: list[Factor]) -> list[passkey_pages.FactorRow]:
+    from datetime import UTC, datetime
+
+    def day(at: int) -> str:
+        return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+    rows = []
+    for f in factors:
+        used = f", last used {day(f.last_used_at)}" if f.last_used_at else ""
+        rows.append(
+            passkey_pages.FactorRow(
+                f.factor_id, NAMES.get(f.kind, f.kind), f"added {day(f.created_at)}{used}"
+            )
+        )
+    return rows
+
+
+def _page(
+    deps: Deps,
+    request: HttpRequest,
+    *,
+    status: int = 200,
+    error: str | None = None,
+    notice: str | None = None,
+    codes: list[str] | None = None,
+    app: str | None = None,
+) -> HttpResponse:
+    """The page; `app`: the secret of an authenticator app being set up (QR code and key)."""
+    session, user, csrf = _signed_in(deps, request)
+    factors = deps.store.factors.list_for(user.username)
+    body = passkey_pages.security_page(
+        settings=deps.settings,
+        username=user.username,
+        action=deps.settings.endpoint(PATH),
+        csrf=csrf,
+        factors=_rows(factors),
+        register_options=passkeys.registration_options(
+            deps, username=user.username, sub=user.sub, existing=factors, bound_to=session.sid_hash
+        ),
+        recovery_left=deps.store.factors.recovery_left(user.username) if factors else 0,
+        notice=notice,
+        error=error,
+        codes=codes,
+        confirm=not _recent(deps, session),
+        app=_app_setup(app, user.username),
+        has_app=any(f.kind == "totp" for f in factors),
+    )
+    response = HttpResponse(status, {"Content-Type": "text/html; charset=utf-8"}, body)
+    return headers.secure(response, [], script=True)
+
+
+def security_get(deps: Deps, request: HttpRequest) -> HttpResponse:
+    return _page(deps, request)
+
+
+def security_post(deps: Deps, request: HttpRequest) -> HttpResponse:
+    session, user, csrf = _signed_in(deps, request)
+    try:
+        params = Params(request.form())
+        params.reject_duplicates()
+    except OAuthError as error:
+        raise PageError("Invalid request", "The form could not be read.", 400) from error
+    if not same(params.get("csrf") or "", csrf):
+        raise PageError("This form has expired", "Reload the page and try again.", 403)
+    action = params.get("action")
+    if action == "confirm":
+        return _confirm(deps, request, session, user, params.get("password") or "")
+    if action not in EVENTS:
+        raise PageError("Invalid request", "Choose what to change.", 400)
+    if not _recent(deps, session):
+        audit.account_change(user.sub, EVENTS[action], FAILURE, "sign-in not recent")
+        return _page(deps, request, status=403, error="Confirm it is you first.")
+    if action == "passkey":
+        return _add_passkey(deps, request, session, user, params.get("credential") or "")
+    if action == "totp":
+        return _start_app(deps, request, session, user)
+    if action == "totp-confirm":
+        return _confirm_app(deps, request, session, user, (params.get("code") or "")[:64])
+    if action == "remove":
+        factor_id = params.get("factor") or ""
+        if len(factor_id) > 64 or not deps.store.factors.remove(user.username, factor_id):
+            return _page(deps, request, status=400, error="That is not one of your factors.")
+        audit.account_change(user.sub, "factor_removed", reason=factor_id)
+        return _page(deps, request, notice="Removed.")
+    if not deps.store.factors.list_for(user.username):
+        return _page(deps, request, status=400, error="Recovery codes need a passkey or app.")
+    codes = totp.new_recovery_codes()
+    deps.store.factors.replace_recovery(
+        user.username, [totp.recovery_hash(user.username, c) for c in codes]
+    )
+    audit.account_change(user.sub, "recovery_renewed")
+    return _page(deps, request, notice="New recovery codes made.", codes=codes)
+
+
+def _confirm(
+    deps: Deps, request: HttpRequest, session: Session, user: User, password: str
+) -> HttpResponse:
+    known = devices.knows(deps, request, user.username)
+    limiter = rate_limit.for_login(deps, user.username, request.source_ip, known_browser=known)
+    wait = limiter.attempt()  # counted before the password is checked (item 30)
+    if wait is not None:
+        audit.account_change(user.sub, "confirmed", FAILURE, "too many failed attempts")
+        message = f"Too many attempts. Try again in {rate_limit.minutes(wait)}."
+        return _page(deps, request, status=429, error=message)
+    if not verify_password(user.password_hash, password):
+        audit.account_change(user.sub, "confirmed", FAILURE, "wrong password")
+        return _page(deps, request, status=400, error="That password is not right.")
+    limiter.succeeded()
+    deps.store.sessions.update(session.sid_hash, {"confirmed_at": deps.clock.now()})
+    audit.account_change(user.sub, "confirmed")
+    return _page(deps, request, notice="Confirmed. You can change your settings now.")
+
+
+def _add_passkey(
+    deps: Deps, request: HttpRequest, session: Session, user: User, raw: str
+) -> HttpResponse:
+    refused = "That passkey could not be added. Try again."
+    try:
+        posted = passkeys.read(raw)
+    except passkeys.PasskeyRefused as error:
+        audit.account_change(user.sub, "factor_added", FAILURE, error.reason)
+        return _page(deps, request, status=400, error="This browser sent no passkey.")
+    bound = deps.store.challenges.consume(posted.challenge, new_id())
+    if bound is None or (bound.purpose, bound.bound_to) != ("register", session.sid_hash):
+        audit.account_change(
+            user.sub, "factor_added", FAILURE, "challenge unknown, used or expired"
+        )
+        return _page(deps, request, status=400, error=refused)
+    try:
+        factor = passkeys.verify_registration(deps, posted, user.username, new_id())
+    except passkeys.PasskeyRefused as error:
+        audit.account_change(user.sub, "factor_added", FAILURE, error.reason)
+        return _page(deps, request, status=400, error=refused)
+    first = not deps.store.factors.list_for(user.username)
+    codes = totp.new_recovery_codes() if first else []
+    hashes = [totp.recovery_hash(user.username, c) for c in codes] if first else None
+    deps.store.factors.add(factor, hashes)
+    audit.account_change(user.sub, "factor_added", reason="passkey")
+    audit.mfa_enrolled(user, "passkey")
+    return _page(deps, request, notice="Passkey added.", codes=codes or None)
+
+
+# -- an authenticator app (TOTP), as at sign-in (chalicelib/endpoints/mfa.py) -----------------
+
+
+def _app_setup(secret: str | None, username: str) -> tuple[str, str] | None:
+    if secret is None:
+        return None
+    uri = totp.provisioning_uri(secret, username, second_step.ISSUER_NAME)
+    return totp.qr_svg(uri), totp.grouped(secret)
+
+
+def _start_app(deps: Deps, request: HttpRequest, session: Session, user: User) -> HttpResponse:
+    key = second_step.seal_key(deps)  # a 503 page when the key was deleted (item 69)
+    secret = totp.new_secret()
+    sealed = totp.seal(key, user.username, f"pending:{session.sid_hash}", secret)
+    deps.store.sessions.update(session.sid_hash, {"pending_totp": sealed})
+    return _page(deps, request, app=secret)
+
+
+def _confirm_app(
+    deps: Deps, request: HttpRequest, session: Session, user: User, code: str
+) -> HttpResponse:
+    if not session.pending_totp:
+        return _page(deps, request, status=400, error="Start setting up the app again.")
+    key = second_step.seal_key(deps)
+    secret = totp.unseal(key, user.username, f"pending:{session.sid_hash}", session.pending_totp)
+    now = deps.clock.now()
+    step = totp.matching_step(secret, code, now)
+    if step is None:
+        audit.account_change(user.sub, "factor_added", FAILURE, "wrong code")
+        return _page(deps, request, status=400, error="That code is not right.", app=secret)
+    factor_id = new_id()
+    factor = Factor(
+        factor_id=factor_id,
+        username=user.username,
+        kind="totp",
+        created_at=now,
+        label="Authenticator app",
+        last_used_at=now,
+        secret=totp.seal(key, user.username, factor_id, secret),
+        last_step=step,
+    )
+    first = not deps.store.factors.list_for(user.username)
+    codes = totp.new_recovery_codes() if first else []
+    deps.store.factors.add(factor, [totp.recovery_hash(user.username, c) for c in codes] or None)
+    deps.store.sessions.update(session.sid_hash, {"pending_totp": ""})
+    audit.account_change(user.sub, "factor_added", reason="totp")
+    audit.mfa_enrolled(user, "totp")
+    return _page(deps, request, notice="Authenticator app added.", codes=codes or None)
