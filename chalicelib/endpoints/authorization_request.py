@@ -182,7 +182,7 @@ def _scopes_and_resources(
     registry = resource.Registry.of(deps, asked)
     resources = registry.permitted(client, asked)
     if not requested:
-        # An MCP client may name its server and no scope (SECURITY.md 65).
+        # An MCP client may name its server and no scope (SECURITY.md 71).
         requested = registry.default_scopes(client, resources)
     scopes = scope.grant(requested, registry.grantable(client, resources), client.scope_policy)
     registry.token_scopes(scopes, resources)

@@ -130,7 +130,7 @@ class Registry:
         """The scopes of a request that names resources and no scope: every scope those
         registered resources define that the client may have, and no OpenID Connect one (no
         `openid`: an OAuth request). invalid_scope when there is none, or when an audience
-        is the unregistered default one, which defines none (SECURITY.md 65)."""
+        is the unregistered default one, which defines none (SECURITY.md 71)."""
         allowed = self.scopes(audiences)
         kept = [s for s in client.scopes if allowed is not None and s in allowed]
         if not kept:

@@ -1,6 +1,6 @@
 """/authorize naming a resource and no scope (MCP clients may send none when the server's
 metadata names no scope): the request gets every scope the named registered resources
-define that the client may have, and nothing else (SECURITY.md 65)."""
+define that the client may have, and nothing else (SECURITY.md 71)."""
 
 from __future__ import annotations
 
