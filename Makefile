@@ -16,6 +16,7 @@ help:
 	@echo "make test   install what the tests need and run the whole suite (lint, types, tests)"
 	@echo "make deploy STAGE=dev    deploy a stage to AWS and print its issuer URL (README: Deploy to AWS)"
 	@echo "make destroy STAGE=dev   remove a non-prod stage; make synth STAGE=dev: template only, offline"
+	@echo "make deploy-example EXAMPLE=mcp-server STAGE=dev   an example API beside the stage (or protected-api)"
 
 # The environment: a venv holding uv, then exactly what uv.lock pins (dev group included).
 $(VENV)/.synced: pyproject.toml uv.lock
@@ -68,7 +69,7 @@ CDK_FLAGS = -c stage=$(STAGE) $(CONTEXT) --no-notices
 # A dev deploy runs unattended; prod asks before widening any permission.
 CDK_APPROVAL = $(if $(filter prod,$(STAGE)),broadening,never)
 
-.PHONY: synth deploy destroy bootstrap infra-deps not-prod
+.PHONY: synth deploy destroy bootstrap infra-deps not-prod deploy-example destroy-example
 
 # The AWS CDK command line, exactly as infra/package-lock.json pins it.
 infra/node_modules/.package-lock.json: infra/package.json infra/package-lock.json
@@ -93,6 +94,21 @@ deploy: $(VENV)/.synced infra-deps
 	$(CDK) deploy --all $(CDK_FLAGS) --require-approval $(CDK_APPROVAL) \
 	  --outputs-file cdk.out/outputs-$(STAGE).json
 	@$(BIN)/python -m infra.outputs infra/cdk.out/outputs-$(STAGE).json tollgate-$(STAGE)
+
+# An example of examples/ in its own stack beside the stage (infra/example.py): its API, its
+# authorizer with its routes.json and audience, the invoke permission, the gateway responses.
+EXAMPLE ?= mcp-server
+deploy-example: $(VENV)/.synced infra-deps
+	rm -rf infra/chalice.out
+	$(CDK) deploy --all $(CDK_FLAGS) -c example=$(EXAMPLE) --require-approval $(CDK_APPROVAL) \
+	  --outputs-file cdk.out/outputs-$(STAGE).json
+	@$(BIN)/python -m infra.outputs infra/cdk.out/outputs-$(STAGE).json tollgate-$(STAGE)
+	@echo
+	@$(BIN)/python -m infra.outputs infra/cdk.out/outputs-$(STAGE).json tollgate-$(STAGE)-$(EXAMPLE)
+
+destroy-example: $(VENV)/.synced infra-deps
+	rm -rf infra/chalice.out
+	$(CDK) destroy tollgate-$(STAGE)-$(EXAMPLE) $(CDK_FLAGS) -c example=$(EXAMPLE) --force
 
 destroy: not-prod $(VENV)/.synced infra-deps
 	rm -rf infra/chalice.out

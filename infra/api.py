@@ -43,16 +43,30 @@ CHALLENGES = {
 }
 
 
-def gateway_responses(resource_metadata: str = "") -> dict[str, Any]:
+# Where an API's metadata is, for a body template (VTL): the host and stage the request came
+# in by. A header value cannot say it: a header mapping is a literal or one whole variable,
+# "without any partial substitution", and stage variables allow no space or quote (AWS API
+# Gateway developer guide, "stage variables reference"), which a challenge needs.
+METADATA_TEMPLATE = "https://$context.domainName/$context.stage" + WELL_KNOWN
+
+
+def gateway_responses(resource_metadata: str = "", scope: str = "") -> dict[str, Any]:
     """SAM's GatewayResponses: header values are API Gateway literals, hence the quotes.
-    With `resource_metadata`, the 401 and 403 challenges name the demo API's RFC 9728
-    metadata, as the built-in authorizer does locally."""
+    With `resource_metadata`, the 401 and 403 challenges name the API's RFC 9728 metadata,
+    as the built-in authorizer does locally; without, their JSON bodies name it from the
+    request. With `scope`, the 403 challenge names the scopes the API's routes need."""
     responses: dict[str, Any] = {}
     for kind, (status, plain, error) in CHALLENGES.items():
         challenge = plain
+        body: dict[str, str] = {"error": error}
+        if status == "403" and scope:
+            challenge += f', scope="{scope}"'
+            body["scope"] = scope
+        if status != "503":
+            body["resource_metadata"] = resource_metadata or METADATA_TEMPLATE
         if resource_metadata and status != "503":
             # A parameter of the Bearer challenge, before any DPoP challenge that follows.
-            bearer, dpop_sep, dpop = plain.partition(", DPoP ")
+            bearer, dpop_sep, dpop = challenge.partition(", DPoP ")
             challenge = f'{bearer}, resource_metadata="{resource_metadata}"{dpop_sep}{dpop}'
         headers = {"WWW-Authenticate": f"'{challenge}'", "Cache-Control": "'no-store'"}
         if status == "503":
@@ -60,13 +74,16 @@ def gateway_responses(resource_metadata: str = "") -> dict[str, Any]:
         responses[kind] = {
             "StatusCode": status,
             "ResponseParameters": {"Headers": headers},
-            "ResponseTemplates": {"application/json": json.dumps({"error": error})},
+            "ResponseTemplates": {"application/json": json.dumps(body)},
         }
     return responses
 
 
-def configure(rest_api: CfnResource, config: StageConfig) -> None:
-    """Throttling on the one stage, no second stage, and the RFC 6750 gateway responses."""
+def configure(
+    rest_api: CfnResource, config: StageConfig, *, domain: str | None = None, scope: str = ""
+) -> None:
+    """Throttling on the one stage, no second stage, and the RFC 6750 gateway responses.
+    `domain`: the API's custom domain (default: the stage's); `scope`: see gateway_responses."""
     rest_api.add_property_override(
         "MethodSettings",
         [
@@ -81,5 +98,6 @@ def configure(rest_api: CfnResource, config: StageConfig) -> None:
     rest_api.add_property_override("OpenApiVersion", OPENAPI_VERSION)
     # Only a custom domain gives a literal URL: the API's own URL names the API, and the API's
     # definition cannot refer to itself.
-    metadata = f"https://{config.domain_name}{WELL_KNOWN}" if config.domain_name else ""
-    rest_api.add_property_override("GatewayResponses", gateway_responses(metadata))
+    domain = config.domain_name if domain is None else domain
+    metadata = f"https://{domain}{WELL_KNOWN}" if domain else ""
+    rest_api.add_property_override("GatewayResponses", gateway_responses(metadata, scope))

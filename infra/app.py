@@ -22,6 +22,7 @@ sys.path.insert(0, str(ROOT))
 import aws_cdk as cdk  # noqa: E402
 
 from infra.config import stage_config  # noqa: E402
+from infra.example import ExampleStack  # noqa: E402
 from infra.stack import TollgateStack  # noqa: E402
 
 
@@ -36,7 +37,13 @@ def build(app: cdk.App) -> TollgateStack:
     # `chalice package` needs a region to build the package; the template itself stays
     # region-agnostic (the CDK command line deploys it to your profile's region).
     os.environ.setdefault("AWS_DEFAULT_REGION", os.environ.get("CDK_DEFAULT_REGION") or "us-east-1")
-    return TollgateStack(app, config)
+    stack = TollgateStack(app, config)
+    # `-c example=mcp-server` (make deploy-example): that example's stack too, after the stage's.
+    example = app.node.try_get_context("example")
+    if example:
+        example_stack = ExampleStack(app, config, str(example), stack.chalice.package_dir)
+        example_stack.add_stack_dependency(stack)
+    return stack
 
 
 _CONTEXT_KEYS = (

@@ -47,6 +47,15 @@ def _cached(name: str) -> bool:
     return name.endswith(".pyc") or "__pycache__/" in name
 
 
+def add_files(archive: Path, files: dict[str, Path]) -> None:
+    """Add `files` (name in the zip -> file) to `archive`, dated as the bytecode is."""
+    with zipfile.ZipFile(archive, "a", compression=zipfile.ZIP_DEFLATED) as zipped:
+        for name, path in sorted(files.items()):
+            info = zipfile.ZipInfo(name, date_time=_date_time())
+            info.external_attr = 0o644 << 16
+            zipped.writestr(info, path.read_bytes(), compress_type=zipfile.ZIP_DEFLATED)
+
+
 def add_bytecode(archive: Path, root: str, python: str | None = None) -> int:
     """Add a .pyc to `archive` for each of its .py files; `root` is where Lambda unzips it
     (/var/task or /opt). Returns how many were added."""

@@ -1,6 +1,6 @@
 """After `cdk deploy --outputs-file FILE`: print where the deployed stage answers.
 
-python -m infra.outputs FILE STACK
+python -m infra.outputs FILE STACK      (a stage's stack, or an example's: infra/example.py)
 """
 
 from __future__ import annotations
@@ -18,8 +18,28 @@ LABELS = {
 }
 
 
+EXAMPLE_LABELS = {
+    "ApiUrl": "Example API",
+    "ResourceUri": "Its resource (audience)",
+    "AuthorizerArn": "Its authorizer",
+}
+
+
+def render_example(values: dict[str, str]) -> str:
+    width = max(len(label) for label in EXAMPLE_LABELS.values()) + 1
+    lines = [f"{label + ':':<{width}} {values[key]}" for key, label in EXAMPLE_LABELS.items()]
+    lines += [
+        "",
+        "Register it once (README: Resource servers), with the scopes of its routes.json:",
+        f"  tollgate --stage STAGE resource create --uri {values['ResourceUri']} --scope ...",
+    ]
+    return "\n".join(lines)
+
+
 def render(outputs: dict[str, dict[str, str]], stack: str) -> str:
     values = outputs.get(stack)
+    if values and set(EXAMPLE_LABELS) <= set(values):
+        return render_example(values)
     if not values or "IssuerUrl" not in values:
         raise KeyError(f"no outputs for stack {stack!r}")
     width = max(len(label) for label in LABELS.values()) + 1

@@ -29,9 +29,10 @@ from constructs import Construct
 
 from chalicelib.stores import schema
 from chalicelib.tokens.envelope import PURPOSE
-from infra import api, observability
+from infra import api, authorizer, observability
 from infra.chalice_app import ChaliceApp
-from infra.config import RETENTION_DAYS, StageConfig
+from infra.config import StageConfig
+from infra.example import issuer_export
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 API_HANDLER = "APIHandler"
@@ -47,7 +48,6 @@ TABLE_ACTIONS = [
     "dynamodb:Query",
     "dynamodb:ConditionCheckItem",
 ]
-STANDALONE_HANDLER = "chalicelib.authorizer.lambda_handler.handler"
 SIGNING_KEY_SPECS = {"ES256": kms.KeySpec.ECC_NIST_P256, "RS256": kms.KeySpec.RSA_2048}
 PLACEHOLDER_ROLE = "arn:aws:iam::000000000000:role/set-by-infra"
 
@@ -238,12 +238,8 @@ class TollgateStack(cdk.Stack):
         self.rest_api.add_property_override("DefinitionBody.info.title", self.config.name("api"))
 
     def _log_group(self, construct_id: str, function_name: str) -> logs.LogGroup:
-        return logs.LogGroup(
-            self,
-            f"{construct_id}Logs",
-            log_group_name=f"/aws/lambda/{function_name}",
-            retention=_retention(self.config.log_retention_days),
-            removal_policy=cdk.RemovalPolicy.DESTROY,
+        return authorizer.log_group(
+            self, construct_id, function_name, self.config.log_retention_days
         )
 
     def _standalone_authorizer(self, removal: cdk.RemovalPolicy) -> lambda_.Function:
@@ -253,26 +249,20 @@ class TollgateStack(cdk.Stack):
         layer = lambda_.LayerVersion.from_layer_version_arn(
             self, "ManagedLayer", self.chalice.resource("ManagedLayer").ref
         )
-        return lambda_.Function(
+        return authorizer.function(
             self,
             "StandaloneAuthorizer",
-            function_name=name,
+            name=name,
             description=f"Tollgate {self.config.stage}: validates access tokens for other APIs",
-            runtime=lambda_.Runtime.PYTHON_3_11,
-            handler=STANDALONE_HANDLER,
-            code=lambda_.Code.from_asset(str(self.chalice.package_dir / "deployment.zip")),
-            layers=[layer],
-            memory_size=512,
-            timeout=cdk.Duration.seconds(10),
+            package_dir=self.chalice.package_dir,
+            layer=layer,
             role=self.authorizer_role,
-            environment={
-                "TOLLGATE_ISSUER": self.issuer,
-                "TOLLGATE_JWKS_URI": f"{self.issuer}/jwks.json",
-                "TOLLGATE_ROUTE_POLICY": self.config.authorizer_route_policy,
-                # The DPoP replay guard (SECURITY.md 45): used proofs, DPOP# items only.
-                "TOLLGATE_TABLE": self.table.table_name,
-                "TOLLGATE_AUDIENCE": self.config.authorizer_audience or self.issuer,
-            },
+            env=authorizer.environment(
+                issuer=self.issuer,
+                table_name=self.table.table_name,
+                route_policy=self.config.authorizer_route_policy,
+                audience=self.config.authorizer_audience or self.issuer,
+            ),
         )
 
     # -- permissions ------------------------------------------------------------------------
@@ -309,14 +299,10 @@ class TollgateStack(cdk.Stack):
                     resources=[key.key_arn for key in self.signing_keys.values()],
                 )
             )
-        self.authorizer_role.add_to_policy(self._logs_statement("StandaloneAuthorizer"))
-        self.authorizer_role.add_to_policy(
-            iam.PolicyStatement(
-                sid="DpopProofs",
-                actions=["dynamodb:PutItem", "dynamodb:GetItem"],
-                resources=[self.table.table_arn],
-                conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["DPOP#*"]}},
-            )
+        authorizer.grant(
+            self.authorizer_role,
+            self.log_groups["StandaloneAuthorizer"].log_group_arn,
+            self.table.table_arn,
         )
         # The functions start only once their role may do its work.
         policy = self.app_role.node.find_child("DefaultPolicy").node.default_child
@@ -428,8 +414,6 @@ class TollgateStack(cdk.Stack):
             target = self.chalice.resource("ApiGatewayCustomDomain").get_att("RegionalDomainName")
             outputs["DomainTarget"] = (target.to_string(), "point the domain's DNS here")
         for name, (value, description) in outputs.items():
-            cdk.CfnOutput(self, name, value=value, description=description)
-
-
-def _retention(days: int) -> logs.RetentionDays:
-    return getattr(logs.RetentionDays, RETENTION_DAYS[days])  # type: ignore[no-any-return]
+            # The issuer never changes for a stage: example stacks import it (infra/example.py).
+            export = issuer_export(self.config) if name == "IssuerUrl" else None
+            cdk.CfnOutput(self, name, value=value, description=description, export_name=export)

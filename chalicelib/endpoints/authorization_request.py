@@ -176,11 +176,14 @@ def _scopes_and_resources(
     """What the authorization is for: the resources (RFC 8707) and the scopes it grants of
     those asked for, by the client's scope policy; some scope must be for the resources."""
     requested = scope.parse(params.get("scope"))
-    if not requested:
-        raise InvalidRequest("scope is required")
     asked = resource.parse(params.get_all("resource"))
+    if not requested and not asked:
+        raise InvalidRequest("scope is required")
     registry = resource.Registry.of(deps, asked)
     resources = registry.permitted(client, asked)
+    if not requested:
+        # An MCP client may name its server and no scope (SECURITY.md 71).
+        requested = registry.default_scopes(client, resources)
     scopes = scope.grant(requested, registry.grantable(client, resources), client.scope_policy)
     registry.token_scopes(scopes, resources)
     return scopes, resources

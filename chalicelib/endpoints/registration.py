@@ -39,6 +39,7 @@ from chalicelib.errors import (
     TemporarilyUnavailable,
     TooManyRequests,
 )
+from chalicelib.http import cors
 from chalicelib.http.message import HttpRequest, HttpResponse
 from chalicelib.observability import audit
 from chalicelib.protocol import client_metadata, client_rules
@@ -60,11 +61,15 @@ SERVER_FIELDS = (
 
 
 def register(deps: Deps, request: HttpRequest) -> HttpResponse:
-    return _answer(lambda: _register(deps, request))
+    # CORS (chalicelib/http/cors.py): a page may register only a client whose redirect URIs
+    # it owns, and manage only such a client.
+    origin = cors.ClientOrigin(request)
+    return origin.apply(_answer(lambda: _register(deps, request, origin)))
 
 
 def manage(deps: Deps, request: HttpRequest, client_id: str) -> HttpResponse:
-    return _answer(lambda: _manage(deps, request, client_id))
+    origin = cors.ClientOrigin(request)
+    return origin.apply(_answer(lambda: _manage(deps, request, client_id, origin)))
 
 
 def known_scopes(deps: Deps) -> list[str]:
@@ -76,7 +81,7 @@ def known_scopes(deps: Deps) -> list[str]:
 # -- RFC 7591 ------------------------------------------------------------------------------
 
 
-def _register(deps: Deps, request: HttpRequest) -> HttpResponse:
+def _register(deps: Deps, request: HttpRequest, origin: cors.ClientOrigin) -> HttpResponse:
     if deps.settings.registration == "off":
         raise AccessDenied("dynamic client registration is off")
     wait = rate_limit.for_registration(deps, request.source_ip).failed()
@@ -84,6 +89,7 @@ def _register(deps: Deps, request: HttpRequest) -> HttpResponse:
         raise TooManyRequests(wait, "registrations from this source")
     metadata = client_metadata.read(_body(request), known_scopes(deps))
     client_id = ids.new_id()
+    origin.check(client_id, metadata.redirect_uris)
     now = deps.clock.now()
     client = _build(deps, metadata, client_id, now)
     _check(client)
@@ -230,8 +236,11 @@ def _document(deps: Deps, client: Client) -> dict[str, Any]:
 # -- RFC 7592 ------------------------------------------------------------------------------
 
 
-def _manage(deps: Deps, request: HttpRequest, client_id: str) -> HttpResponse:
+def _manage(
+    deps: Deps, request: HttpRequest, client_id: str, origin: cors.ClientOrigin
+) -> HttpResponse:
     client = _authorized(deps, request, client_id)
+    origin.check(client.client_id, client.redirect_uris)
     if request.method == "GET":
         return HttpResponse.json(_document(deps, client))
     if request.method == "DELETE":

@@ -1,10 +1,14 @@
 """CORS (the Fetch standard; SECURITY.md item 42) for browser clients, on exactly the
-endpoints a single-page app calls: the token, revocation and UserInfo endpoints, the JWKS
-and both discovery documents.
+endpoints a single-page app or a browser-based MCP client (MCP Inspector) calls: the token,
+revocation, registration (RFC 7591, RFC 7592) and UserInfo endpoints, the JWKS, both
+discovery documents and the demo API's RFC 9728 metadata. Never with credentials: no
+`Access-Control-Allow-Credentials`, and none of these endpoints sets a cookie.
 
 - The public documents (discovery, JWKS) allow any origin: `*`, no credentials.
 - /token and /revoke allow the origins of the redirect URIs of the client the request names,
-  and /userinfo those of the access token's client (`client_id`). A request whose `Origin`
+  /register those of the client it registers (its metadata's `redirect_uris`),
+  /register/<client_id> those of that client, and /userinfo those of the access token's
+  client (`client_id`). A request whose `Origin`
   is not one of them is refused (400 invalid_request) before anything is done, without
   CORS headers; its answer varies by Origin, so it says `Vary: Origin`.
 - A preflight (OPTIONS) carries no client: it is answered for the endpoint's methods and
@@ -22,7 +26,8 @@ from urllib.parse import urlsplit
 from chalicelib.errors import InvalidRequest
 from chalicelib.http.message import HttpRequest, HttpResponse
 
-ALLOW_HEADERS = "Authorization, Content-Type, DPoP"  # DPoP: RFC 9449 proofs
+# DPoP: RFC 9449 proofs; MCP-Protocol-Version: MCP clients send it to the metadata documents.
+ALLOW_HEADERS = "Authorization, Content-Type, DPoP, MCP-Protocol-Version"
 # Headers a page may read from an answer besides the CORS-safelisted ones.
 EXPOSE_HEADERS = "WWW-Authenticate, Retry-After, DPoP-Nonce"
 MAX_AGE = "600"  # seconds a browser may reuse a preflight's answer

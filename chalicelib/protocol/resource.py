@@ -126,6 +126,20 @@ class Registry:
             return list(client.scopes)
         return [s for s in client.scopes if s in allowed or s in scope.OIDC_SCOPES]
 
+    def default_scopes(self, client: Client, audiences: list[str]) -> list[str]:
+        """The scopes of a request that names resources and no scope: every scope those
+        registered resources define that the client may have, and no OpenID Connect one (no
+        `openid`: an OAuth request). invalid_scope when there is none, or when an audience
+        is the unregistered default one, which defines none (SECURITY.md 71)."""
+        allowed = self.scopes(audiences)
+        kept = [s for s in client.scopes if allowed is not None and s in allowed]
+        if not kept:
+            raise InvalidScope(
+                "scope is required: the requested resource defines no scope this client may have",
+                f"no default scopes for {audiences}",
+            )
+        return kept
+
     def token_scopes(self, granted: list[str], audiences: list[str]) -> list[str]:
         """The granted scopes an access token for `audiences` carries: the resources', and
         the OpenID Connect ones when it grants `openid` (it then names UserInfo as well);

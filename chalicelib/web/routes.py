@@ -139,7 +139,7 @@ def signout(interaction_id: str) -> Response:
 
 @routes.route("/register", methods=METHODS, content_types=ANY)
 def registration_endpoint() -> Response:
-    return _api({"POST": registration.register})
+    return _api({"POST": registration.register}, cors.Policy.CLIENT)
 
 
 @routes.route("/register/{client_id}", methods=METHODS, content_types=ANY)
@@ -147,7 +147,7 @@ def client_configuration_endpoint(client_id: str) -> Response:
     def manage(d: Deps, r: HttpRequest) -> HttpResponse:
         return registration.manage(d, r, client_id)
 
-    return _api({"GET": manage, "PUT": manage, "DELETE": manage})
+    return _api({"GET": manage, "PUT": manage, "DELETE": manage}, cors.Policy.CLIENT)
 
 
 @routes.route("/userinfo", methods=METHODS, content_types=ANY)

@@ -15,9 +15,9 @@ Locally, with Tollgate running (`make run`):
     TOLLGATE_ISSUER=http://127.0.0.1:8000 TOLLGATE_AUDIENCE=http://127.0.0.1:8002/mcp \\
         chalice local --port 8002
 
-On AWS (README.md, "An MCP server"):
+On AWS (README.md, "An MCP server"), with an authorizer of its own (examples/authorizer.py):
 
-    TOLLGATE_AUTHORIZER_ARN=<AuthorizerArn> chalice deploy --stage dev
+    make deploy-example EXAMPLE=mcp-server STAGE=dev
 """
 
 from __future__ import annotations
@@ -30,39 +30,19 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import Any
 
-from chalice.app import Chalice, ChaliceAuthorizer, CustomAuthorizer, Request, Response
+from chalice.app import Chalice, Request, Response
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.transport_security import TransportSecuritySettings
 
+from examples.authorizer import tollgate_authorizer
+
 app = Chalice(app_name="mcp-server")
 HERE = Path(__file__).resolve().parent
-AUTHORIZER_ARN = os.environ.get("TOLLGATE_AUTHORIZER_ARN", "")
-CACHE_TTL = int(os.environ.get("TOLLGATE_AUTHORIZER_CACHE_TTL", "60"))
 WRITE = "notes:write"  # what add_note needs beyond the route's notes:read
 
 
-def invocation_uri(function_arn: str) -> str:
-    region = function_arn.split(":")[3]
-    return (
-        f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{function_arn}/invocations"
-    )
-
-
-tollgate: CustomAuthorizer | ChaliceAuthorizer
-if AUTHORIZER_ARN:
-    tollgate = CustomAuthorizer(
-        "tollgate",
-        authorizer_uri=invocation_uri(AUTHORIZER_ARN),
-        ttl_seconds=CACHE_TTL,
-        header="Authorization",
-    )
-else:
-    # `chalice local` would admit every request for an authorizer attached by ARN: there,
-    # Tollgate's standalone authorizer runs in-process instead (Tollgate's environment).
-    from chalicelib.web.local_authorizer import standalone
-
-    tollgate = standalone(app, HERE)
+tollgate = tollgate_authorizer(app, HERE)
 
 NOTES: dict[str, list[dict[str, str]]] = {}
 mcp = MCPServer("Tollgate notes")

@@ -9,10 +9,9 @@ Locally, with Tollgate running (`make run`), its routes are really guarded:
     TOLLGATE_ISSUER=http://127.0.0.1:8000 TOLLGATE_AUDIENCE=http://127.0.0.1:8001/ \
         chalice local --port 8001
 
-On AWS the authorizer is the deployed function, attached by ARN:
+On AWS, beside a stage, with an authorizer of its own attached by ARN (examples/authorizer.py):
 
-    TOLLGATE_AUTHORIZER_ARN=arn:aws:lambda:eu-west-1:123456789012:function:tollgate-authorizer \
-        chalice deploy --stage dev
+    make deploy-example EXAMPLE=protected-api STAGE=dev
 
 (README.md, "Protect your API Gateway routes").
 """
@@ -25,46 +24,14 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from chalice.app import (
-    BadRequestError,
-    Chalice,
-    ChaliceAuthorizer,
-    CustomAuthorizer,
-    NotFoundError,
-    Request,
-)
+from chalice.app import BadRequestError, Chalice, NotFoundError, Request
+
+from examples.authorizer import tollgate_authorizer
 
 app = Chalice(app_name="protected-api")
 
 HERE = Path(__file__).resolve().parent
-# Read when `chalice deploy` or `chalice package` imports the app: both values become part of
-# the API's definition. API Gateway caches the authorizer's answer per token for
-# TOLLGATE_AUTHORIZER_CACHE_TTL seconds, on every route (the policy covers them all).
-AUTHORIZER_ARN = os.environ.get("TOLLGATE_AUTHORIZER_ARN", "")
-CACHE_TTL = int(os.environ.get("TOLLGATE_AUTHORIZER_CACHE_TTL", "60"))
-
-
-def invocation_uri(function_arn: str) -> str:
-    region = function_arn.split(":")[3]
-    return (
-        f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{function_arn}/invocations"
-    )
-
-
-tollgate: CustomAuthorizer | ChaliceAuthorizer
-if AUTHORIZER_ARN:
-    tollgate = CustomAuthorizer(
-        "tollgate",
-        authorizer_uri=invocation_uri(AUTHORIZER_ARN),
-        ttl_seconds=CACHE_TTL,
-        header="Authorization",
-    )
-else:
-    # `chalice local` would admit every request for an authorizer attached by ARN: there,
-    # Tollgate's standalone authorizer runs in-process instead (Tollgate's environment).
-    from chalicelib.web.local_authorizer import standalone
-
-    tollgate = standalone(app, HERE)
+tollgate = tollgate_authorizer(app, HERE)
 
 # A stand-in for your data: reports per user, in memory.
 REPORTS: dict[str, dict[str, dict[str, Any]]] = {}

@@ -175,10 +175,9 @@ def test_every_protected_route_is_in_the_policy(example: ModuleType) -> None:
 def test_chalice_attaches_the_authorizer_by_arn(example: ModuleType) -> None:
     swagger = example.tollgate.to_swagger()["x-amazon-apigateway-authorizer"]
     assert swagger["type"] == "token"
-    assert swagger["authorizerResultTtlInSeconds"] == example.CACHE_TTL
+    assert swagger["authorizerResultTtlInSeconds"] == 60  # TOLLGATE_AUTHORIZER_CACHE_TTL's default
     assert swagger["authorizerUri"] == (
-        "arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/"
-        f"{example.AUTHORIZER_ARN}/invocations"
+        f"arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/{ARN}/invocations"
     )
 
 

@@ -4,9 +4,6 @@ tests/clients/mcp_ts_client.mjs, Playwright signs the person in, pytest checks e
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 from typing import Any
 
 import pytest
@@ -22,6 +19,7 @@ from tests.browser.test_mcp_python_sdk import (
 )
 from tests.support.document_server import DocumentServer
 from tests.support.local_stack import free_port
+from tests.support.node_client import run_node_client
 
 pytestmark = pytest.mark.browser
 
@@ -30,55 +28,18 @@ pytestmark = pytest.mark.browser
 __all__ = ["documents", "mcp_url", "stack"]
 
 
-def _line(process: subprocess.Popen[str]) -> dict[str, Any]:
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    if not line:
-        process.wait(timeout=30)
-        assert process.stderr is not None
-        pytest.fail(f"the MCP TypeScript SDK failed: {process.stderr.read()[-3000:]}")
-    found: dict[str, Any] = json.loads(line)
-    return found
-
-
 def run_client(
     node: str, stack: Stack, browser: Browser, settings: dict[str, str]
 ) -> dict[str, Any]:
-    env = {**os.environ, "MCP_CLIENT": json.dumps(settings), "NO_PROXY": "127.0.0.1,localhost"}
-    process = subprocess.Popen(
-        [node, str(CLIENTS / "mcp_ts_client.mjs")],
-        cwd=CLIENTS,
-        env=env,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    return run_node_client(
+        node,
+        CLIENTS / "mcp_ts_client.mjs",
+        ("MCP_CLIENT", settings),
+        browser,
+        stack,
+        redirect_uri=settings["redirect_uri"],
+        what="the MCP TypeScript SDK",
     )
-    try:
-        authorize = _line(process)["authorize"]
-        context = browser.new_context()
-        redirect_uri = settings["redirect_uri"]
-        context.route(f"{redirect_uri}**", lambda route: route.fulfill(body="done"))
-        page = context.new_page()
-        page.goto(authorize)
-        page.get_by_label("Username").fill(stack.creds.username)
-        page.get_by_label("Password").fill(stack.creds.password)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url("**/consent")
-        page.get_by_role("button", name="Allow").click()
-        page.wait_for_url(f"{redirect_uri}?**")
-        callback = page.url
-        context.close()
-        assert process.stdin is not None
-        process.stdin.write(callback + "\n")
-        process.stdin.flush()
-        result = _line(process)
-        assert process.wait(timeout=30) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-    return result
 
 
 def test_the_mcp_typescript_sdk_connects_with_a_pre_registered_client(

@@ -5,17 +5,14 @@ server with PKCE and `resource`, calls a tool through Tollgate's authorizer, and
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-from typing import Any
 
 import pytest
 from playwright.sync_api import Browser
 
 from tests.browser.conftest import CLIENTS, Stack
 from tests.browser.test_mcp_python_sdk import mcp_url, register_resource
-from tests.browser.test_mcp_typescript_sdk import _line
 from tests.support.local_stack import free_port
+from tests.support.node_client import run_node_client
 
 pytestmark = pytest.mark.browser
 __all__ = ["mcp_url"]  # the MCP server fixture, shared with the MCP SDKs' tests
@@ -27,39 +24,15 @@ def test_openid_client_registers_itself_and_reaches_the_mcp_server(
     register_resource(stack, mcp_url)
     redirect_uri = f"http://127.0.0.1:{free_port()}/callback"
     settings = {"issuer": stack.issuer, "redirect_uri": redirect_uri, "resource": mcp_url}
-    env = {**os.environ, "OIDC_CLIENT": json.dumps(settings), "NO_PROXY": "127.0.0.1,localhost"}
-    process = subprocess.Popen(
-        [node, str(CLIENTS / "openid_client_dcr.mjs")],
-        cwd=CLIENTS,
-        env=env,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    out = run_node_client(
+        node,
+        CLIENTS / "openid_client_dcr.mjs",
+        ("OIDC_CLIENT", settings),
+        browser,
+        stack,
+        redirect_uri=redirect_uri,
+        what="openid-client",
     )
-    try:
-        authorize = _line(process)["authorize"]
-        context = browser.new_context()
-        context.route(f"{redirect_uri}**", lambda route: route.fulfill(body="done"))
-        page = context.new_page()
-        page.goto(authorize)
-        page.get_by_label("Username").fill(stack.creds.username)
-        page.get_by_label("Password").fill(stack.creds.password)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url("**/consent")
-        page.get_by_role("button", name="Allow").click()
-        page.wait_for_url(f"{redirect_uri}?**")
-        callback = page.url
-        context.close()
-        assert process.stdin is not None
-        process.stdin.write(callback + "\n")
-        process.stdin.flush()
-        out: dict[str, Any] = _line(process)
-        assert process.wait(timeout=30) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
     stored = json.loads(json.dumps(out))
     for answer in (stored["first"], stored["second"]):
         assert answer["status"] == 200

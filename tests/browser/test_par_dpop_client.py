@@ -9,18 +9,14 @@ by Playwright in Debian's Chromium.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-
 import pytest
 from playwright.sync_api import Browser
 
 from chalicelib.admin import local
 from chalicelib.stores.models import Client
 from tests.browser.conftest import CLIENTS, Stack
-from tests.browser.test_strict_client import _line
 from tests.support.assertions import client_key, jwks
+from tests.support.node_client import run_node_client
 
 pytestmark = pytest.mark.browser
 
@@ -59,43 +55,23 @@ def test_oauth4webapi_par_dpop_refresh_and_the_api(
         "scope": "openid offline_access notes:read",
         "api": f"{stack.issuer}/api/whoami",
     }
-    env = {**os.environ, "PAR_DPOP_CLIENT": json.dumps(settings)}
-    process = subprocess.Popen(
-        [node, str(CLIENTS / "par_dpop_client.mjs")],
-        cwd=CLIENTS,
-        env=env,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        authorize = _line(process)["authorize"]
+
+    def pushed_only(authorize: str) -> None:
         # FAPI 2.0 5.3.3-6: the browser carries client_id and request_uri, nothing else.
         assert sorted(k.split("=")[0] for k in authorize.split("?")[1].split("&")) == [
             "client_id",
             "request_uri",
         ]
-        context = browser.new_context()
-        page = context.new_page()
-        page.goto(authorize)
-        page.get_by_label("Username").fill(stack.creds.username)
-        page.get_by_label("Password").fill(stack.creds.password)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url("**/consent")
-        page.get_by_role("button", name="Allow").click()
-        page.wait_for_url("**/demo/callback?**")
-        callback = page.url
-        context.close()
-        assert process.stdin is not None
-        process.stdin.write(callback + "\n")
-        process.stdin.flush()
-        result = _line(process)
-        assert process.wait(timeout=30) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+
+    result = run_node_client(
+        node,
+        CLIENTS / "par_dpop_client.mjs",
+        ("PAR_DPOP_CLIENT", settings),
+        browser,
+        stack,
+        what="oauth4webapi",
+        check_authorize=pushed_only,
+    )
 
     assert result["api"] == [200, 200]  # code, PAR, refresh, then the API (a proof each)
     assert result["dpop"], "the server advertises no DPoP algorithms"

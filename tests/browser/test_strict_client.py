@@ -9,11 +9,7 @@ Playwright in Debian's Chromium against `chalice local` on moto.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from playwright.sync_api import Browser
@@ -22,6 +18,7 @@ from chalicelib.admin import local
 from chalicelib.ids import digest
 from chalicelib.stores.models import Client, Resource
 from tests.browser.conftest import CLIENTS, Stack
+from tests.support.node_client import run_node_client
 
 pytestmark = pytest.mark.browser
 
@@ -50,17 +47,6 @@ def strict_client(stack: Stack) -> Iterator[str]:
     yield "strict"
 
 
-def _line(process: subprocess.Popen[str]) -> dict[str, Any]:
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    if not line:
-        process.wait(timeout=30)
-        assert process.stderr is not None
-        pytest.fail(f"oauth4webapi refused: {process.stderr.read()[-3000:]}")
-    found: dict[str, Any] = json.loads(line)
-    return found
-
-
 def test_oauth4webapi_reads_userinfo_with_a_token_for_an_api(
     stack: Stack, browser: Browser, node: str, strict_client: str
 ) -> None:
@@ -72,38 +58,14 @@ def test_oauth4webapi_reads_userinfo_with_a_token_for_an_api(
         "scope": "openid profile notes:read",
         "resource": API,
     }
-    env = {**os.environ, "STRICT_CLIENT": json.dumps(settings)}
-    process = subprocess.Popen(
-        [node, str(CLIENTS / "strict_client.mjs")],
-        cwd=CLIENTS,
-        env=env,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    result = run_node_client(
+        node,
+        CLIENTS / "strict_client.mjs",
+        ("STRICT_CLIENT", settings),
+        browser,
+        stack,
+        what="oauth4webapi",
     )
-    try:
-        authorize = _line(process)["authorize"]
-        context = browser.new_context()
-        page = context.new_page()
-        page.goto(authorize)
-        page.get_by_label("Username").fill(stack.creds.username)
-        page.get_by_label("Password").fill(stack.creds.password)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url("**/consent")
-        page.get_by_role("button", name="Allow").click()
-        page.wait_for_url("**/demo/callback?**")
-        callback = page.url
-        context.close()
-        assert process.stdin is not None
-        process.stdin.write(callback + "\n")
-        process.stdin.flush()
-        result = _line(process)
-        assert process.wait(timeout=30) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
 
     # UserInfo answered, for the person the ID token names (oauth4webapi checked sub too).
     assert result["userinfo"]["sub"] == result["id_token"]["sub"]

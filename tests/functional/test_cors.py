@@ -20,7 +20,7 @@ APP = "https://app.example"
 LOOPBACK = "http://127.0.0.1"
 EVIL = "https://evil.example"
 PUBLIC = ["/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"]
-PUBLIC += ["/jwks.json"]
+PUBLIC += ["/jwks.json", "/.well-known/oauth-protected-resource"]
 NEVER = [
     "/authorize?client_id=web&response_type=code&scope=openid",
     "/interaction/x/login",
@@ -99,7 +99,7 @@ def test_public_documents_allow_any_origin(browser: Browser, path: str) -> None:
     assert cors_headers(answer) == {
         "access-control-allow-origin": "*",
         "access-control-allow-methods": "GET",
-        "access-control-allow-headers": "Authorization, Content-Type, DPoP",
+        "access-control-allow-headers": "Authorization, Content-Type, DPoP, MCP-Protocol-Version",
         "access-control-max-age": "600",
     }
     assert answer.headers["x-content-type-options"] == "nosniff"  # Tollgate's own answer
@@ -115,7 +115,7 @@ def test_client_endpoints_answer_any_preflight_for_their_methods(
     assert cors_headers(answer) == {
         "access-control-allow-origin": EVIL,
         "access-control-allow-methods": methods,
-        "access-control-allow-headers": "Authorization, Content-Type, DPoP",
+        "access-control-allow-headers": "Authorization, Content-Type, DPoP, MCP-Protocol-Version",
         "access-control-max-age": "600",
     }
     assert varies_by_origin(answer)

@@ -1,5 +1,6 @@
 """One synthesis per test session: a dev stage (envelope signer, API Gateway's own URL) and
-a prod stage (kms signer, custom domain, alarm email), both from the real app.
+a prod stage (kms signer, custom domain, alarm email), both from the real app, and the
+example MCP server beside the dev stage (`make deploy-example`, infra/example.py).
 
 Synthesis runs `chalice package` for each stage (about 2 s each once the dependency layer
 is cached in .chalice/deployments; the first run downloads the Lambda wheels from PyPI) and
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
+    from infra.example import ExampleStack
     from infra.stack import TollgateStack
 
 PROD_CONTEXT: dict[str, Any] = {
@@ -42,6 +44,9 @@ class Synthesized:
     prod_path: Path
     dev_stack: TollgateStack
     prod_stack: TollgateStack
+    example: dict[str, Any]
+    example_path: Path
+    example_stack: ExampleStack
     environ_changes: dict[str, tuple[str | None, str | None]]
 
 
@@ -50,6 +55,7 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthesize
     import aws_cdk as cdk
 
     from infra.config import stage_config
+    from infra.example import ExampleStack
     from infra.stack import TollgateStack
 
     work = tmp_path_factory.mktemp("cdk")
@@ -61,11 +67,13 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthesize
         app = cdk.App(outdir=str(work / "cdk.out"))
         dev = TollgateStack(app, stage_config("dev", {}))
         prod = TollgateStack(app, stage_config("prod", PROD_CONTEXT))
+        example = ExampleStack(app, dev.config, "mcp-server", dev.chalice.package_dir)
         assembly = app.synth()
     finally:
         os.chdir(before)
     dev_artifact = assembly.get_stack_artifact(dev.artifact_id)
     prod_artifact = assembly.get_stack_artifact(prod.artifact_id)
+    example_artifact = assembly.get_stack_artifact(example.artifact_id)
     yield Synthesized(
         dev=dev_artifact.template,
         prod=prod_artifact.template,
@@ -73,6 +81,9 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthesize
         prod_path=Path(assembly.directory) / prod_artifact.template_file,
         dev_stack=dev,
         prod_stack=prod,
+        example=example_artifact.template,
+        example_path=Path(assembly.directory) / example_artifact.template_file,
+        example_stack=example,
         environ_changes={
             name: (environ.get(name), os.environ.get(name))
             for name in set(environ) | set(os.environ)
