@@ -34,9 +34,16 @@ def log_group(scope: Construct, construct_id: str, function_name: str, days: int
 
 
 def environment(
-    *, issuer: str, table_name: str, route_policy: str, audience: str, resource_metadata: str = ""
+    *,
+    issuer: str,
+    table_name: str,
+    route_policy: str,
+    audience: str,
+    resource_metadata: str = "",
+    cache_ttl: int = 60,
 ) -> dict[str, str]:
-    """The authorizer's settings (README: "The standalone authorizer's settings")."""
+    """The authorizer's settings (README: "The standalone authorizer's settings").
+    `cache_ttl`: that of the API Gateway authorizer calling it; DPoP is accepted at 0 only."""
     env = {
         "TOLLGATE_ISSUER": issuer,
         "TOLLGATE_JWKS_URI": f"{issuer}/jwks.json",
@@ -44,6 +51,7 @@ def environment(
         # The DPoP replay guard (SECURITY.md 45): used proofs, DPOP# items only.
         "TOLLGATE_TABLE": table_name,
         "TOLLGATE_AUDIENCE": audience,
+        "TOLLGATE_AUTHORIZER_CACHE_TTL": str(cache_ttl),
     }
     if resource_metadata:
         env["TOLLGATE_RESOURCE_METADATA"] = resource_metadata

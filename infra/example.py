@@ -20,6 +20,7 @@ stage alone leaves the example alone, and `make destroy-example` removes only th
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -149,6 +150,9 @@ class ExampleStack(cdk.Stack):
                 # Inside the API's stage, where the example serves it (RFC 9728 3.1's URL
                 # of the audience would be outside the stage, which API Gateway never routes).
                 resource_metadata=self.url + WELL_KNOWN,
+                # The TTL the example's Chalice authorizer is packaged with (its app reads
+                # the same variable): DPoP only when it is 0.
+                cache_ttl=int(os.environ.get("TOLLGATE_AUTHORIZER_CACHE_TTL", "60")),
             ),
         )
         function.node.add_dependency(role)

@@ -133,6 +133,8 @@ def test_the_authorizer_has_the_example_s_policy_and_audience(synthesized: Synth
     assert env["TOLLGATE_ISSUER"] == issuer
     assert env["TOLLGATE_JWKS_URI"] == {"Fn::Join": ["", [issuer, "/jwks.json"]]}
     assert env["TOLLGATE_TABLE"] == "tollgate-dev"
+    # SECURITY.md 45: told the cache of the example's authorizer, which is on: no DPoP.
+    assert env["TOLLGATE_AUTHORIZER_CACHE_TTL"] == "60"
     assert function["Properties"]["Handler"] == "chalicelib.authorizer.lambda_handler.handler"
     # The stage exports the issuer under that name.
     exported = synthesized.dev["Outputs"]["IssuerUrl"]

@@ -270,6 +270,8 @@ def test_the_standalone_authorizer_is_configured_for_this_issuer(
     table, _ = one(synthesized.prod, "AWS::DynamoDB::Table")
     assert env["TOLLGATE_TABLE"] == {"Ref": table}
     assert env["TOLLGATE_AUDIENCE"] == "https://reports.example.com/"
+    # SECURITY.md 45: attached with a cache unless its API says otherwise: DPoP refused.
+    assert env["TOLLGATE_AUTHORIZER_CACHE_TTL"] == "60"
     assert json.loads(env["TOLLGATE_ROUTE_POLICY"]) == json.loads(
         (ROOT / "examples" / "protected-api" / "routes.json").read_text(encoding="utf-8")
     )
