@@ -224,20 +224,8 @@ def _confirm_app(
     if step is None:
         audit.account_change(user.sub, "factor_added", FAILURE, "wrong code")
         return _page(deps, request, status=400, error="That code is not right.", app=secret)
-    factor_id = new_id()
-    factor = Factor(
-        factor_id=factor_id,
-        username=user.username,
-        kind="totp",
-        created_at=now,
-        label="Authenticator app",
-        last_used_at=now,
-        secret=totp.seal(key, user.username, factor_id, secret),
-        last_step=step,
-    )
     first = not deps.store.factors.list_for(user.username)
-    codes = totp.new_recovery_codes() if first else []
-    deps.store.factors.add(factor, [totp.recovery_hash(user.username, c) for c in codes] or None)
+    codes = second_step.save_totp(deps, user, secret, step, recovery_codes=first)
     deps.store.sessions.update(session.sid_hash, {"pending_totp": ""})
     audit.account_change(user.sub, "factor_added", reason="totp")
     audit.mfa_enrolled(user, "totp")

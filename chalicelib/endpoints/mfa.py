@@ -229,8 +229,17 @@ def _enrol(
     step = totp.matching_step(secret, code, now)
     if step is None:
         return None, []
+    codes = save_totp(deps, user, secret, step, recovery_codes=True)
+    deps.store.interactions.update(interaction.interaction_id, {"pending_totp": ""})
+    audit.mfa_enrolled(user, "totp")
+    return "totp-enrolled", codes
+
+
+def save_totp(deps: Deps, user: User, secret: str, step: int, *, recovery_codes: bool) -> list[str]:
+    """The confirmed secret made the user's TOTP factor (its step spent, SECURITY.md item 57),
+    with a new set of recovery codes when asked (returned, to be shown once)."""
+    now = deps.clock.now()
     factor_id = new_id()
-    key = seal_key(deps)
     factor = Factor(
         factor_id=factor_id,
         username=user.username,
@@ -238,11 +247,9 @@ def _enrol(
         created_at=now,
         label="Authenticator app",
         last_used_at=now,
-        secret=totp.seal(key, user.username, factor_id, secret),
+        secret=totp.seal(seal_key(deps), user.username, factor_id, secret),
         last_step=step,
     )
-    codes = totp.new_recovery_codes()
-    deps.store.factors.add(factor, [totp.recovery_hash(user.username, c) for c in codes])
-    deps.store.interactions.update(interaction.interaction_id, {"pending_totp": ""})
-    audit.mfa_enrolled(user, "totp")
-    return "totp-enrolled", codes
+    codes = totp.new_recovery_codes() if recovery_codes else []
+    deps.store.factors.add(factor, [totp.recovery_hash(user.username, c) for c in codes] or None)
+    return codes
