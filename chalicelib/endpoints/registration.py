@@ -91,7 +91,7 @@ def _register(deps: Deps, request: HttpRequest, origin: cors.ClientOrigin) -> Ht
     client_id = ids.new_id()
     origin.check(client_id, metadata.redirect_uris)
     now = deps.clock.now()
-    client = _build(deps, metadata, client_id, now)
+    client = _build(metadata, client_id, now)
     _check(client)
     client.initial_token_hash = _admit(deps, request, metadata, client_id)
     client.registered_with_token = client.initial_token_hash is not None
@@ -150,7 +150,7 @@ def is_open(mode: str, metadata: Metadata) -> bool:
     return mode == "open" and "client_credentials" not in metadata.grant_types
 
 
-def _build(deps: Deps, metadata: Metadata, client_id: str, now: int) -> Client:
+def _build(metadata: Metadata, client_id: str, now: int) -> Client:
     return Client(
         client_id=client_id,
         created_at=now,
