@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from chalicelib import json_input
+from chalicelib.http.cors import origin_of
 from chalicelib.stores.challenges import Challenge
 from chalicelib.stores.models import Factor
 
@@ -57,16 +59,25 @@ def rp_id(settings: Settings) -> str:
 
 
 def origin(settings: Settings) -> str:
-    parts = urlsplit(settings.issuer)
-    return f"{parts.scheme}://{parts.netloc}"
+    """The issuer's origin as a browser serialises it into clientDataJSON (lower-case host,
+    no default port), which the library compares byte for byte."""
+    return origin_of(settings.issuer) or ""
 
 
 def b64url(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
+_B64URL = re.compile(r"[A-Za-z0-9_-]*")
+
+
 def _unb64url(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    """base64url from a page (padding optional); PasskeyRefused for anything else, so a
+    malformed field is a refused response, never a server error."""
+    body = text.rstrip("=")
+    if not _B64URL.fullmatch(body) or len(body) % 4 == 1 or len(text) - len(body) > 2:
+        raise PasskeyRefused("malformed passkey response")
+    return base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
 
 
 def method(factor: Factor) -> str:

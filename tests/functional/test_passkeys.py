@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from chalicelib.accounts import passkeys
 from chalicelib.clock import FakeClock
 from chalicelib.deps import Deps
 from chalicelib.stores.models import Factor
@@ -248,3 +249,63 @@ def test_a_passkey_post_needs_the_pages_csrf_token_and_a_get_is_refused(
     assert forged.status == 403
     assert browser.get(action).status == 405
     assert "tollgate-session" not in " ".join(browser.cookies)
+
+
+def spoiled(answer: Any, where: tuple[str, ...], value: str) -> Any:
+    """`answer`, its JSON's member at `where` replaced by `value`."""
+
+    def spoil(options: dict[str, Any]) -> str:
+        credential = json.loads(answer(options))
+        parent = credential
+        for name in where[:-1]:
+            parent = parent[name]
+        parent[where[-1]] = value
+        return json.dumps(credential)
+
+    return spoil
+
+
+BAD_BASE64URL = ["a", "abcde", "é", "a+b/", "ab==c", "abc==="]
+
+
+@pytest.mark.parametrize("value", BAD_BASE64URL)
+@pytest.mark.parametrize(
+    "where", [("response", "userHandle"), ("response", "clientDataJSON")], ids=["handle", "data"]
+)
+def test_a_field_that_is_no_base64url_is_refused_at_sign_in(
+    browser: Browser, device: SoftAuthenticator, where: tuple[str, ...], value: str
+) -> None:
+    """A malformed field of a posted passkey response is a refused response (400, audited),
+    never a server error, before anyone is known."""
+    page, _verifier = login_page(browser)
+    with captured() as lines:
+        refused = post_passkey(browser, page, spoiled(device.get, where, value))
+    assert refused.status == 400 and "passkey" in refused.text
+    assert "passkey.refused" in lines.events()
+    assert "tollgate-session" not in " ".join(browser.cookies)
+
+
+@pytest.mark.parametrize("value", BAD_BASE64URL)
+def test_a_field_that_is_no_base64url_is_refused_on_the_security_page(
+    deps: Deps, browser: Browser, value: str
+) -> None:
+    sign_in(browser)
+    device = SoftAuthenticator(ISSUER)
+    answer = spoiled(device.create, ("response", "clientDataJSON"), value)
+    refused = post_passkey(browser, browser.get(SECURITY), answer)
+    assert refused.status == 400 and "Passkey added." not in refused.text
+    assert passkeys_of(deps) == []
+
+
+@pytest.mark.parametrize(
+    "issuer",
+    ["https://Auth.Example.test", "https://auth.example.test:443", "https://AUTH.example.test/dev"],
+)
+def test_the_origin_is_what_a_browser_sends_whatever_the_issuer_s_spelling(
+    deps: Deps, issuer: str
+) -> None:
+    """SECURITY.md 68: a browser serialises its origin with a lower-case host and no default
+    port; the library compares it byte for byte."""
+    settings = dataclasses.replace(deps.settings, issuer=issuer)
+    assert passkeys.origin(settings) == "https://auth.example.test"
+    assert passkeys.rp_id(settings) == "auth.example.test"
