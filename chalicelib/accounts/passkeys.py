@@ -221,6 +221,7 @@ def verify_sign_in(deps: Deps, posted: Posted, factor: Factor) -> Used:
     """Check a signed response of `factor`'s credential (SECURITY.md items 65, 67, 68)."""
     from webauthn import verify_authentication_response
     from webauthn.helpers.exceptions import WebAuthnException
+    from webauthn.helpers.structs import CredentialDeviceType
 
     try:
         verified = verify_authentication_response(
@@ -236,6 +237,11 @@ def verify_sign_in(deps: Deps, posted: Posted, factor: Factor) -> Used:
         )
     except WebAuthnException as error:
         raise PasskeyRefused(f"sign-in refused: {error}") from error
+    # WebAuthn L3 7.2 step 20: backup eligibility is fixed for a credential's life; a change
+    # means another credential behind the same id (and would make its amr `hwk` a lie).
+    eligible = verified.credential_device_type == CredentialDeviceType.MULTI_DEVICE
+    if eligible != factor.backup_eligible:
+        raise PasskeyRefused("backup eligibility changed since registration")
     count = verified.new_sign_count
     if (count > 0 or factor.sign_count > 0) and count <= factor.sign_count:
         raise CounterWentBack(f"signature counter {count} not above {factor.sign_count}")

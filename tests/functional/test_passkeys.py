@@ -309,3 +309,23 @@ def test_the_origin_is_what_a_browser_sends_whatever_the_issuer_s_spelling(
     settings = dataclasses.replace(deps.settings, issuer=issuer)
     assert passkeys.origin(settings) == "https://auth.example.test"
     assert passkeys.rp_id(settings) == "auth.example.test"
+
+
+@pytest.mark.parametrize("synced_first", [False, True], ids=["became-synced", "became-bound"])
+def test_a_credential_whose_backup_eligibility_changed_is_refused(
+    browser: Browser, synced_first: bool
+) -> None:
+    """WebAuthn L3 7.2 step 20: BE never changes for a credential; a response that says it
+    did signs nobody in (and the amr its registration earned stays true)."""
+    device = SoftAuthenticator(ISSUER, synced=synced_first)
+    assert "Passkey added." in register(browser, device).text
+    browser.cookies.clear()
+    device.synced = not synced_first
+    page, _verifier = login_page(browser)
+    with captured() as lines:
+        refused = post_passkey(browser, page, device.get)
+    assert refused.status == 400 and "not accepted" in refused.text
+    assert "passkey.refused" in lines.events()
+    device.synced = synced_first
+    page, verifier = login_page(browser)
+    finish(browser, post_passkey(browser, page, device.get), verifier)
