@@ -161,7 +161,7 @@ def mfa_post(deps: Deps, request: HttpRequest, interaction_id: str) -> HttpRespo
         audit.mfa_blocked(client.client_id, user, wait)
         return response
     if factors:
-        method = _verify(deps, user, factors, code)
+        method = verify_code(deps, user, factors, code)
         codes: list[str] = []
     else:
         method, codes = _enrol(deps, interaction, user, code)
@@ -194,7 +194,7 @@ def mfa_post(deps: Deps, request: HttpRequest, interaction_id: str) -> HttpRespo
     return response
 
 
-def _verify(deps: Deps, user: User, factors: list[Factor], code: str) -> str | None:
+def verify_code(deps: Deps, user: User, factors: list[Factor], code: str) -> str | None:
     """'totp' or 'recovery' when the code is right and unspent (then spent); else None."""
     now = deps.clock.now()
     apps = [f for f in factors if f.kind == "totp" and f.secret]

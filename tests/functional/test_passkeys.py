@@ -9,7 +9,6 @@ page), 67 (a counter that goes back), 68 (origin and RP ID).
 from __future__ import annotations
 
 import dataclasses
-import html
 import json
 import re
 from typing import Any
@@ -19,59 +18,19 @@ import pytest
 from chalicelib.accounts import passkeys
 from chalicelib.clock import FakeClock
 from chalicelib.deps import Deps
-from chalicelib.stores.models import Factor
 from tests.functional.flows import path_of, sign_in, submit_login
+from tests.functional.passkey_flows import (
+    SECURITY,
+    login_page,
+    passkey_form,
+    passkeys_of,
+    post_passkey,
+    register,
+)
 from tests.functional.test_mfa import finish, start
 from tests.support.logs import captured
-from tests.support.oauth import ISSUER, Answer, Browser
+from tests.support.oauth import ISSUER, Browser
 from tests.support.webauthn import SoftAuthenticator, b64url
-
-SECURITY = "/account/security"
-
-
-def passkey_form(page: str) -> tuple[str, dict[str, str], dict[str, Any]]:
-    """The page's passkey form: its action, hidden fields and WebAuthn options."""
-    found = re.search(r'<form class="passkey"[^>]*>.*?</form>', page, re.S)
-    assert found is not None, "no passkey form"
-    form = found.group()
-    action = re.search(r'action="([^"]+)"', form)
-    options = re.search(r'data-passkey-options="([^"]+)"', form)
-    assert action is not None and options is not None
-    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form))
-    fields = {k: html.unescape(v) for k, v in fields.items()}
-    return html.unescape(action.group(1)), fields, json.loads(html.unescape(options.group(1)))
-
-
-def post_passkey(browser: Browser, page: Answer, answer: Any) -> Answer:
-    """Answer the page's passkey options with `answer(options)` and post it as the script does."""
-    action, fields, options = passkey_form(page.text)
-    return browser.post_form(action, {**fields, "credential": answer(options)})
-
-
-def register(browser: Browser, authenticator: SoftAuthenticator | None = None) -> Answer:
-    """alice signs in with her password, then adds a passkey on the security page."""
-    sign_in(browser)
-    device = authenticator or SoftAuthenticator(ISSUER)
-    return post_passkey(browser, browser.get(SECURITY), device.create)
-
-
-def passkeys_of(deps: Deps) -> list[Factor]:
-    return [f for f in deps.store.factors.list_for("alice") if f.kind == "passkey"]
-
-
-def login_page(browser: Browser, **extra: str) -> tuple[Answer, str]:
-    started, verifier = start(browser, **extra)
-    return browser.follow(started), verifier
-
-
-@pytest.fixture
-def device(browser: Browser) -> SoftAuthenticator:
-    """alice's registered passkey (device-bound); the browser then forgets her session."""
-    authenticator = SoftAuthenticator(ISSUER)
-    added = register(browser, authenticator)
-    assert added.status == 200 and "Passkey added." in added.text, added.text
-    browser.cookies.clear()
-    return authenticator
 
 
 def test_a_signed_in_user_registers_a_passkey_with_its_flags_and_recovery_codes(
