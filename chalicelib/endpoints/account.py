@@ -120,14 +120,19 @@ def security_post(deps: Deps, request: HttpRequest) -> HttpResponse:
         params = Params(request.form())
         params.reject_duplicates()
     except OAuthError as error:
+        audit.account_change(user.sub, "change", FAILURE, "form unreadable")
         raise PageError("Invalid request", "The form could not be read.", 400) from error
-    if not same(params.get("csrf") or "", csrf):
-        raise PageError("This form has expired", "Reload the page and try again.", 403)
     action = params.get("action")
+    event = "confirmed" if action == "confirm" else EVENTS.get(action or "", "change")
+    if not same(params.get("csrf") or "", csrf):
+        # A forged cross-site POST against the person's factors: the refusal worth seeing.
+        audit.account_change(user.sub, event, FAILURE, "CSRF token missing or wrong")
+        raise PageError("This form has expired", "Reload the page and try again.", 403)
     if action == "confirm":
         code = (params.get("code") or "")[:64]
         return _confirm(deps, request, session, user, (params.get("password") or "", code))
     if action not in EVENTS:
+        audit.account_change(user.sub, event, FAILURE, "unknown action")
         raise PageError("Invalid request", "Choose what to change.", 400)
     if not _recent(deps, session, deps.store.factors.list_for(user.username)):
         audit.account_change(user.sub, EVENTS[action], FAILURE, "sign-in not recent")
@@ -213,7 +218,13 @@ def _add_passkey(
     except passkeys.PasskeyRefused as error:
         audit.account_change(user.sub, "factor_added", FAILURE, error.reason)
         return _page(deps, request, status=400, error=refused)
-    first = not deps.store.factors.list_for(user.username)
+    factors = deps.store.factors.list_for(user.username)
+    # WebAuthn L3 7.1 step 27: excludeCredentials is only a hint to the browser; a second
+    # row with the same id would make sign-in pick one of the two at random.
+    if any(f.credential_id == factor.credential_id for f in factors):
+        audit.account_change(user.sub, "factor_added", FAILURE, "credential already registered")
+        return _page(deps, request, status=400, error="That passkey is already registered.")
+    first = not factors
     codes = totp.new_recovery_codes() if first else []
     hashes = [totp.recovery_hash(user.username, c) for c in codes] if first else None
     deps.store.factors.add(factor, hashes)

@@ -25,8 +25,8 @@ from tests.functional.passkey_flows import (
 from tests.functional.test_mfa import code, finish, send_code, to_second_step
 from tests.support.logs import captured
 from tests.support.mfa import wrong_code
-from tests.support.oauth import PASSWORD, Answer, Browser
-from tests.support.webauthn import SoftAuthenticator
+from tests.support.oauth import ISSUER, PASSWORD, Answer, Browser
+from tests.support.webauthn import SoftAuthenticator, b64url
 
 
 def change(browser: Browser, page: Answer, **fields: str) -> Answer:
@@ -41,14 +41,34 @@ def test_signed_out_the_page_says_so_and_changes_nothing(deps: Deps, browser: Br
     assert deps.store.factors.list_for("alice") == []
 
 
-def test_a_change_without_the_page_csrf_token_is_refused(deps: Deps, browser: Browser) -> None:
-    register(browser)
+def test_a_change_without_the_page_csrf_token_is_refused_and_audited(
+    deps: Deps, browser: Browser
+) -> None:
+    confirmed(browser, register(browser))
     [factor] = passkeys_of(deps)
-    refused = browser.post_form(
-        SECURITY, {"csrf": "forged", "action": "remove", "factor": factor.factor_id}
-    )
-    assert refused.status == 403
+    with captured() as lines:
+        refused = browser.post_form(
+            SECURITY, {"csrf": "forged", "action": "remove", "factor": factor.factor_id}
+        )
+        unknown = change(browser, browser.get(SECURITY), action="everything")
+    assert refused.status == 403 and unknown.status == 400
     assert passkeys_of(deps) == [factor]
+    assert lines.events() == ["account.factor_removed", "account.change"]
+    assert [r["outcome"] for r in lines.audit()] == ["failure", "failure"]
+
+
+def test_a_credential_already_registered_is_not_registered_again(
+    deps: Deps, browser: Browser
+) -> None:
+    """SECURITY.md 70 (WebAuthn L3 7.1 step 27): excludeCredentials is only a hint."""
+    device = SoftAuthenticator(ISSUER)
+    page = confirmed(browser, register(browser, device))
+    twin = SoftAuthenticator(ISSUER, credential_id=device.credential_id)
+    with captured() as lines:
+        refused = post_passkey(browser, page, twin.create)
+    assert refused.status == 400 and "already registered" in refused.text
+    assert [f.credential_id for f in passkeys_of(deps)] == [b64url(device.credential_id)]
+    assert lines.events() == ["account.factor_added"]
 
 
 CODES = re.compile(r"<li><code>([A-Z2-7-]{19})</code></li>")
