@@ -191,7 +191,9 @@ def _confirm(
     factors = deps.store.factors.list_for(user.username)
     if factors and second_step.verify_code(deps, user, factors, code.strip()) is None:
         audit.account_change(user.sub, "confirmed", FAILURE, "wrong code")
-        return _page(deps, request, status=400, error="That code is not right.")
+        unavailable = second_step.apps_unavailable(deps, factors)
+        error = second_step.APPS_UNAVAILABLE if unavailable else "That code is not right."
+        return _page(deps, request, status=400, error=error)
     limiter.succeeded()
     deps.store.sessions.update(session.sid_hash, {"confirmed_at": deps.clock.now()})
     audit.account_change(user.sub, "confirmed")

@@ -167,7 +167,8 @@ def mfa_post(deps: Deps, request: HttpRequest, interaction_id: str) -> HttpRespo
         method, codes = _enrol(deps, interaction, user, code)
     if method is None:
         audit.mfa_failed(client.client_id, user)
-        return page(deps, interaction, client, user, error="That code is not right.", status=400)
+        error = APPS_UNAVAILABLE if apps_unavailable(deps, factors) else "That code is not right."
+        return page(deps, interaction, client, user, error=error, status=400)
     limiter.succeeded()
     amr = mfa.with_factor(interaction.mfa_amr or ["pwd"], "otp")
     old = sessions.current(deps, request)
@@ -192,6 +193,24 @@ def mfa_post(deps: Deps, request: HttpRequest, interaction_id: str) -> HttpRespo
     response.cookies.append(cookie)
     response.cookies.append(devices.remember(deps, request, user.username))
     return response
+
+
+APPS_UNAVAILABLE = (
+    "Codes from authenticator apps cannot be checked right now. "
+    "Use a recovery code or a passkey, or try again later."
+)
+
+
+def apps_unavailable(deps: Deps, factors: list[Factor]) -> bool:
+    """The user has an app whose codes cannot be checked: the sealing key is gone (item 69),
+    so a right code must not be answered as a wrong one."""
+    if not any(f.kind == "totp" for f in factors):
+        return False
+    try:
+        deps.store.factors.seal_key()
+    except FactorKeyMissing:
+        return True
+    return False
 
 
 def verify_code(deps: Deps, user: User, factors: list[Factor], code: str) -> str | None:
