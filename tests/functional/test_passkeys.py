@@ -62,7 +62,7 @@ def test_a_passkey_alone_signs_in_with_amr_and_acr_phr(
     answer = post_passkey(browser, page, device.get)
     assert answer.status == 303, answer.text
     claims = finish(browser, answer, verifier)
-    assert claims["amr"] == ["hwk", "user"]
+    assert claims["amr"] == ["hwk", "user", "mfa"]
     assert claims["acr"] == "phr"
     assert passkeys_of(deps)[0].sign_count == 1  # stored, and moved forward by each use
 
@@ -72,7 +72,7 @@ def test_a_synced_passkey_says_swk(browser: Browser) -> None:
     browser.cookies.clear()
     page, verifier = login_page(browser)
     claims = finish(browser, post_passkey(browser, page, device.get), verifier)
-    assert claims["amr"] == ["swk", "user"]
+    assert claims["amr"] == ["swk", "user", "mfa"]
 
 
 def test_a_passkey_is_the_second_step_after_a_password(
