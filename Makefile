@@ -89,22 +89,41 @@ synth: $(VENV)/.synced
 bootstrap: $(VENV)/.synced infra-deps
 	$(CDK) bootstrap $(CDK_FLAGS)
 
+# `cdk deploy` of $(1) with the API URLs the stacks have (none before they exist: see
+# infra/api_urls.py), then once more if the deployed ones differ (first creation, or an API
+# replaced): the 401 and 403 challenges then name each API's RFC 9728 metadata literally.
+# $(2): the example, if any. An unchanged stack costs no second deploy.
+API_URLS = $(BIN)/python -m infra.api_urls $(STAGE) $(2)
+OUTPUTS = infra/cdk.out/outputs-$(STAGE).json
+define deploy_with_urls
+	@urls="$$($(API_URLS))" || exit 1; \
+	echo "API URLs of the stacks as they are: $${urls:-none yet}"; \
+	echo "cdk deploy $(1) $$urls"; \
+	rm -rf infra/chalice.out; \
+	( $(CDK) deploy $(1) $(CDK_FLAGS) $$urls --require-approval $(CDK_APPROVAL) \
+	  --outputs-file cdk.out/outputs-$(STAGE).json ) || exit 1; \
+	new="$$($(API_URLS) --outputs $(OUTPUTS))" || exit 1; \
+	if [ "$$new" != "$$urls" ]; then \
+	  echo; echo "The deployed API URLs are new: deploying again so that the 401 and 403 challenges name them"; \
+	  echo "cdk deploy $(1) $$new"; \
+	  rm -rf infra/chalice.out; \
+	  ( $(CDK) deploy $(1) $(CDK_FLAGS) $$new --require-approval $(CDK_APPROVAL) \
+	    --outputs-file cdk.out/outputs-$(STAGE).json ) || exit 1; \
+	else echo "The API URLs are the ones deployed with: one deploy was enough"; fi
+endef
+
 deploy: $(VENV)/.synced infra-deps
-	rm -rf infra/chalice.out
-	$(CDK) deploy --all $(CDK_FLAGS) --require-approval $(CDK_APPROVAL) \
-	  --outputs-file cdk.out/outputs-$(STAGE).json
-	@$(BIN)/python -m infra.outputs infra/cdk.out/outputs-$(STAGE).json tollgate-$(STAGE)
+	$(call deploy_with_urls,--all)
+	@$(BIN)/python -m infra.outputs $(OUTPUTS) tollgate-$(STAGE)
 
 # An example of examples/ in its own stack beside the stage (infra/example.py): its API, its
 # authorizer with its routes.json and audience, the invoke permission, the gateway responses.
 EXAMPLE ?= mcp-server
 deploy-example: $(VENV)/.synced infra-deps
-	rm -rf infra/chalice.out
-	$(CDK) deploy --all $(CDK_FLAGS) -c example=$(EXAMPLE) --require-approval $(CDK_APPROVAL) \
-	  --outputs-file cdk.out/outputs-$(STAGE).json
-	@$(BIN)/python -m infra.outputs infra/cdk.out/outputs-$(STAGE).json tollgate-$(STAGE)
+	$(call deploy_with_urls,--all -c example=$(EXAMPLE),$(EXAMPLE))
+	@$(BIN)/python -m infra.outputs $(OUTPUTS) tollgate-$(STAGE)
 	@echo
-	@$(BIN)/python -m infra.outputs infra/cdk.out/outputs-$(STAGE).json tollgate-$(STAGE)-$(EXAMPLE)
+	@$(BIN)/python -m infra.outputs $(OUTPUTS) tollgate-$(STAGE)-$(EXAMPLE)
 
 destroy-example: $(VENV)/.synced infra-deps
 	rm -rf infra/chalice.out

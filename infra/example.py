@@ -107,7 +107,9 @@ class ExampleStack(cdk.Stack):
         self.policy, self.scopes = route_policy(example)
         self.authorizer = self._authorizer(package_dir)
         self._app_functions()
-        api.configure(self.rest_api, config, domain="", scope=" ".join(self.scopes))
+        api.configure(
+            self.rest_api, config, base_url=config.example_api_url, scope=" ".join(self.scopes)
+        )
         self.rest_api.add_property_override("Name", config.name(example))
         self._outputs()
 
