@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
 
             stacks = [stack for stack, _ in wanted(args.stage, args.example).values()]
             outputs = deployed(boto3.client("cloudformation"), stacks)
-    except Exception as exc:  # noqa: BLE001 - any failure stops the deploy, said in one line
+    except Exception as exc:  # any failure stops the deploy, said in one line
         print(f"infra.api_urls: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     print(flags(context(outputs, args.stage, args.example)))

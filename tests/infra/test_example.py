@@ -17,7 +17,8 @@ from chalicelib.authorizer.metadata import WELL_KNOWN
 from infra import outputs
 from infra.api import METADATA_TEMPLATE
 from infra.config import ROOT
-from tests.infra.conftest import API_URL, EXAMPLE_API_URL, Synthesized, WithUrls
+from tests.infra.conftest import API_URL as STAGE_API_URL
+from tests.infra.conftest import EXAMPLE_API_URL, Synthesized, WithUrls
 
 EXAMPLE = ROOT / "examples" / "mcp-server"
 AUTHORIZER_NAME = "tollgate-dev-mcp-server-authorizer"
@@ -190,7 +191,7 @@ def test_given_its_url_the_example_s_challenges_name_the_metadata(with_urls: Wit
     beside = resources_["GatewayResponseUnauthorized"]["Properties"]["ResponseParameters"]
     assert beside["gatewayresponse.header.WWW-Authenticate"] == unauthorized["WWW-Authenticate"]
     # The stage's URL is the stage's: each API names its own metadata.
-    assert API_URL not in json.dumps(with_urls.example)
+    assert STAGE_API_URL not in json.dumps(with_urls.example)
 
 
 def test_the_roles_may_write_their_logs_and_the_authorizer_dpop_proofs(

@@ -125,7 +125,7 @@ def test_only_the_body_s_own_responses_are_beside_it(expanded: Expanded, which: 
     """cfn-lint W3660 is ignored on the API (it reports it there, for any resource that
     changes a body's API): the gateway responses above must be the only such resources."""
     template: dict[str, Any] = getattr(expanded, which)
-    (logical, api) = of_type(template, "AWS::ApiGateway::RestApi").popitem()
+    (_, api) = of_type(template, "AWS::ApiGateway::RestApi").popitem()
     assert api["Metadata"]["cfn-lint"] == {"config": {"ignore_checks": ["W3660"]}}
     mixing = ("Method", "Model", "Resource", "GatewayResponse", "RequestValidator", "Authorizer")
     beside = {

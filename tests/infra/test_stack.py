@@ -326,9 +326,10 @@ def test_given_its_url_the_stage_s_challenges_name_the_metadata(with_urls: WithU
         for r in of_type(with_urls.stage, "AWS::ApiGateway::GatewayResponse").values()
         if r["Properties"]["ResponseType"] == "UNAUTHORIZED"
     ]
-    assert f'resource_metadata="{url}"' in beside["ResponseParameters"][
-        "gatewayresponse.header.WWW-Authenticate"
-    ]
+    assert (
+        f'resource_metadata="{url}"'
+        in beside["ResponseParameters"]["gatewayresponse.header.WWW-Authenticate"]
+    )
 
 
 def test_every_function_has_a_fixed_name_and_a_log_group_with_retention(
