@@ -66,11 +66,14 @@ class DynamoHttpClient:
     """get_item, put_item, update_item, delete_item, query, scan, batch_get_item and
     transact_write_items with botocore's keyword arguments and parsed answers."""
 
-    def __init__(self, region: str, endpoint_url: str | None = None) -> None:
+    def __init__(
+        self, region: str, endpoint_url: str | None = None, *, read_timeout: float = READ_TIMEOUT
+    ) -> None:
         from botocore.retries import quota, standard
 
         self.endpoint = (endpoint_url or default_endpoint(region)).rstrip("/")
         self._signer = Signer(_credentials(), region, "dynamodb")
+        self._read_timeout = read_timeout
         self._connections = self._make_connections()
         detector = standard.ThrottlingErrorDetector(standard.RetryEventAdapter())
         self._retry = standard.RetryPolicy(
@@ -93,7 +96,7 @@ class DynamoHttpClient:
         return Connections(
             self.endpoint,
             connect_timeout=CONNECT_TIMEOUT,
-            read_timeout=READ_TIMEOUT,
+            read_timeout=self._read_timeout,
             ca_certs=ca_certs,
         )
 

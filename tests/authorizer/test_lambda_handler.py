@@ -288,13 +288,12 @@ def test_revocation_check_reads_dynamodb(
     one GetItem per validation, with the lean client over HTTP (moto's server here)."""
     from chalicelib.clock import SystemClock
     from chalicelib.stores.dynamodb import DynamoTable, make_client
-    from chalicelib.stores.schema import table_definition
-    from tests.support.tables import moto_server
+    from tests.support.tables import create_table, moto_server
 
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     with moto_server() as url:
+        create_table(url, "tollgate-test")
         client = make_client("us-east-1", url)
-        client.create_table(**table_definition("tollgate-test"))
         Store(DynamoTable(client, "tollgate-test", SystemClock())).grants.put(
             Grant("g-1", "sub-alice", "web", ["notes:read"], NOW)
         )
