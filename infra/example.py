@@ -10,7 +10,9 @@ Its own stack, `tollgate-<stage>-<example>`, made the way the stage is made (inf
   example's routes.json and, as audience, the API's own URL (the resource a client asks for),
   attached by name to every route that names the `tollgate` authorizer, and allowed to be
   invoked by this API's authorizers only;
-- gateway responses: 401 and 403 challenges (403 naming the scopes the routes need), 503.
+- gateway responses: 401 and 403 challenges (403 naming the scopes the routes need), 503;
+  the challenges name the API's RFC 9728 metadata once its URL is known (`exampleApiUrl`,
+  which `make deploy-example` reads from the stack and passes: infra/api_urls.py).
 
 The stage's issuer comes from the stage's stack (an export that never changes for a stage),
 and the table's ARN from its name: nothing else ties the two stacks, so `make deploy` of the
