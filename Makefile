@@ -103,7 +103,7 @@ define deploy_with_urls
 	rm -rf infra/chalice.out; \
 	( $(CDK) deploy $(1) $(CDK_FLAGS) $$urls --require-approval $(CDK_APPROVAL) \
 	  --outputs-file cdk.out/outputs-$(STAGE).json ) || exit 1; \
-	new="$$($(API_URLS) --outputs $(OUTPUTS))" || exit 1; \
+	new="$$($(API_URLS))" || exit 1; \
 	if [ "$$new" = "$$urls" ]; then echo "The API URLs are the ones deployed with."; \
 	elif [ "$(3)" != again ]; then \
 	  echo "New API URL ($$new): the 401 and 403 headers name it from the next make deploy."; \

@@ -1,23 +1,21 @@
 """The URLs API Gateway gave a stage's API and its example's, as CDK context for a synthesis.
 
-    python -m infra.api_urls STAGE [EXAMPLE]                  as the stacks are (DescribeStacks)
-    python -m infra.api_urls STAGE [EXAMPLE] --outputs FILE   as `cdk deploy --outputs-file` wrote
+    python -m infra.api_urls STAGE [EXAMPLE]      as the stacks are now (DescribeStacks)
 
 Prints `-c apiUrl=<url> -c exampleApiUrl=<url>` (what is known; nothing before the stacks
 exist). Synthesized with them, the 401 and 403 challenges name the API's RFC 9728 metadata
 literally (infra/api.py): an API's URL holds its id, which its own definition cannot refer to,
 so it is only known once the API exists. `make deploy` and `make deploy-example` pass what
-the stacks have, and deploy once more when the deployed URLs differ (first creation, or an
-API replaced).
+the stacks have before `cdk deploy`, and ask again after it: `make deploy-example` deploys
+once more when they differ (first creation, or an API replaced). After it, not from cdk's
+outputs file: that one may leave out a stack the deploy did not change.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from infra.config import StageConfig, valid_api_url
@@ -75,16 +73,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m infra.api_urls", description=__doc__)
     parser.add_argument("stage")
     parser.add_argument("example", nargs="?", default="")
-    parser.add_argument("--outputs", type=Path, help="cdk deploy's --outputs-file")
     args = parser.parse_args(argv)
     try:
-        if args.outputs is not None:
-            outputs = json.loads(args.outputs.read_text(encoding="utf-8"))
-        else:
-            import boto3
+        import boto3
 
-            stacks = [stack for stack, _ in wanted(args.stage, args.example).values()]
-            outputs = deployed(boto3.client("cloudformation"), stacks)
+        stacks = [stack for stack, _ in wanted(args.stage, args.example).values()]
+        outputs = deployed(boto3.client("cloudformation"), stacks)
     except Exception as exc:  # any failure stops the deploy, said in one line
         print(f"infra.api_urls: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1

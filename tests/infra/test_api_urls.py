@@ -1,12 +1,11 @@
 """infra/api_urls.py: which API URLs `make deploy` and `make deploy-example` synthesize with,
-read from the stacks (CloudFormation DescribeStacks, moto in-process) before a deploy and from
-`cdk deploy --outputs-file` after it; a difference means a second deploy (the Makefile)."""
+read from the stacks (CloudFormation DescribeStacks, moto in-process) before a deploy and again
+after it; a difference means a second deploy (the Makefile)."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -71,27 +70,27 @@ def test_a_custom_domain_needs_no_url() -> None:
     assert api_urls.context(outputs, "prod") == {}
 
 
-def test_after_a_deploy_the_outputs_file_tells_whether_the_urls_changed(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def test_a_replaced_api_gives_other_flags(
+    cloudformation: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """What the Makefile compares: the flags it deployed with, and these."""
-    before = api_urls.flags({"apiUrl": STAGE_URL})
-    written = {
-        "tollgate-dev": {"IssuerUrl": STAGE_URL, "JwksUrl": STAGE_URL + "/jwks.json"},
-        "tollgate-dev-mcp-server": {"ApiUrl": EXAMPLE_URL, "ResourceUri": EXAMPLE_URL + "/mcp"},
-    }
-    path = tmp_path / "outputs-dev.json"
-    path.write_text(json.dumps(written), encoding="utf-8")
-    assert api_urls.main(["dev", "mcp-server", "--outputs", str(path)]) == 0
+    """What the Makefile compares before and after `cdk deploy`: the example's first
+    creation (or a replaced API) changes the flags, and means a second deploy."""
+    make_stack(cloudformation, "tollgate-dev", {"IssuerUrl": STAGE_URL})
+    assert api_urls.main(["dev", "mcp-server"]) == 0
+    before = capsys.readouterr().out.strip()
+    make_stack(cloudformation, "tollgate-dev-mcp-server", {"ApiUrl": EXAMPLE_URL})
+    assert api_urls.main(["dev", "mcp-server"]) == 0
     after = capsys.readouterr().out.strip()
-    assert after != before  # the example's API is new: a second deploy names it
+    assert before == api_urls.flags({"apiUrl": STAGE_URL})
     assert after == api_urls.flags({"apiUrl": STAGE_URL, "exampleApiUrl": EXAMPLE_URL})
-    assert api_urls.main(["dev", "--outputs", str(path)]) == 0
-    assert capsys.readouterr().out.strip() == before  # unchanged: one deploy was enough
+    assert api_urls.main(["dev", "mcp-server"]) == 0
+    assert capsys.readouterr().out.strip() == after  # unchanged: one deploy was enough
 
 
 def test_a_failed_look_up_stops_the_deploy(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert api_urls.main(["dev", "--outputs", str(tmp_path / "missing.json")]) == 1
-    assert "infra.api_urls: FileNotFoundError" in capsys.readouterr().err
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1")  # nothing answers there
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    assert api_urls.main(["dev"]) == 1
+    assert "infra.api_urls: EndpointConnectionError" in capsys.readouterr().err
