@@ -90,10 +90,14 @@ class ExampleStack(cdk.Stack):
                 "api_gateway_stage": config.stage,
             },
             environ={"TOLLGATE_AUTHORIZER_ARN": PACKAGING_ARN},
-            # The wiring the examples share (examples/authorizer.py), which their app imports.
+            # The wiring the examples share (examples/authorizer.py), which their app imports,
+            # and routes.json, which their RFC 9728 metadata reads beside app.py.
             extra_files={
-                f"examples/{name}": ROOT / "examples" / name
-                for name in ("__init__.py", "authorizer.py")
+                **{
+                    f"examples/{name}": ROOT / "examples" / name
+                    for name in ("__init__.py", "authorizer.py")
+                },
+                "routes.json": ROOT / "examples" / example / "routes.json",
             },
             name_of=lambda logical: config.name(f"{example}-{logical}"),
             stage=config.stage,

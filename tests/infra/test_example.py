@@ -239,5 +239,9 @@ def test_the_package_holds_the_shared_authorizer_wiring(synthesized: Synthesized
     archive = synthesized.example_stack.chalice.package_dir / "deployment.zip"
     names = set(zipfile.ZipFile(archive).namelist())
     assert {"app.py", "examples/__init__.py", "examples/authorizer.py"} <= names
+    # Its RFC 9728 metadata names the scopes of routes.json, read beside app.py at run time
+    # (a deployed example answered its metadata URL with 500 without it).
+    packaged = zipfile.ZipFile(archive).read("routes.json")
+    assert packaged == (EXAMPLE / "routes.json").read_bytes()
     assert not any(name.startswith("chalicelib/") for name in names)
     assert any(n.startswith("examples/__pycache__/authorizer.") for n in names)
