@@ -304,7 +304,7 @@ def test_the_stage_s_authorizer_gets_step_up_routes_and_its_cache_ttl(
     monkeypatch.chdir(tmp_path)  # chalice.cdk writes its packages to ./chalice.out
     config = stage_config("dev", {"authorizerRoutePolicy": routes, "authorizerCacheTtl": 0})
     stack = TollgateStack(cdk.App(outdir=str(tmp_path / "cdk.out")), config)
-    template = Template.from_stack(stack).to_json()
+    template = dict(Template.from_stack(stack).to_json())
     env = standalone(template)[1]["Properties"]["Environment"]["Variables"]
     deployed = RoutePolicy.load(env["TOLLGATE_ROUTE_POLICY"])
     assert {r.source: r.need for r in deployed.routes} == {
