@@ -19,6 +19,7 @@ from chalicelib.authorizer.policy import PolicyError, RoutePolicy
 
 STAGE_NAME = re.compile(r"^[a-z][a-z0-9]{0,15}$")
 SIGNERS = ("envelope", "kms")  # `local` keeps private keys in the clear: never deployed
+MAX_AUTHORIZER_CACHE_TTL = 3600  # API Gateway's own bound on an authorizer's cache
 DEFAULT_ROUTE_POLICY = "{}"  # no route: every token is refused until you name yours
 ROOT = Path(__file__).resolve().parent.parent
 REGISTRATION_MODES = ("public", "open", "token", "off")  # chalicelib/settings.py, the same
@@ -63,6 +64,9 @@ class StageConfig:
     # or the path of a JSON file (from the project root: examples/protected-api/routes.json).
     # The default lets nothing through.
     authorizer_route_policy: str = DEFAULT_ROUTE_POLICY
+    # The result cache TTL of the API Gateway authorizer that will call the standalone one
+    # (TOLLGATE_AUTHORIZER_CACHE_TTL): it accepts DPoP only at 0 (README "DPoP at the edge").
+    authorizer_cache_ttl: int = 60
     # The audience the standalone authorizer requires in `aud`: your API's URI, as its
     # clients ask for it with `resource` (default: the issuer, Tollgate's own audience).
     authorizer_audience: str = ""
@@ -150,15 +154,19 @@ def stage_config(stage: str, context: dict[str, Any]) -> StageConfig:
         raise ConfigError("loginFailureAlarm must be at least 1")
     if config.log_retention_days not in RETENTION_DAYS:
         raise ConfigError(f"logRetentionDays must be one of {sorted(RETENTION_DAYS)}")
+    if not 0 <= config.authorizer_cache_ttl <= MAX_AUTHORIZER_CACHE_TTL:
+        raise ConfigError(
+            f"authorizerCacheTtl must be between 0 and {MAX_AUTHORIZER_CACHE_TTL} seconds"
+        )
     if config.registration not in REGISTRATION_MODES:
         raise ConfigError(f"registration must be one of {', '.join(REGISTRATION_MODES)}")
     try:
         policy = RoutePolicy.load(config.authorizer_route_policy, ROOT)
     except PolicyError as error:
         raise ConfigError(f"authorizerRoutePolicy: {error}") from None
-    # The function gets the document itself: its package holds no file of yours.
-    document = {route.source: sorted(route.scopes) for route in policy.routes}
-    config = replace(config, authorizer_route_policy=json.dumps(document, separators=(",", ":")))
+    # The function gets the document itself (its package holds no file of yours), each
+    # route whole: its acr and max_age too (SECURITY.md 62).
+    config = replace(config, authorizer_route_policy=policy.as_json())
     if config.authorizer_audience and not config.authorizer_audience.startswith("https://"):
         raise ConfigError("authorizerAudience must be an https URI (your API's, as registered)")
     for name, url, domain in (

@@ -268,6 +268,7 @@ class TollgateStack(cdk.Stack):
                 table_name=self.table.table_name,
                 route_policy=self.config.authorizer_route_policy,
                 audience=self.config.authorizer_audience or self.issuer,
+                cache_ttl=self.config.authorizer_cache_ttl,
             ),
         )
 

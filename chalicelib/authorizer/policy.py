@@ -109,6 +109,19 @@ class Route:
             return now - auth_time <= self.max_age
         return True
 
+    def as_json(self) -> list[str] | dict[str, Any]:
+        """This route's value as `_requirement` reads it back: its scopes, or with `acr` and
+        `max_age` the object form (a deployed authorizer must get all of it: item 62)."""
+        scopes = sorted(self.scopes)
+        if self.acr is None and self.max_age is None:
+            return scopes
+        value: dict[str, Any] = {"scopes": scopes}
+        if self.acr is not None:
+            value["acr"] = self.acr
+        if self.max_age is not None:
+            value["max_age"] = self.max_age
+        return value
+
     def matches(self, method: str, path: str) -> bool:
         return self.method in {"*", method} and glob_match(self.path, path)
 
@@ -220,6 +233,11 @@ class RoutePolicy:
                 raise
             raise PolicyError(f"the route policy is not JSON: {error}") from None
         return cls.from_mapping(doc)
+
+    def as_json(self) -> str:
+        """The policy as a document `load` reads back the same (TOLLGATE_ROUTE_POLICY)."""
+        document = {route.source: route.as_json() for route in self.routes}
+        return json.dumps(document, separators=(",", ":"))
 
     def scopes(self) -> frozenset[str]:
         """Every scope some route asks for (the API's scopes_supported, RFC 9728)."""

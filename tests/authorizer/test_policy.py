@@ -301,3 +301,24 @@ def test_verdicts_of_routes_with_max_age_follow_the_clock() -> None:
     assert policy.verdict(arn, ("pay",), auth_time=NOW, now=NOW + 300).allowed_here
     assert not policy.verdict(arn, ("pay",), auth_time=NOW, now=NOW + 301).allowed_here
     assert policy.verdict(arn, ("pay",), auth_time=NOW, now=NOW + 10).allowed_here
+
+
+STEP_UP = {
+    "GET /api/notes": ["notes:read"],
+    "ANY /api/pay/{id+}": {"scopes": ["pay"], "acr": "urn:tollgate:mfa", "max_age": 600},
+    "POST /api/keys": {"scopes": [], "acr": "phr"},
+    "DELETE /api/notes/{id}": {"scopes": ["notes:write"], "max_age": 0},
+}
+
+
+def test_a_policy_written_out_reads_back_the_same() -> None:
+    """SECURITY.md 62: what infra writes into TOLLGATE_ROUTE_POLICY keeps each route's
+    acr and max_age (scopes alone stay a list)."""
+    policy = RoutePolicy.from_mapping(STEP_UP)
+    again = RoutePolicy.load(policy.as_json())
+    assert [(r.source, r.need) for r in again.routes] == [(r.source, r.need) for r in policy.routes]
+    assert [r.method + " " + r.path for r in again.routes] == [
+        r.method + " " + r.path for r in policy.routes
+    ]
+    assert json.loads(policy.as_json())["GET /api/notes"] == ["notes:read"]
+    assert RoutePolicy.from_mapping({}).as_json() == "{}"

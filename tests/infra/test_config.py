@@ -62,6 +62,36 @@ def test_a_route_policy_may_be_given_as_an_object() -> None:
     assert config.tags == {"team": "id"}
 
 
+STEP_UP = {
+    "GET /orders": ["orders:read"],
+    "POST /payments": {"scopes": ["pay"], "acr": "urn:tollgate:mfa", "max_age": 600},
+    "POST /keys": {"scopes": [], "acr": "phr"},
+}
+
+
+def needs(policy: RoutePolicy) -> dict[str, tuple[frozenset[str], str | None, int | None]]:
+    return {route.source: route.need for route in policy.routes}
+
+
+@pytest.mark.parametrize("given", [STEP_UP, json.dumps(STEP_UP)])
+def test_a_route_s_acr_and_max_age_reach_the_function(given: object) -> None:
+    """SECURITY.md 62 on AWS: the stage's authorizer gets each route's acr and max_age,
+    not its scopes alone (a password-only token would pass an MFA route)."""
+    config = stage_config("dev", {"authorizerRoutePolicy": given})
+    deployed = RoutePolicy.load(config.authorizer_route_policy)
+    assert needs(deployed) == needs(RoutePolicy.from_mapping(STEP_UP))
+    assert needs(deployed)["POST /payments"] == (frozenset({"pay"}), "urn:tollgate:mfa", 600)
+
+
+@pytest.mark.parametrize(
+    ("context", "ttl"),
+    [({}, 60), ({"authorizerCacheTtl": "0"}, 0), ({"authorizerCacheTtl": 3600}, 3600)],
+)
+def test_the_authorizer_cache_ttl_is_a_stage_setting(context: dict[str, Any], ttl: int) -> None:
+    """README "DPoP at the edge": 0 lets the stage's authorizer accept DPoP (SECURITY.md 45)."""
+    assert stage_config("dev", context).authorizer_cache_ttl == ttl
+
+
 @pytest.mark.parametrize(
     ("stage", "context", "message"),
     [
@@ -78,6 +108,9 @@ def test_a_route_policy_may_be_given_as_an_object() -> None:
         ("dev", {"authorizerRoutePolicy": '{"GET /a": "x"}'}, "list of strings"),
         ("dev", {"authorizerAudience": "http://api.example/"}, "https URI"),
         ("dev", {"registration": "anyone"}, "registration must be one of public, open, token, off"),
+        ("dev", {"authorizerCacheTtl": "-1"}, "authorizerCacheTtl must be between 0 and 3600"),
+        ("dev", {"authorizerCacheTtl": "3601"}, "authorizerCacheTtl must be between 0 and 3600"),
+        ("dev", {"authorizerCacheTtl": "soon"}, "authorizerCacheTtl"),
     ],
 )
 def test_bad_settings_are_refused(stage: str, context: dict[str, Any], message: str) -> None:

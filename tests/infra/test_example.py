@@ -13,7 +13,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from chalicelib.authorizer.metadata import WELL_KNOWN
+from chalicelib.authorizer.policy import RoutePolicy
+from infra import example as example_stack
 from infra import outputs
 from infra.api import METADATA_TEMPLATE
 from infra.config import ROOT
@@ -245,3 +249,24 @@ def test_the_package_holds_the_shared_authorizer_wiring(synthesized: Synthesized
     assert packaged == (EXAMPLE / "routes.json").read_bytes()
     assert not any(name.startswith("chalicelib/") for name in names)
     assert any(n.startswith("examples/__pycache__/authorizer.") for n in names)
+
+
+def test_a_route_s_acr_and_max_age_reach_the_example_s_authorizer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SECURITY.md 62 on AWS: an example's routes.json keeps its step-up routes whole in the
+    authorizer's TOLLGATE_ROUTE_POLICY, not as scopes alone."""
+    routes = {
+        "POST /mcp": {"scopes": ["notes:read"], "acr": "phr", "max_age": 300},
+        "GET /mcp": ["notes:read"],
+    }
+    folder = tmp_path / "examples" / "mcp-server"
+    folder.mkdir(parents=True)
+    (folder / "routes.json").write_text(json.dumps(routes), encoding="utf-8")
+    monkeypatch.setattr(example_stack, "ROOT", tmp_path)
+    text, scopes = example_stack.route_policy("mcp-server")
+    deployed = RoutePolicy.load(text)
+    assert {r.source: r.need for r in deployed.routes} == {
+        r.source: r.need for r in RoutePolicy.from_mapping(routes).routes
+    }
+    assert scopes == ["notes:read"]

@@ -11,12 +11,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from aws_cdk.assertions import Template
 
 from chalicelib.authorizer.errors import DPOP_ALGS
+from chalicelib.authorizer.policy import RoutePolicy
 from chalicelib.stores import schema
 from chalicelib.tokens.envelope import PURPOSE
 from infra.config import ROOT
@@ -283,6 +285,32 @@ def test_the_standalone_authorizer_allows_nothing_by_default(synthesized: Synthe
     env = standalone(synthesized.dev)[1]["Properties"]["Environment"]["Variables"]
     assert json.loads(env["TOLLGATE_ROUTE_POLICY"]) == {}
     assert env["TOLLGATE_AUDIENCE"] == env["TOLLGATE_ISSUER"]
+
+
+def test_the_stage_s_authorizer_gets_step_up_routes_and_its_cache_ttl(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SECURITY.md 62 on AWS: a route's acr and max_age reach the deployed function whole;
+    SECURITY.md 45: `authorizerCacheTtl=0` tells it that its cache is off (DPoP accepted)."""
+    import aws_cdk as cdk
+
+    from infra.config import stage_config
+    from infra.stack import TollgateStack
+
+    routes = {
+        "GET /orders": ["orders:read"],
+        "POST /payments": {"scopes": ["pay"], "acr": "urn:tollgate:mfa", "max_age": 600},
+    }
+    monkeypatch.chdir(tmp_path)  # chalice.cdk writes its packages to ./chalice.out
+    config = stage_config("dev", {"authorizerRoutePolicy": routes, "authorizerCacheTtl": 0})
+    stack = TollgateStack(cdk.App(outdir=str(tmp_path / "cdk.out")), config)
+    template = dict(Template.from_stack(stack).to_json())
+    env = standalone(template)[1]["Properties"]["Environment"]["Variables"]
+    deployed = RoutePolicy.load(env["TOLLGATE_ROUTE_POLICY"])
+    assert {r.source: r.need for r in deployed.routes} == {
+        r.source: r.need for r in RoutePolicy.from_mapping(routes).routes
+    }
+    assert env["TOLLGATE_AUTHORIZER_CACHE_TTL"] == "0"
 
 
 def test_the_gateway_s_challenges_name_the_resource_metadata(synthesized: Synthesized) -> None:
