@@ -37,6 +37,10 @@ def level_of(amr: list[str]) -> int:
     return LEVELS[MFA] if SECOND_FACTORS & set(amr) else LEVELS[PASSWORD]
 
 
+def gave_second_factor(amr: list[str]) -> bool:
+    return level_of(amr) >= LEVELS[MFA]
+
+
 def acr_of(amr: list[str]) -> str:
     """The `acr` of a sign-in that proved `amr` (ID and access tokens)."""
     level = level_of(amr)

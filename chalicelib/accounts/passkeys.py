@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from chalicelib import json_input
+from chalicelib.http.cors import origin_of
 from chalicelib.stores.challenges import Challenge
 from chalicelib.stores.models import Factor
 
@@ -57,16 +59,25 @@ def rp_id(settings: Settings) -> str:
 
 
 def origin(settings: Settings) -> str:
-    parts = urlsplit(settings.issuer)
-    return f"{parts.scheme}://{parts.netloc}"
+    """The issuer's origin as a browser serialises it into clientDataJSON (lower-case host,
+    no default port), which the library compares byte for byte."""
+    return origin_of(settings.issuer) or ""
 
 
 def b64url(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
+_B64URL = re.compile(r"[A-Za-z0-9_-]*")
+
+
 def _unb64url(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    """base64url from a page (padding optional); PasskeyRefused for anything else, so a
+    malformed field is a refused response, never a server error."""
+    body = text.rstrip("=")
+    if not _B64URL.fullmatch(body) or len(body) % 4 == 1 or len(text) - len(body) > 2:
+        raise PasskeyRefused("malformed passkey response")
+    return base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
 
 
 def method(factor: Factor) -> str:
@@ -210,6 +221,7 @@ def verify_sign_in(deps: Deps, posted: Posted, factor: Factor) -> Used:
     """Check a signed response of `factor`'s credential (SECURITY.md items 65, 67, 68)."""
     from webauthn import verify_authentication_response
     from webauthn.helpers.exceptions import WebAuthnException
+    from webauthn.helpers.structs import CredentialDeviceType
 
     try:
         verified = verify_authentication_response(
@@ -225,6 +237,11 @@ def verify_sign_in(deps: Deps, posted: Posted, factor: Factor) -> Used:
         )
     except WebAuthnException as error:
         raise PasskeyRefused(f"sign-in refused: {error}") from error
+    # WebAuthn L3 7.2 step 20: backup eligibility is fixed for a credential's life; a change
+    # means another credential behind the same id (and would make its amr `hwk` a lie).
+    eligible = verified.credential_device_type == CredentialDeviceType.MULTI_DEVICE
+    if eligible != factor.backup_eligible:
+        raise PasskeyRefused("backup eligibility changed since registration")
     count = verified.new_sign_count
     if (count > 0 or factor.sign_count > 0) and count <= factor.sign_count:
         raise CounterWentBack(f"signature counter {count} not above {factor.sign_count}")

@@ -3,14 +3,17 @@ factors, add a passkey, remove a factor, new recovery codes.
 
 It answers only to this browser's session (sessions.current). Each POST carries a CSRF
 token derived from the session cookie (no one without the cookie can make it) and answers
-with the page (or 303 after a change). A change needs a recent sign-in: `auth_time`, or the
-password confirmed on this page, within RECENT seconds (SECURITY.md item 70); every change,
-and every refused one, is an audit record (`account.*`).
+with the page (or 303 after a change). A change needs the account's full strength within
+RECENT seconds (SECURITY.md item 70): a sign-in that gave the second factor when the user has
+one (a password-only session of such a user, or its cookie alone, must not remove or add a
+factor), or a confirmation on this page: the password, and a code of a factor (TOTP or
+recovery) when the user has one. Removing a factor ends the user's other sessions. Every
+change, and every refused one, is an audit record (`account.*`).
 """
 
 from __future__ import annotations
 
-from chalicelib.accounts import devices, passkeys, rate_limit, sessions, totp
+from chalicelib.accounts import devices, mfa, passkeys, rate_limit, sessions, totp
 from chalicelib.accounts.passwords import verify_password
 from chalicelib.deps import Deps
 from chalicelib.endpoints import mfa as second_step
@@ -48,8 +51,11 @@ def _signed_in(deps: Deps, request: HttpRequest) -> tuple[Session, User, str]:
     return found[0], found[1], digest(f"account-csrf:{sid}")
 
 
-def _recent(deps: Deps, session: Session) -> bool:
-    return deps.clock.now() - max(session.auth_time, session.confirmed_at) <= RECENT
+def _recent(deps: Deps, session: Session, factors: list[Factor]) -> bool:
+    now = deps.clock.now()
+    # NIST SP 800-63B 6.1.2.1: binding or removing a factor needs the account's strongest.
+    signed_in = not factors or mfa.gave_second_factor(session.amr)
+    return now - session.confirmed_at <= RECENT or (signed_in and now - session.auth_time <= RECENT)
 
 
 def _rows(factors: list[Factor]) -> list[passkey_pages.FactorRow]:
@@ -95,9 +101,10 @@ def _page(
         notice=notice,
         error=error,
         codes=codes,
-        confirm=not _recent(deps, session),
+        confirm=not _recent(deps, session, factors),
         app=_app_setup(app, user.username),
         has_app=any(f.kind == "totp" for f in factors),
+        confirm_code=bool(factors),
     )
     response = HttpResponse(status, {"Content-Type": "text/html; charset=utf-8"}, body)
     return headers.secure(response, [], script=True)
@@ -113,15 +120,21 @@ def security_post(deps: Deps, request: HttpRequest) -> HttpResponse:
         params = Params(request.form())
         params.reject_duplicates()
     except OAuthError as error:
+        audit.account_change(user.sub, "change", FAILURE, "form unreadable")
         raise PageError("Invalid request", "The form could not be read.", 400) from error
-    if not same(params.get("csrf") or "", csrf):
-        raise PageError("This form has expired", "Reload the page and try again.", 403)
     action = params.get("action")
+    event = "confirmed" if action == "confirm" else EVENTS.get(action or "", "change")
+    if not same(params.get("csrf") or "", csrf):
+        # A forged cross-site POST against the person's factors: the refusal worth seeing.
+        audit.account_change(user.sub, event, FAILURE, "CSRF token missing or wrong")
+        raise PageError("This form has expired", "Reload the page and try again.", 403)
     if action == "confirm":
-        return _confirm(deps, request, session, user, params.get("password") or "")
+        code = (params.get("code") or "")[:64]
+        return _confirm(deps, request, session, user, (params.get("password") or "", code))
     if action not in EVENTS:
+        audit.account_change(user.sub, event, FAILURE, "unknown action")
         raise PageError("Invalid request", "Choose what to change.", 400)
-    if not _recent(deps, session):
+    if not _recent(deps, session, deps.store.factors.list_for(user.username)):
         audit.account_change(user.sub, EVENTS[action], FAILURE, "sign-in not recent")
         return _page(deps, request, status=403, error="Confirm it is you first.")
     if action == "passkey":
@@ -135,7 +148,9 @@ def security_post(deps: Deps, request: HttpRequest) -> HttpResponse:
         if len(factor_id) > 64 or not deps.store.factors.remove(user.username, factor_id):
             return _page(deps, request, status=400, error="That is not one of your factors.")
         audit.account_change(user.sub, "factor_removed", reason=factor_id)
-        return _page(deps, request, notice="Removed.")
+        ended = _end_other_sessions(deps, session)
+        notice = f"Removed. Signed out elsewhere: {ended}." if ended else "Removed."
+        return _page(deps, request, notice=notice)
     if not deps.store.factors.list_for(user.username):
         return _page(deps, request, status=400, error="Recovery codes need a passkey or app.")
     codes = totp.new_recovery_codes()
@@ -146,9 +161,23 @@ def security_post(deps: Deps, request: HttpRequest) -> HttpResponse:
     return _page(deps, request, notice="New recovery codes made.", codes=codes)
 
 
+def _end_other_sessions(deps: Deps, session: Session) -> int:
+    """A factor the person removes may have been an intruder's: sessions made with it (or
+    any other but this one) end (item 70)."""
+    mine = session.sid_hash
+    others = [s for s in deps.store.sessions.list_for(session.sub) if s.sid_hash != mine]
+    for other in others:
+        deps.store.sessions.delete(other)
+    if others:
+        audit.account_change(session.sub, "sessions_ended", reason=str(len(others)))
+    return len(others)
+
+
 def _confirm(
-    deps: Deps, request: HttpRequest, session: Session, user: User, password: str
+    deps: Deps, request: HttpRequest, session: Session, user: User, given: tuple[str, str]
 ) -> HttpResponse:
+    """`given`: the password and, for a user with a factor, a code of one."""
+    password, code = given
     known = devices.knows(deps, request, user.username)
     limiter = rate_limit.for_login(deps, user.username, request.source_ip, known_browser=known)
     wait = limiter.attempt()  # counted before the password is checked (item 30)
@@ -159,6 +188,12 @@ def _confirm(
     if not verify_password(user.password_hash, password):
         audit.account_change(user.sub, "confirmed", FAILURE, "wrong password")
         return _page(deps, request, status=400, error="That password is not right.")
+    factors = deps.store.factors.list_for(user.username)
+    if factors and second_step.verify_code(deps, user, factors, code.strip()) is None:
+        audit.account_change(user.sub, "confirmed", FAILURE, "wrong code")
+        unavailable = second_step.apps_unavailable(deps, factors)
+        error = second_step.APPS_UNAVAILABLE if unavailable else "That code is not right."
+        return _page(deps, request, status=400, error=error)
     limiter.succeeded()
     deps.store.sessions.update(session.sid_hash, {"confirmed_at": deps.clock.now()})
     audit.account_change(user.sub, "confirmed")
@@ -185,7 +220,13 @@ def _add_passkey(
     except passkeys.PasskeyRefused as error:
         audit.account_change(user.sub, "factor_added", FAILURE, error.reason)
         return _page(deps, request, status=400, error=refused)
-    first = not deps.store.factors.list_for(user.username)
+    factors = deps.store.factors.list_for(user.username)
+    # WebAuthn L3 7.1 step 27: excludeCredentials is only a hint to the browser; a second
+    # row with the same id would make sign-in pick one of the two at random.
+    if any(f.credential_id == factor.credential_id for f in factors):
+        audit.account_change(user.sub, "factor_added", FAILURE, "credential already registered")
+        return _page(deps, request, status=400, error="That passkey is already registered.")
+    first = not factors
     codes = totp.new_recovery_codes() if first else []
     hashes = [totp.recovery_hash(user.username, c) for c in codes] if first else None
     deps.store.factors.add(factor, hashes)

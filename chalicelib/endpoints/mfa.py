@@ -161,13 +161,14 @@ def mfa_post(deps: Deps, request: HttpRequest, interaction_id: str) -> HttpRespo
         audit.mfa_blocked(client.client_id, user, wait)
         return response
     if factors:
-        method = _verify(deps, user, factors, code)
+        method = verify_code(deps, user, factors, code)
         codes: list[str] = []
     else:
         method, codes = _enrol(deps, interaction, user, code)
     if method is None:
         audit.mfa_failed(client.client_id, user)
-        return page(deps, interaction, client, user, error="That code is not right.", status=400)
+        error = APPS_UNAVAILABLE if apps_unavailable(deps, factors) else "That code is not right."
+        return page(deps, interaction, client, user, error=error, status=400)
     limiter.succeeded()
     amr = mfa.with_factor(interaction.mfa_amr or ["pwd"], "otp")
     old = sessions.current(deps, request)
@@ -194,7 +195,25 @@ def mfa_post(deps: Deps, request: HttpRequest, interaction_id: str) -> HttpRespo
     return response
 
 
-def _verify(deps: Deps, user: User, factors: list[Factor], code: str) -> str | None:
+APPS_UNAVAILABLE = (
+    "Codes from authenticator apps cannot be checked right now. "
+    "Use a recovery code or a passkey, or try again later."
+)
+
+
+def apps_unavailable(deps: Deps, factors: list[Factor]) -> bool:
+    """The user has an app whose codes cannot be checked: the sealing key is gone (item 69),
+    so a right code must not be answered as a wrong one."""
+    if not any(f.kind == "totp" for f in factors):
+        return False
+    try:
+        deps.store.factors.seal_key()
+    except FactorKeyMissing:
+        return True
+    return False
+
+
+def verify_code(deps: Deps, user: User, factors: list[Factor], code: str) -> str | None:
     """'totp' or 'recovery' when the code is right and unspent (then spent); else None."""
     now = deps.clock.now()
     apps = [f for f in factors if f.kind == "totp" and f.secret]

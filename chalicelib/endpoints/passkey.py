@@ -59,7 +59,9 @@ def passkey_post(deps: Deps, request: HttpRequest, interaction_id: str) -> HttpR
         amr = mfa.with_factor(interaction.mfa_amr or ["pwd"], method, verified=True)
         audit.mfa_succeeded(client.client_id, user, "passkey")
     else:
-        amr = [method, "user"]
+        # The device and its PIN or biometric (UV, required): two factors, as RPs that
+        # look for "mfa" in amr expect; "user" (RFC 8176: presence) every assertion shows.
+        amr = mfa.with_factor([], method, verified=True)
         audit.login_succeeded(client.client_id, user, "passkey")
     old = sessions.current(deps, request)
     session, cookie = sessions.start(deps, user, amr)

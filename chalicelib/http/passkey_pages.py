@@ -37,6 +37,17 @@ class FactorRow:
     detail: str  # when added, last used
 
 
+def _confirm_code() -> str:
+    return """<div class="field">
+<label for="confirm-code">Code</label>
+<p class="muted hint" id="confirm-code-hint">From your authenticator app, or a recovery code. \
+Or sign in again with your passkey.</p>
+<input id="confirm-code" name="code" type="text" inputmode="text" autocomplete="one-time-code" \
+aria-describedby="confirm-code-hint" required>
+</div>
+"""
+
+
 def security_page(
     *,
     settings: Settings,
@@ -52,10 +63,12 @@ def security_page(
     confirm: bool = False,
     app: tuple[str, str] | None = None,
     has_app: bool = False,
+    confirm_code: bool = False,
 ) -> str:
     """The signed-in person's factors: add a passkey, remove one, new recovery codes.
 
-    `confirm`: the sign-in is not recent, so a change first asks for the password again.
+    `confirm`: the sign-in is not recent, so a change first asks for the password again
+    (`confirm_code`: and a code of a factor, for a user who has one).
     `app`: (QR code SVG, key as text) of an authenticator app being set up."""
     alert = f'<div class="alert" id="page-error" role="alert">{_e(error)}</div>\n' if error else ""
     note = f'<p class="message" role="status">{_e(notice)}</p>\n' if notice else ""
@@ -106,6 +119,7 @@ Make new recovery codes</button>
 <input id="password" name="password" type="password" autocomplete="current-password" \
 aria-describedby="password-hint" required>
 </div>
+{_confirm_code() if confirm_code else ""}\
 <button class="button primary block" type="submit">Confirm</button>
 </form>
 """

@@ -169,7 +169,7 @@ def test_register_then_step_up_then_sign_in_with_the_passkey_alone_and_as_second
     url, verifier = _authorize(stack)
     page.goto(url)
     claims = _claims(stack, page, verifier)
-    assert (claims["amr"], claims["acr"]) == (["hwk", "user"], "phr")
+    assert (claims["amr"], claims["acr"]) == (["hwk", "user", "mfa"], "phr")
 
     # The same with the button, in a browser without conditional UI.
     context.clear_cookies()
@@ -180,7 +180,7 @@ def test_register_then_step_up_then_sign_in_with_the_passkey_alone_and_as_second
     assert page.get_by_label("Username").get_attribute("autocomplete") == "username webauthn"
     page.get_by_role("button", name="Continue with a passkey").click()
     claims = _claims(stack, page, verifier)
-    assert (claims["amr"], claims["acr"]) == (["hwk", "user"], "phr")
+    assert (claims["amr"], claims["acr"]) == (["hwk", "user", "mfa"], "phr")
 
     # Password, then the passkey as the second step.
     context.clear_cookies()

@@ -13,7 +13,8 @@ from chalicelib.clock import FakeClock
 from chalicelib.deps import Deps
 from tests.authorizer.tokens import KeyPair, StaticSigner
 from tests.functional.flows import Authorized, Unchanged, sign_in
-from tests.support.oauth import Browser, tollgate
+from tests.support.oauth import ISSUER, Browser, tollgate
+from tests.support.webauthn import SoftAuthenticator
 
 Env = tuple[Deps, FakeClock, ChaliceClient]
 
@@ -68,3 +69,15 @@ def test_keys(deps: Deps) -> Iterator[tuple[KeyPair, KeyPair]]:
 def unchanged(deps: Deps) -> Unchanged:
     """Snapshot the table now; call `.check()` after the request, `.mark()` to re-snapshot."""
     return Unchanged(deps)
+
+
+@pytest.fixture
+def device(browser: Browser) -> SoftAuthenticator:
+    """alice's registered passkey (device-bound); the browser then forgets her session."""
+    from tests.functional.passkey_flows import register
+
+    authenticator = SoftAuthenticator(ISSUER)
+    added = register(browser, authenticator)
+    assert added.status == 200 and "Passkey added." in added.text, added.text
+    browser.cookies.clear()
+    return authenticator

@@ -9,68 +9,28 @@ page), 67 (a counter that goes back), 68 (origin and RP ID).
 from __future__ import annotations
 
 import dataclasses
-import html
 import json
 import re
 from typing import Any
 
 import pytest
 
+from chalicelib.accounts import passkeys
 from chalicelib.clock import FakeClock
 from chalicelib.deps import Deps
-from chalicelib.stores.models import Factor
 from tests.functional.flows import path_of, sign_in, submit_login
+from tests.functional.passkey_flows import (
+    SECURITY,
+    login_page,
+    passkey_form,
+    passkeys_of,
+    post_passkey,
+    register,
+)
 from tests.functional.test_mfa import finish, start
 from tests.support.logs import captured
-from tests.support.oauth import ISSUER, Answer, Browser
+from tests.support.oauth import ISSUER, Browser
 from tests.support.webauthn import SoftAuthenticator, b64url
-
-SECURITY = "/account/security"
-
-
-def passkey_form(page: str) -> tuple[str, dict[str, str], dict[str, Any]]:
-    """The page's passkey form: its action, hidden fields and WebAuthn options."""
-    found = re.search(r'<form class="passkey"[^>]*>.*?</form>', page, re.S)
-    assert found is not None, "no passkey form"
-    form = found.group()
-    action = re.search(r'action="([^"]+)"', form)
-    options = re.search(r'data-passkey-options="([^"]+)"', form)
-    assert action is not None and options is not None
-    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form))
-    fields = {k: html.unescape(v) for k, v in fields.items()}
-    return html.unescape(action.group(1)), fields, json.loads(html.unescape(options.group(1)))
-
-
-def post_passkey(browser: Browser, page: Answer, answer: Any) -> Answer:
-    """Answer the page's passkey options with `answer(options)` and post it as the script does."""
-    action, fields, options = passkey_form(page.text)
-    return browser.post_form(action, {**fields, "credential": answer(options)})
-
-
-def register(browser: Browser, authenticator: SoftAuthenticator | None = None) -> Answer:
-    """alice signs in with her password, then adds a passkey on the security page."""
-    sign_in(browser)
-    device = authenticator or SoftAuthenticator(ISSUER)
-    return post_passkey(browser, browser.get(SECURITY), device.create)
-
-
-def passkeys_of(deps: Deps) -> list[Factor]:
-    return [f for f in deps.store.factors.list_for("alice") if f.kind == "passkey"]
-
-
-def login_page(browser: Browser, **extra: str) -> tuple[Answer, str]:
-    started, verifier = start(browser, **extra)
-    return browser.follow(started), verifier
-
-
-@pytest.fixture
-def device(browser: Browser) -> SoftAuthenticator:
-    """alice's registered passkey (device-bound); the browser then forgets her session."""
-    authenticator = SoftAuthenticator(ISSUER)
-    added = register(browser, authenticator)
-    assert added.status == 200 and "Passkey added." in added.text, added.text
-    browser.cookies.clear()
-    return authenticator
 
 
 def test_a_signed_in_user_registers_a_passkey_with_its_flags_and_recovery_codes(
@@ -102,7 +62,7 @@ def test_a_passkey_alone_signs_in_with_amr_and_acr_phr(
     answer = post_passkey(browser, page, device.get)
     assert answer.status == 303, answer.text
     claims = finish(browser, answer, verifier)
-    assert claims["amr"] == ["hwk", "user"]
+    assert claims["amr"] == ["hwk", "user", "mfa"]
     assert claims["acr"] == "phr"
     assert passkeys_of(deps)[0].sign_count == 1  # stored, and moved forward by each use
 
@@ -112,7 +72,7 @@ def test_a_synced_passkey_says_swk(browser: Browser) -> None:
     browser.cookies.clear()
     page, verifier = login_page(browser)
     claims = finish(browser, post_passkey(browser, page, device.get), verifier)
-    assert claims["amr"] == ["swk", "user"]
+    assert claims["amr"] == ["swk", "user", "mfa"]
 
 
 def test_a_passkey_is_the_second_step_after_a_password(
@@ -248,3 +208,83 @@ def test_a_passkey_post_needs_the_pages_csrf_token_and_a_get_is_refused(
     assert forged.status == 403
     assert browser.get(action).status == 405
     assert "tollgate-session" not in " ".join(browser.cookies)
+
+
+def spoiled(answer: Any, where: tuple[str, ...], value: str) -> Any:
+    """`answer`, its JSON's member at `where` replaced by `value`."""
+
+    def spoil(options: dict[str, Any]) -> str:
+        credential = json.loads(answer(options))
+        parent = credential
+        for name in where[:-1]:
+            parent = parent[name]
+        parent[where[-1]] = value
+        return json.dumps(credential)
+
+    return spoil
+
+
+BAD_BASE64URL = ["a", "abcde", "é", "a+b/", "ab==c", "abc==="]
+
+
+@pytest.mark.parametrize("value", BAD_BASE64URL)
+@pytest.mark.parametrize(
+    "where", [("response", "userHandle"), ("response", "clientDataJSON")], ids=["handle", "data"]
+)
+def test_a_field_that_is_no_base64url_is_refused_at_sign_in(
+    browser: Browser, device: SoftAuthenticator, where: tuple[str, ...], value: str
+) -> None:
+    """A malformed field of a posted passkey response is a refused response (400, audited),
+    never a server error, before anyone is known."""
+    page, _verifier = login_page(browser)
+    with captured() as lines:
+        refused = post_passkey(browser, page, spoiled(device.get, where, value))
+    assert refused.status == 400 and "passkey" in refused.text
+    assert "passkey.refused" in lines.events()
+    assert "tollgate-session" not in " ".join(browser.cookies)
+
+
+@pytest.mark.parametrize("value", BAD_BASE64URL)
+def test_a_field_that_is_no_base64url_is_refused_on_the_security_page(
+    deps: Deps, browser: Browser, value: str
+) -> None:
+    sign_in(browser)
+    device = SoftAuthenticator(ISSUER)
+    answer = spoiled(device.create, ("response", "clientDataJSON"), value)
+    refused = post_passkey(browser, browser.get(SECURITY), answer)
+    assert refused.status == 400 and "Passkey added." not in refused.text
+    assert passkeys_of(deps) == []
+
+
+@pytest.mark.parametrize(
+    "issuer",
+    ["https://Auth.Example.test", "https://auth.example.test:443", "https://AUTH.example.test/dev"],
+)
+def test_the_origin_is_what_a_browser_sends_whatever_the_issuer_s_spelling(
+    deps: Deps, issuer: str
+) -> None:
+    """SECURITY.md 68: a browser serialises its origin with a lower-case host and no default
+    port; the library compares it byte for byte."""
+    settings = dataclasses.replace(deps.settings, issuer=issuer)
+    assert passkeys.origin(settings) == "https://auth.example.test"
+    assert passkeys.rp_id(settings) == "auth.example.test"
+
+
+@pytest.mark.parametrize("synced_first", [False, True], ids=["became-synced", "became-bound"])
+def test_a_credential_whose_backup_eligibility_changed_is_refused(
+    browser: Browser, synced_first: bool
+) -> None:
+    """WebAuthn L3 7.2 step 20: BE never changes for a credential; a response that says it
+    did signs nobody in (and the amr its registration earned stays true)."""
+    device = SoftAuthenticator(ISSUER, synced=synced_first)
+    assert "Passkey added." in register(browser, device).text
+    browser.cookies.clear()
+    device.synced = not synced_first
+    page, _verifier = login_page(browser)
+    with captured() as lines:
+        refused = post_passkey(browser, page, device.get)
+    assert refused.status == 400 and "not accepted" in refused.text
+    assert "passkey.refused" in lines.events()
+    device.synced = synced_first
+    page, verifier = login_page(browser)
+    finish(browser, post_passkey(browser, page, device.get), verifier)

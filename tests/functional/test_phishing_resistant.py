@@ -9,8 +9,8 @@ import dataclasses
 from chalicelib.clock import FakeClock
 from chalicelib.deps import Deps
 from tests.functional.flows import path_of
+from tests.functional.passkey_flows import SECURITY, passkey_form, post_passkey, register
 from tests.functional.test_mfa import code, enrol, finish, send_code, start, to_second_step
-from tests.functional.test_passkeys import SECURITY, passkey_form, post_passkey, register
 from tests.support.oauth import ISSUER, Browser
 from tests.support.webauthn import SoftAuthenticator
 

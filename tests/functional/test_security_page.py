@@ -1,22 +1,32 @@
 """The security page (issue 15 item 3): a signed-in person's own factors.
 
-SECURITY.md 70: every change needs a recent sign-in (or the password confirmed on the page)
-and the page's CSRF token, and is an audit record; 58: new recovery codes replace the old.
+SECURITY.md 70: every change needs the account's full strength within 10 minutes (a sign-in
+with its second factor, or the password and a code confirmed on the page; a user with no
+factor: the password) and the page's CSRF token, ends other sessions when a factor goes, and
+is an audit record; 58: new recovery codes replace the old.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from chalicelib.accounts import totp
 from chalicelib.clock import FakeClock
 from chalicelib.deps import Deps
 from tests.functional.flows import hidden_fields, sign_in
+from tests.functional.passkey_flows import (
+    SECURITY,
+    login_page,
+    passkeys_of,
+    post_passkey,
+    register,
+)
 from tests.functional.test_mfa import code, finish, send_code, to_second_step
-from tests.functional.test_passkeys import SECURITY, passkeys_of, register
 from tests.support.logs import captured
 from tests.support.mfa import wrong_code
-from tests.support.oauth import PASSWORD, Answer, Browser
+from tests.support.oauth import ISSUER, PASSWORD, Answer, Browser
+from tests.support.webauthn import SoftAuthenticator, b64url
 
 
 def change(browser: Browser, page: Answer, **fields: str) -> Answer:
@@ -31,57 +41,133 @@ def test_signed_out_the_page_says_so_and_changes_nothing(deps: Deps, browser: Br
     assert deps.store.factors.list_for("alice") == []
 
 
-def test_a_change_without_the_page_csrf_token_is_refused(deps: Deps, browser: Browser) -> None:
-    register(browser)
+def test_a_change_without_the_page_csrf_token_is_refused_and_audited(
+    deps: Deps, browser: Browser
+) -> None:
+    confirmed(browser, register(browser))
     [factor] = passkeys_of(deps)
-    refused = browser.post_form(
-        SECURITY, {"csrf": "forged", "action": "remove", "factor": factor.factor_id}
-    )
-    assert refused.status == 403
+    with captured() as lines:
+        refused = browser.post_form(
+            SECURITY, {"csrf": "forged", "action": "remove", "factor": factor.factor_id}
+        )
+        unknown = change(browser, browser.get(SECURITY), action="everything")
+    assert refused.status == 403 and unknown.status == 400
     assert passkeys_of(deps) == [factor]
+    assert lines.events() == ["account.factor_removed", "account.change"]
+    assert [r["outcome"] for r in lines.audit()] == ["failure", "failure"]
 
 
-def test_removing_a_factor_needs_a_recent_sign_in_or_the_password_again(
+def test_a_credential_already_registered_is_not_registered_again(
+    deps: Deps, browser: Browser
+) -> None:
+    """SECURITY.md 70 (WebAuthn L3 7.1 step 27): excludeCredentials is only a hint."""
+    device = SoftAuthenticator(ISSUER)
+    page = confirmed(browser, register(browser, device))
+    twin = SoftAuthenticator(ISSUER, credential_id=device.credential_id)
+    with captured() as lines:
+        refused = post_passkey(browser, page, twin.create)
+    assert refused.status == 400 and "already registered" in refused.text
+    assert [f.credential_id for f in passkeys_of(deps)] == [b64url(device.credential_id)]
+    assert lines.events() == ["account.factor_added"]
+
+
+CODES = re.compile(r"<li><code>([A-Z2-7-]{19})</code></li>")
+
+
+def confirmed(browser: Browser, added: Answer) -> Answer:
+    """After adding a first factor in a password session: the page confirmed with the
+    password and one of the recovery codes the addition showed."""
+    page = browser.get(SECURITY)
+    code = CODES.findall(added.text)[0]
+    done = change(browser, page, action="confirm", password=PASSWORD, code=code)
+    assert done.status == 200 and 'name="password"' not in done.text, done.text
+    return done
+
+
+def test_removing_a_factor_needs_the_accounts_full_strength_again(
     deps: Deps, clock: FakeClock, browser: Browser
 ) -> None:
-    register(browser)
+    """SECURITY.md 70: a user with a factor confirms with the password AND a code: a stolen
+    session cookie with a phished password must not remove the second factor."""
+    added = register(browser)  # a password session: alice now has a passkey
     [factor] = passkeys_of(deps)
-    clock.advance(601)
+    codes = CODES.findall(added.text)
     page = browser.get(SECURITY)
-    assert 'name="password"' in page.text  # the page asks to confirm first
+    assert 'name="password"' in page.text and 'name="code"' in page.text
     with captured() as lines:
         stale = change(browser, page, action="remove", factor=factor.factor_id)
-        wrong = change(browser, page, action="confirm", password="not it")
+        wrong = change(browser, page, action="confirm", password="not it", code=codes[0])
+        password_alone = change(browser, page, action="confirm", password=PASSWORD)
+        wrong_code = change(browser, page, action="confirm", password=PASSWORD, code="A" * 19)
     assert stale.status == 403 and passkeys_of(deps) == [factor]
-    assert wrong.status == 400
-    assert [r["outcome"] for r in lines.audit()] == ["failure", "failure"]
-    assert lines.events() == ["account.factor_removed", "account.confirmed"]
-    confirmed = change(browser, page, action="confirm", password=PASSWORD)
-    assert confirmed.status == 200 and 'name="password"' not in confirmed.text
+    assert wrong.status == 400 and "password is not right" in wrong.text
+    assert password_alone.status == 400 and "code is not right" in password_alone.text
+    assert wrong_code.status == 400 and passkeys_of(deps) == [factor]
+    assert [r["outcome"] for r in lines.audit()] == ["failure"] * 4
+    assert lines.events() == ["account.factor_removed", *["account.confirmed"] * 3]
+    assert change(browser, page, action="remove", factor=factor.factor_id).status == 403
+    done = change(browser, page, action="confirm", password=PASSWORD, code=codes[0])
+    assert done.status == 200 and 'name="password"' not in done.text
+    clock.advance(601)  # a confirmation lasts 10 minutes
+    assert 'name="password"' in browser.get(SECURITY).text
+    done = change(browser, page, action="confirm", password=PASSWORD, code=codes[1])
     with captured() as lines:
-        removed = change(browser, confirmed, action="remove", factor=factor.factor_id)
+        removed = change(browser, done, action="remove", factor=factor.factor_id)
     assert removed.status == 200 and "Removed." in removed.text
     assert passkeys_of(deps) == []
     assert lines.events() == ["account.factor_removed"]
     assert deps.store.factors.recovery_left("alice") == 0  # the last factor takes its codes
 
 
+def test_a_recent_sign_in_with_the_factor_needs_no_confirmation(
+    deps: Deps, clock: FakeClock, browser: Browser, device: SoftAuthenticator
+) -> None:
+    """SECURITY.md 70: a passkey sign-in is the account's full strength for 10 minutes."""
+    page, verifier = login_page(browser)
+    finish(browser, post_passkey(browser, page, device.get), verifier)
+    security = browser.get(SECURITY)
+    assert 'name="password"' not in security.text
+    clock.advance(601)
+    assert 'name="password"' in browser.get(SECURITY).text
+
+
+def test_removing_a_factor_signs_the_user_out_elsewhere(
+    deps: Deps, browser: Browser, device: SoftAuthenticator, new_browser: Callable[[], Browser]
+) -> None:
+    """SECURITY.md 70: the removed factor may have been an intruder's; their session ends."""
+    elsewhere = new_browser()
+    page, verifier = login_page(elsewhere)
+    finish(elsewhere, post_passkey(elsewhere, page, device.get), verifier)
+    assert 'name="password"' not in elsewhere.get(SECURITY).text
+    page, verifier = login_page(browser)
+    finish(browser, post_passkey(browser, page, device.get), verifier)
+    security = browser.get(SECURITY)
+    [factor] = passkeys_of(deps)
+    with captured() as lines:
+        removed = change(browser, security, action="remove", factor=factor.factor_id)
+    # The fixture's registration session and the other browser's.
+    assert "Signed out elsewhere: 2." in removed.text
+    assert "account.sessions_ended" in lines.events()
+    assert elsewhere.get(SECURITY).status == 401
+    assert browser.get(SECURITY).status == 200
+
+
 def test_only_ones_own_factors_can_be_removed(deps: Deps, browser: Browser) -> None:
-    register(browser)
-    page = browser.get(SECURITY)
+    page = confirmed(browser, register(browser))
     assert change(browser, page, action="remove", factor="someone-elses").status == 400
     assert len(passkeys_of(deps)) == 1
 
 
 def test_new_recovery_codes_replace_the_old_ones(deps: Deps, browser: Browser) -> None:
     added = register(browser)
-    old = re.findall(r"<li><code>([A-Z2-7-]{19})</code></li>", added.text)
+    old = CODES.findall(added.text)
+    page = confirmed(browser, added)  # spends old[0]
     with captured() as lines:
-        renewed = change(browser, added, action="recovery")
-    new = re.findall(r"<li><code>([A-Z2-7-]{19})</code></li>", renewed.text)
+        renewed = change(browser, page, action="recovery")
+    new = CODES.findall(renewed.text)
     assert len(new) == totp.RECOVERY_CODES and not set(new) & set(old)
     assert lines.events() == ["account.recovery_renewed"]
-    spent = totp.recovery_hash("alice", totp.normal_recovery(old[0]) or "")
+    spent = totp.recovery_hash("alice", totp.normal_recovery(old[1]) or "")
     assert not deps.store.factors.use_recovery("alice", spent, 1, "t")
     fresh = totp.recovery_hash("alice", totp.normal_recovery(new[0]) or "")
     assert deps.store.factors.use_recovery("alice", fresh, 1, "t")
