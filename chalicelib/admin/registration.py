@@ -10,7 +10,7 @@ from chalicelib import ids
 from chalicelib.admin.args import NotFound, UsageError
 from chalicelib.admin.output import fields, when
 from chalicelib.protocol import client_rules
-from chalicelib.stores.models import FAPI2, PUBLIC, Client
+from chalicelib.stores.models import PUBLIC, Client
 from chalicelib.stores.repository import Store
 
 DEFAULT_GRANT_TYPES = ["authorization_code"]
@@ -44,22 +44,6 @@ def check(client: Client) -> None:
         client_rules.check(client)
     except client_rules.ClientRuleError as error:
         raise UsageError(str(error)) from None
-    if client.profile == FAPI2:
-        check_fapi2(client)
-
-
-def check_fapi2(client: Client) -> None:
-    """The FAPI 2.0 Security Profile's rules a registration can break (docs/fapi2.md)."""
-    if client.auth_method != PRIVATE_KEY_JWT:
-        raise UsageError("--profile fapi2 needs --auth-method private_key_jwt (FAPI 2.0 5.3.2.1-6)")
-    if not client.pkce_required:
-        raise UsageError("--profile fapi2 always requires PKCE (FAPI 2.0 5.3.2.2-5)")
-    if any(not uri.startswith("https://") for uri in client.redirect_uris):
-        raise UsageError("--profile fapi2 needs https redirect URIs (FAPI 2.0 5.3.2.2-8)")
-    if not client.dpop_bound_access_tokens:
-        raise UsageError("--profile fapi2 needs --dpop-required (FAPI 2.0 5.3.2.1-4)")
-    if client.id_token_signed_response_alg != "ES256":  # noqa: S105 (an algorithm)
-        raise UsageError("--profile fapi2 needs --id-token-alg ES256 (FAPI 2.0 5.4.1: no RS256)")
 
 
 def needs_secret(auth_method: str) -> bool:

@@ -5,7 +5,7 @@ Documents. One set of rules, so no path can store a client another would refuse.
 
 from __future__ import annotations
 
-from chalicelib.stores.models import CONFIDENTIAL, PUBLIC, Client
+from chalicelib.stores.models import CONFIDENTIAL, FAPI2, PUBLIC, Client
 
 GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
 PRIVATE_KEY_JWT = "private_key_jwt"
@@ -54,3 +54,29 @@ def check(client: Client) -> None:
         )
     if not client.scopes:
         raise ClientRuleError("a client needs at least one scope")
+    if client.profile == FAPI2:
+        check_fapi2(client)
+
+
+def check_fapi2(client: Client) -> None:
+    """The FAPI 2.0 Security Profile's rules a registration can break (docs/fapi2.md,
+    SECURITY.md 64), however the registration was made or changed."""
+    if client.auth_method != PRIVATE_KEY_JWT:
+        raise ClientRuleError(
+            "a fapi2 client authenticates with private_key_jwt only (--auth-method,"
+            " token_endpoint_auth_method; FAPI 2.0 5.3.2.1-6)"
+        )
+    if not client.pkce_required:
+        raise ClientRuleError("a fapi2 client always requires PKCE (FAPI 2.0 5.3.2.2-5)")
+    if any(not uri.startswith("https://") for uri in client.redirect_uris):
+        raise ClientRuleError("a fapi2 client needs https redirect URIs (FAPI 2.0 5.3.2.2-8)")
+    if not client.dpop_bound_access_tokens:
+        raise ClientRuleError(
+            "a fapi2 client needs DPoP-bound tokens (--dpop-required, dpop_bound_access_tokens;"
+            " FAPI 2.0 5.3.2.1-4)"
+        )
+    if client.id_token_signed_response_alg != "ES256":  # noqa: S105 (an algorithm)
+        raise ClientRuleError(
+            "a fapi2 client's ID tokens are ES256 (--id-token-alg, id_token_signed_response_alg;"
+            " FAPI 2.0 5.4.1: no RS256)"
+        )

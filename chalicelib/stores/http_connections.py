@@ -8,7 +8,9 @@ length, so here a request is written with one send and its answer read in a few 
 status, headers, then a Content-Length body (a chunked one too, and one ended by closing;
 anything else is a broken answer). Idle connections are kept for the next request
 (thread-safe: `chalice local` serves requests in threads); one the server closed meanwhile is
-noticed before it is reused. Failures are botocore's exceptions, as urllib3's were mapped by
+noticed before it is reused, and one the server sent more than its answer on is closed: those
+bytes (already read into our buffer, so invisible to select) must never be taken for the next
+request's answer. Failures are botocore's exceptions, as urllib3's were mapped by
 botocore: so its retry rules see the same errors.
 """
 
@@ -21,21 +23,70 @@ import ssl
 import threading
 import urllib.parse
 from dataclasses import dataclass
-from typing import BinaryIO
 
 # The same socket option urllib3 sets: a request and its answer never wait for delayed ACKs.
 _NODELAY = (socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 _MAX_LINE = 65536  # http.client's limits on a header line and on the number of headers
 _MAX_HEADERS = 100
+_RECV = 65536  # one read from the socket into the buffer
+
+
+class _Reader:
+    """Buffered reads from a socket (a line without a system call per byte) that know how
+    many bytes are left over: io.BufferedReader hides that."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self._data = bytearray()
+        self._pos = 0  # _data[_pos:] is read from the socket but not yet returned
+
+    @property
+    def leftover(self) -> int:
+        return len(self._data) - self._pos
+
+    def _fill(self) -> bool:
+        """False at the end of the stream."""
+        del self._data[: self._pos]
+        self._pos = 0
+        chunk = self._sock.recv(_RECV)
+        self._data += chunk
+        return bool(chunk)
+
+    def readline(self, limit: int) -> bytes:
+        """Up to and including b"\n", at most `limit` bytes (fewer at the end of the stream)."""
+        while (end := self._data.find(b"\n", self._pos, self._pos + limit)) < 0:
+            if self.leftover >= limit or not self._fill():
+                return self._take(limit)
+        return self._take(end + 1 - self._pos)
+
+    def read(self, size: int = -1) -> bytes:
+        """`size` bytes (fewer at the end of the stream); all to the end if size < 0."""
+        if size < 0:
+            while self._fill():
+                pass
+            return self._take(self.leftover)
+        if size > self.leftover:  # the rest straight into the result, never beyond it
+            out = bytearray(size)
+            got = self.leftover
+            out[:got] = self._take(got)
+            view = memoryview(out)
+            while got < size and (n := self._sock.recv_into(view[got:])):
+                got += n
+            return bytes(out[:got])
+        return self._take(size)
+
+    def _take(self, size: int) -> bytes:
+        data = bytes(self._data[self._pos : self._pos + size])
+        self._pos += len(data)
+        return data
 
 
 @dataclass
 class _Connection:
     sock: socket.socket
-    reader: BinaryIO  # buffered: a line is read without a system call per byte
+    reader: _Reader
 
     def close(self) -> None:
-        self.reader.close()
         self.sock.close()
 
 
@@ -83,7 +134,7 @@ class Connections:
         except BaseException:  # KeyboardInterrupt and the like: the connection is unusable
             connection.close()
             raise
-        if answer.keep:
+        if answer.keep and not connection.reader.leftover:
             with self._lock:
                 self._idle.append(connection)
         else:
@@ -103,7 +154,7 @@ class Connections:
             if connection is None:
                 sock = self._connect()
                 sock.settimeout(self._read_timeout)
-                return _Connection(sock, sock.makefile("rb"))
+                return _Connection(sock, _Reader(sock))
             if not _dropped(connection.sock):
                 return connection
             connection.close()
@@ -144,7 +195,7 @@ class Connections:
         return exc
 
 
-def read_answer(reader: BinaryIO) -> Answer:
+def read_answer(reader: _Reader) -> Answer:
     """One HTTP/1.x answer: http.client's exceptions for what is broken or cut short."""
     status_line = reader.readline(_MAX_LINE + 1)
     if not status_line:
@@ -184,7 +235,7 @@ def _number(text: bytes, base: int) -> int:
         raise http.client.HTTPException(f"not a length: {text[:20]!r}") from None
 
 
-def _exactly(reader: BinaryIO, size: int) -> bytes:
+def _exactly(reader: _Reader, size: int) -> bytes:
     if size < 0:
         raise http.client.HTTPException("negative Content-Length")
     data = reader.read(size)
@@ -193,7 +244,7 @@ def _exactly(reader: BinaryIO, size: int) -> bytes:
     return data
 
 
-def _chunked(reader: BinaryIO) -> bytes:
+def _chunked(reader: _Reader) -> bytes:
     parts: list[bytes] = []
     while True:
         line = reader.readline(_MAX_LINE + 1)
@@ -211,7 +262,10 @@ def _chunked(reader: BinaryIO) -> bytes:
 
 def _dropped(sock: socket.socket) -> bool:
     """An idle connection with something to read: the server closed it (or broke the
-    protocol); either way it must not carry the next request."""
+    protocol); either way it must not carry the next request. TLS may hold decrypted bytes
+    that select cannot see."""
+    if isinstance(sock, ssl.SSLSocket) and sock.pending():
+        return True
     try:
         readable, _, _ = select.select([sock], [], [], 0)
     except (OSError, ValueError):

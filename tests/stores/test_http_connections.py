@@ -163,3 +163,28 @@ def test_no_answer_in_time_is_a_read_timeout() -> None:
         pool = Connections(url, connect_timeout=2, read_timeout=0.2)
         with pytest.raises(ReadTimeoutError):
             post(pool)
+
+
+@pytest.mark.parametrize(
+    "extra", [b'HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\n{"Item": 666}', b"\r\n"]
+)
+def test_bytes_after_an_answer_are_never_the_next_answer(server: Server, extra: bytes) -> None:
+    """A server (or proxy) that sends more than its answer broke the protocol: what it sent
+    beyond is already read into the client's buffer, so the connection is closed, not kept,
+    and the next request gets its own answer on a new connection."""
+    server.answers = [(OK + JSON + extra, False), (OK + JSON, False)]
+    pool = connections(server.url)
+    assert post(pool) == (200, JSON)
+    assert post(pool) == (200, JSON)
+    assert server.accepted == 2
+
+
+def test_a_long_answer_is_read_to_its_length_and_no_further(server: Server) -> None:
+    """A Query page is up to 1 MB: read over many receives, and the connection is kept."""
+    body = b'{"Items": ["' + b"x" * 300_000 + b'"]}'
+    head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+    server.answers = [(head + body, False), (OK + JSON, False)]
+    pool = connections(server.url)
+    assert post(pool) == (200, body)
+    assert post(pool) == (200, JSON)
+    assert server.accepted == 1
