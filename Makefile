@@ -89,22 +89,47 @@ synth: $(VENV)/.synced
 bootstrap: $(VENV)/.synced infra-deps
 	$(CDK) bootstrap $(CDK_FLAGS)
 
+# `cdk deploy` of $(1) with the API URLs the stacks have (none before they exist: see
+# infra/api_urls.py): the 401 and 403 challenges then name each API's RFC 9728 metadata
+# literally. $(2): the example, if any. $(3) = again: when the deployed URLs differ (first
+# creation, or an API replaced), deploy once more with them; an unchanged stack costs one
+# deploy. Without it, the next deploy puts them in (the JSON bodies name them meanwhile).
+API_URLS = $(BIN)/python -m infra.api_urls $(STAGE) $(2)
+OUTPUTS = infra/cdk.out/outputs-$(STAGE).json
+define deploy_with_urls
+	@urls="$$($(API_URLS))" || exit 1; \
+	echo "API URLs of the stacks as they are: $${urls:-none yet}"; \
+	echo "cdk deploy $(1) $$urls"; \
+	rm -rf infra/chalice.out; \
+	( $(CDK) deploy $(1) $(CDK_FLAGS) $$urls --require-approval $(CDK_APPROVAL) \
+	  --outputs-file cdk.out/outputs-$(STAGE).json ) || exit 1; \
+	new="$$($(API_URLS))" || exit 1; \
+	if [ "$$new" = "$$urls" ]; then echo "The API URLs are the ones deployed with."; \
+	elif [ "$(3)" != again ]; then \
+	  echo "New API URL ($$new): the 401 and 403 headers name it from the next make deploy."; \
+	else \
+	  echo; echo "The deployed API URLs are new: deploying again so that the 401 and 403 challenges name them"; \
+	  echo "cdk deploy $(1) $$new"; \
+	  rm -rf infra/chalice.out; \
+	  ( $(CDK) deploy $(1) $(CDK_FLAGS) $$new --require-approval $(CDK_APPROVAL) \
+	    --outputs-file cdk.out/outputs-$(STAGE).json ) || exit 1; \
+	fi
+endef
+
+# The stage deploys once: its demo API's headers gain the URL at its next deploy. An MCP
+# server on a bare execute-api URL is the example's case: `make deploy-example` deploys again.
 deploy: $(VENV)/.synced infra-deps
-	rm -rf infra/chalice.out
-	$(CDK) deploy --all $(CDK_FLAGS) --require-approval $(CDK_APPROVAL) \
-	  --outputs-file cdk.out/outputs-$(STAGE).json
-	@$(BIN)/python -m infra.outputs infra/cdk.out/outputs-$(STAGE).json tollgate-$(STAGE)
+	$(call deploy_with_urls,--all)
+	@$(BIN)/python -m infra.outputs $(OUTPUTS) tollgate-$(STAGE)
 
 # An example of examples/ in its own stack beside the stage (infra/example.py): its API, its
 # authorizer with its routes.json and audience, the invoke permission, the gateway responses.
 EXAMPLE ?= mcp-server
 deploy-example: $(VENV)/.synced infra-deps
-	rm -rf infra/chalice.out
-	$(CDK) deploy --all $(CDK_FLAGS) -c example=$(EXAMPLE) --require-approval $(CDK_APPROVAL) \
-	  --outputs-file cdk.out/outputs-$(STAGE).json
-	@$(BIN)/python -m infra.outputs infra/cdk.out/outputs-$(STAGE).json tollgate-$(STAGE)
+	$(call deploy_with_urls,--all -c example=$(EXAMPLE),$(EXAMPLE),again)
+	@$(BIN)/python -m infra.outputs $(OUTPUTS) tollgate-$(STAGE)
 	@echo
-	@$(BIN)/python -m infra.outputs infra/cdk.out/outputs-$(STAGE).json tollgate-$(STAGE)-$(EXAMPLE)
+	@$(BIN)/python -m infra.outputs $(OUTPUTS) tollgate-$(STAGE)-$(EXAMPLE)
 
 destroy-example: $(VENV)/.synced infra-deps
 	rm -rf infra/chalice.out

@@ -37,7 +37,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import table
+from bench import app_logs, table
 from bench.grants import (
     CLIENT_CREDENTIALS,
     JOB,
@@ -181,11 +181,14 @@ def wirings(moto_url: str) -> dict[str, Any]:
 def run(moto_url: str, requests: int, warmup: int) -> dict[str, dict[str, list[float]]]:
     from app import app
     from chalicelib import deps as wiring
-    from chalicelib.observability import logs
 
-    # The log lines are still formatted and written (as a Lambda writes them), to /dev/null.
-    null = open(os.devnull, "w")  # noqa: SIM115 (closed below)
-    logs.configure(lambda: null)
+    with app_logs.discarded():
+        return _run(app, wiring, moto_url, requests, warmup)
+
+
+def _run(
+    app: Any, wiring: Any, moto_url: str, requests: int, warmup: int
+) -> dict[str, dict[str, list[float]]]:
     context, auth = FakeContext(), basic(WEB, SECRET)
     job = token_event(CLIENT_CREDENTIALS, basic(JOB, SECRET))
     setups = wirings(moto_url)
@@ -228,8 +231,6 @@ def run(moto_url: str, requests: int, warmup: int) -> dict[str, dict[str, list[f
                 for flow, cpu in zip(FLOWS, (exchange, again, machine), strict=True):
                     samples[name][flow].append(cpu)
     wiring.override(None)
-    logs.configure()
-    null.close()
     if profiled:
         profiler.dump_stats(profiled)
     return samples

@@ -30,6 +30,8 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlencode
 
+from bench import app_logs
+
 # us-east-1 list prices at the time of writing (README.md, "Deploy to AWS").
 PRICES = {
     "lambda_gb_second": 0.0000166667,  # x86
@@ -128,7 +130,7 @@ def _running(deps: Any) -> Iterator[Any]:
     _seed(deps)
     wiring.override(deps)
     try:
-        with ChaliceClient(app) as http:
+        with app_logs.discarded(), ChaliceClient(app) as http:
             yield http
     finally:
         wiring.override(None)

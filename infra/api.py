@@ -8,7 +8,11 @@ them into are the whole API and nothing more:
   `swagger` member to OpenAPI 3, so chalice's Swagger 2.0 body is deployed as it is.
 - `GatewayResponses`: SAM writes them into the API's body (x-amazon-apigateway-gateway-
   responses). Separate `AWS::ApiGateway::GatewayResponse` resources beside a body may be
-  missing from the first deployment and are dropped when the body changes (cfn-lint W3660).
+  missing from the first deployment and are dropped when the body changes (cfn-lint W3660):
+  the body is what AWS serves. The same responses are also written as such resources
+  (`gateway_response_resources`), for tools that replay a template without reading API
+  bodies (moto ignores them); identical content makes them harmless on AWS, where a body
+  overwrite re-puts exactly what they hold.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aws_cdk import CfnResource
+from aws_cdk import CfnResource, Stack
 
 from chalicelib.authorizer.errors import DPOP_ALGS
 from chalicelib.authorizer.metadata import WELL_KNOWN
@@ -79,11 +83,39 @@ def gateway_responses(resource_metadata: str = "", scope: str = "") -> dict[str,
     return responses
 
 
+def gateway_response_resources(rest_api: CfnResource, responses: dict[str, Any]) -> None:
+    """SAM's GatewayResponses of `rest_api` as `AWS::ApiGateway::GatewayResponse` resources,
+    with the content SAM puts in the body (header names as API Gateway's parameter keys)."""
+    for kind, response in responses.items():
+        headers = response["ResponseParameters"]["Headers"]
+        CfnResource(
+            Stack.of(rest_api),
+            "GatewayResponse" + kind.title().replace("_", ""),
+            type="AWS::ApiGateway::GatewayResponse",
+            properties={
+                "RestApiId": rest_api.ref,
+                "ResponseType": kind,
+                "StatusCode": response["StatusCode"],
+                "ResponseParameters": {
+                    f"gatewayresponse.header.{name}": value for name, value in headers.items()
+                },
+                "ResponseTemplates": response["ResponseTemplates"],
+            },
+        )
+    # cfn-lint W3660 warns of resources beside a body, which drift from it. These are the
+    # body's own responses (the module docstring), so nothing can drift. cfn-lint reports it
+    # on the API (its Body) and reads a resource's ignore_checks for findings on that resource
+    # only: the API's own metadata says it (tests/infra check that nothing else is beside it).
+    rest_api.add_override("Metadata.cfn-lint.config.ignore_checks", ["W3660"])
+
+
 def configure(
-    rest_api: CfnResource, config: StageConfig, *, domain: str | None = None, scope: str = ""
+    rest_api: CfnResource, config: StageConfig, *, base_url: str = "", scope: str = ""
 ) -> None:
     """Throttling on the one stage, no second stage, and the RFC 6750 gateway responses.
-    `domain`: the API's custom domain (default: the stage's); `scope`: see gateway_responses."""
+    `base_url`: the API's URL as a literal, when known (its custom domain, or the URL API
+    Gateway gave it at a previous deployment: infra/api_urls.py); `scope`: see
+    gateway_responses."""
     rest_api.add_property_override(
         "MethodSettings",
         [
@@ -96,8 +128,8 @@ def configure(
         ],
     )
     rest_api.add_property_override("OpenApiVersion", OPENAPI_VERSION)
-    # Only a custom domain gives a literal URL: the API's own URL names the API, and the API's
-    # definition cannot refer to itself.
-    domain = config.domain_name if domain is None else domain
-    metadata = f"https://{domain}{WELL_KNOWN}" if domain else ""
-    rest_api.add_property_override("GatewayResponses", gateway_responses(metadata, scope))
+    # The API's definition cannot refer to the API's own URL (a cycle): a literal only.
+    metadata = base_url + WELL_KNOWN if base_url else ""
+    responses = gateway_responses(metadata, scope)
+    rest_api.add_property_override("GatewayResponses", responses)
+    gateway_response_resources(rest_api, responses)

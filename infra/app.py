@@ -57,6 +57,8 @@ _CONTEXT_KEYS = (
     "logRetentionDays",
     "authorizerRoutePolicy",
     "authorizerAudience",
+    "apiUrl",
+    "exampleApiUrl",
     "tags",
 )
 

@@ -70,6 +70,11 @@ class StageConfig:
     # TOLLGATE_METADATA_DOCUMENTS of the stage's functions.
     registration: str = "public"
     metadata_documents: bool = True
+    # The URLs the stage's API and the example's API were given by API Gateway, once they
+    # exist (`make deploy` reads them from the stacks: infra/api_urls.py): the 401 and 403
+    # challenges then name the RFC 9728 metadata literally (infra/api.py).
+    api_url: str = ""
+    example_api_url: str = ""
     tags: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -156,4 +161,30 @@ def stage_config(stage: str, context: dict[str, Any]) -> StageConfig:
     config = replace(config, authorizer_route_policy=json.dumps(document, separators=(",", ":")))
     if config.authorizer_audience and not config.authorizer_audience.startswith("https://"):
         raise ConfigError("authorizerAudience must be an https URI (your API's, as registered)")
+    for name, url, domain in (
+        ("apiUrl", config.api_url, config.domain_name),
+        ("exampleApiUrl", config.example_api_url, ""),
+    ):
+        if url and not valid_api_url(url, stage, domain):
+            where = f" or https://{domain}" if domain else ""
+            raise ConfigError(
+                f"{name} must be https://<api-id>.execute-api.<region>.amazonaws.com/{stage}"
+                f"{where}, got {url!r}"
+            )
     return config
+
+
+# An API's own URL on API Gateway (AWS and AWS China), stage included.
+EXECUTE_API_URL = re.compile(
+    r"^https://[a-z0-9]+\.execute-api\.[a-z]{2}(-[a-z]+)+-[0-9]\.amazonaws\.com(\.cn)?"
+    r"/(?P<stage>[a-z0-9]+)$"
+)
+
+
+def valid_api_url(url: str, stage: str, domain: str = "") -> bool:
+    """An API's base URL as API Gateway serves it: its execute-api URL ending with the stage,
+    or its custom domain's root. It goes into a header literal: nothing else may pass."""
+    if domain and url == f"https://{domain}":
+        return True
+    match = EXECUTE_API_URL.match(url)
+    return match is not None and match["stage"] == stage

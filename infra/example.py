@@ -10,7 +10,9 @@ Its own stack, `tollgate-<stage>-<example>`, made the way the stage is made (inf
   example's routes.json and, as audience, the API's own URL (the resource a client asks for),
   attached by name to every route that names the `tollgate` authorizer, and allowed to be
   invoked by this API's authorizers only;
-- gateway responses: 401 and 403 challenges (403 naming the scopes the routes need), 503.
+- gateway responses: 401 and 403 challenges (403 naming the scopes the routes need), 503;
+  the challenges name the API's RFC 9728 metadata once its URL is known (`exampleApiUrl`,
+  which `make deploy-example` reads from the stack and passes: infra/api_urls.py).
 
 The stage's issuer comes from the stage's stack (an export that never changes for a stage),
 and the table's ARN from its name: nothing else ties the two stacks, so `make deploy` of the
@@ -88,10 +90,14 @@ class ExampleStack(cdk.Stack):
                 "api_gateway_stage": config.stage,
             },
             environ={"TOLLGATE_AUTHORIZER_ARN": PACKAGING_ARN},
-            # The wiring the examples share (examples/authorizer.py), which their app imports.
+            # The wiring the examples share (examples/authorizer.py), which their app imports,
+            # and routes.json, which their RFC 9728 metadata reads beside app.py.
             extra_files={
-                f"examples/{name}": ROOT / "examples" / name
-                for name in ("__init__.py", "authorizer.py")
+                **{
+                    f"examples/{name}": ROOT / "examples" / name
+                    for name in ("__init__.py", "authorizer.py")
+                },
+                "routes.json": ROOT / "examples" / example / "routes.json",
             },
             name_of=lambda logical: config.name(f"{example}-{logical}"),
             stage=config.stage,
@@ -107,7 +113,9 @@ class ExampleStack(cdk.Stack):
         self.policy, self.scopes = route_policy(example)
         self.authorizer = self._authorizer(package_dir)
         self._app_functions()
-        api.configure(self.rest_api, config, domain="", scope=" ".join(self.scopes))
+        api.configure(
+            self.rest_api, config, base_url=config.example_api_url, scope=" ".join(self.scopes)
+        )
         self.rest_api.add_property_override("Name", config.name(example))
         self._outputs()
 

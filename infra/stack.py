@@ -116,7 +116,7 @@ class TollgateStack(cdk.Stack):
         self._app_functions()
         self.standalone = self._standalone_authorizer(removal)
         self._permissions()
-        api.configure(self.rest_api, config)
+        api.configure(self.rest_api, config, base_url=self._literal_url())
         self._alarms()
         self._outputs()
 
@@ -206,6 +206,12 @@ class TollgateStack(cdk.Stack):
             f"https://{self.rest_api.ref}.execute-api.{cdk.Aws.REGION}.{cdk.Aws.URL_SUFFIX}"
             f"/{self.config.stage}"
         )
+
+    def _literal_url(self) -> str:
+        """The API's URL as text, when known: its custom domain, else the URL it was given."""
+        if self.config.domain_name:
+            return f"https://{self.config.domain_name}"
+        return self.config.api_url
 
     def _environment(self) -> dict[str, str]:
         env = {

@@ -8,6 +8,9 @@ from urllib.parse import parse_qs
 
 from chalicelib.errors import InvalidRequest
 
+# Made once: json.dumps with options builds a new encoder on every call.
+_COMPACT = json.JSONEncoder(separators=(",", ":"))
+
 MAX_BODY = 64 * 1024
 FORM = "application/x-www-form-urlencoded"
 
@@ -69,7 +72,7 @@ class HttpResponse:
     ) -> HttpResponse:
         merged = {"Content-Type": "application/json"}
         merged.update(headers or {})
-        return cls(status, merged, json.dumps(payload, separators=(",", ":")))
+        return cls(status, merged, _COMPACT.encode(payload))
 
     @classmethod
     def redirect(cls, location: str, status: int = 303) -> HttpResponse:

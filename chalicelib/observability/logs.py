@@ -113,15 +113,27 @@ def note(
         context.grant_id = grant_id
 
 
+# Made once: json.dumps with options builds a new encoder for every line.
+_ENCODER = json.JSONEncoder(default=str, separators=(",", ":"))
+
+
 class JsonFormatter(logging.Formatter):
     """A log record as one JSON object: level, logger, message, the request's ids, and the
     record's own structured members (`extra={"fields": {...}}`)."""
 
+    # The formatted second of the latest line: a request's lines share it (gmtime and strftime
+    # once per second, not per line). One tuple, replaced whole: safe across threads.
+    _second: tuple[int, str] = (-1, "")
+
+    def _stamp(self, record: logging.LogRecord) -> str:
+        second = int(record.created)
+        if self._second[0] != second:
+            self._second = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
+        return f"{self._second[1]}.{int(record.msecs):03d}Z"
+
     def format(self, record: logging.LogRecord) -> str:
-        created = time.gmtime(record.created)
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", created) + f".{int(record.msecs):03d}Z"
         out: dict[str, Any] = {
-            "time": stamp,
+            "time": self._stamp(record),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
@@ -134,7 +146,7 @@ class JsonFormatter(logging.Formatter):
             out.update(extra)
         if record.exc_info:
             out["exception"] = self.formatException(record.exc_info)
-        return json.dumps(out, default=str, separators=(",", ":"))
+        return _ENCODER.encode(out)
 
 
 def _stdout() -> TextIO:

@@ -50,6 +50,10 @@ class HttpAnswer:
     content: bytes = field(repr=False)
 
 
+# What botocore's after-call rule reads of a success (its status code only).
+_SUCCEEDED = HttpAnswer(200, {}, b"")
+
+
 def default_endpoint(region: str) -> str:
     suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
     return f"https://dynamodb.{region}.{suffix}"
@@ -60,6 +64,10 @@ def _bytes_as_base64(value: object) -> str:
     if isinstance(value, bytes | bytearray):
         return base64.b64encode(value).decode()
     raise TypeError(f"cannot send {type(value).__name__} to DynamoDB")
+
+
+# Made once (json.dumps with options builds an encoder per call).
+_ENCODER = json.JSONEncoder(separators=(",", ":"), default=_bytes_as_base64)
 
 
 class DynamoHttpClient:
@@ -130,9 +138,7 @@ class DynamoHttpClient:
     # -- one call, with retries ---------------------------------------------------------------
 
     def _call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
-        from botocore.retries.standard import RetryContext
-
-        body = json.dumps(params, separators=(",", ":"), default=_bytes_as_base64).encode()
+        body = _ENCODER.encode(params).encode()
         request_context: dict[str, Any] = {}
         attempt = 1
         while True:
@@ -148,6 +154,12 @@ class DynamoHttpClient:
                 if not isinstance(exc, BotoCoreError):
                     raise
                 caught = exc
+            if parsed is not None and "Error" not in parsed:
+                self._release(request_context)
+                return parsed
+            # A failure: botocore's retry rules decide (nothing of this is built on success).
+            from botocore.retries.standard import RetryContext
+
             context = RetryContext(
                 attempt_number=attempt,
                 parsed_response=parsed,
@@ -155,9 +167,6 @@ class DynamoHttpClient:
                 caught_exception=caught,
                 request_context=request_context,
             )
-            if parsed is not None and "Error" not in parsed:
-                self._release(request_context)
-                return parsed
             if not self._retry.should_retry(context) or not self._quota.acquire_retry_quota(
                 context
             ):
@@ -171,7 +180,7 @@ class DynamoHttpClient:
     def _release(self, request_context: dict[str, Any]) -> None:
         # botocore's after-call rule: a success gives its retry's cost back, or 1. It hands
         # the request's context dict, not a RetryContext as the stubs say.
-        self._quota.release_retry_quota(cast(Any, request_context), HttpAnswer(200, {}, b""))
+        self._quota.release_retry_quota(cast(Any, request_context), _SUCCEEDED)
 
     def _send(self, operation: str, body: bytes) -> HttpAnswer:
         headers = {

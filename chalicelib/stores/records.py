@@ -53,6 +53,8 @@ def _plain_copy(value: Any) -> Any:
     # (the larger part of an item's encoding cost on a token request).
     if type(value) in _SCALARS:
         return value
+    if type(value) is list and all(type(v) in _SCALARS for v in value):
+        return list(value)  # scopes, amr, resources: deepcopy's machinery for a flat list
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return dataclasses.asdict(value)
     return copy.deepcopy(value)

@@ -22,8 +22,9 @@ Key states (one table partition, `KEYS`):
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from chalicelib.clock import Clock
 from chalicelib.stores.models import SigningKey
@@ -208,16 +209,30 @@ class PrivateKeyRing(KeyRing):
         return loaded if loaded is not None else self._load(key, self._pem(key))
 
     def _signature(self, key: SigningKey, data: bytes) -> bytes:
-        from cryptography.hazmat.primitives import hashes
-        from cryptography.hazmat.primitives.asymmetric import ec, padding
-
         private = self._private_key(key)
+        schemes = _schemes()
         if key.alg == "ES256":
-            return keys.ecdsa_raw(private.sign(data, ec.ECDSA(hashes.SHA256())))
+            return keys.ecdsa_raw(private.sign(data, schemes.ecdsa))
         if key.alg == "RS256":
-            signature: bytes = private.sign(data, padding.PKCS1v15(), hashes.SHA256())
+            signature: bytes = private.sign(data, schemes.pkcs1, schemes.sha256)
             return signature
         raise SignerError(f"key {key.kid}: unsupported algorithm {key.alg}")
+
+
+class _Schemes(NamedTuple):
+    ecdsa: Any
+    pkcs1: Any
+    sha256: Any
+
+
+@functools.cache
+def _schemes() -> _Schemes:
+    """cryptography's (immutable) signature schemes, made on first use (not at import: cold
+    start), once: not two imports and three objects per token."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec, padding
+
+    return _Schemes(ec.ECDSA(hashes.SHA256()), padding.PKCS1v15(), hashes.SHA256())
 
 
 class LocalSigner(PrivateKeyRing):

@@ -41,6 +41,24 @@ def test_numbers_are_measured_in_one_run() -> None:
     assert numbers["import_ratio"] == numbers["import_authorizer"] / numbers["import_hello"]
 
 
+def test_make_bench_s_table_gets_both_warm_authorizer_rows() -> None:
+    """`make bench` ends with issue 13's table: the authorizer's warm rows are this run's."""
+    from bench import table
+
+    saved = dict(table._measured)
+    table._measured.clear()
+    try:
+        bench_authorizer.main(["--iterations", "20", "--batches", "1", "--imports", "1"])
+        rendered = table.render().splitlines()
+    finally:
+        table._measured.clear()
+        table._measured.update(saved)
+    for what in ("authorizer warm, one validation (core)", "authorizer warm, Lambda handler"):
+        row = next(line for line in rendered if line.startswith(f"| {what}"))
+        assert "not measured in this run" not in row
+        assert " us | raw verify + base64 + JSON: " in row
+
+
 def test_make_bench_runs_every_benchmark_module(monkeypatch: pytest.MonkeyPatch) -> None:
     import importlib
     import pkgutil

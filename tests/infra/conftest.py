@@ -92,16 +92,65 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthesize
     )
 
 
+# What `make deploy-example` passes once the stacks exist (infra/api_urls.py).
+API_URL = "https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com/dev"
+EXAMPLE_API_URL = "https://f6g7h8i9j0.execute-api.eu-west-1.amazonaws.com/dev"
+
+
+@dataclass(frozen=True)
+class WithUrls:
+    """The dev stage and its example synthesized again, given their APIs' URLs."""
+
+    stage: dict[str, Any]
+    example: dict[str, Any]
+    stage_path: Path
+    example_path: Path
+
+
+@pytest.fixture(scope="session")
+def with_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WithUrls]:
+    import aws_cdk as cdk
+
+    from infra.config import stage_config
+    from infra.example import ExampleStack
+    from infra.stack import TollgateStack
+
+    work = tmp_path_factory.mktemp("cdk-urls")
+    before = Path.cwd()
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    os.chdir(work)  # its own chalice.out: the first synthesis's packages stay as they are
+    try:
+        app = cdk.App(outdir=str(work / "cdk.out"))
+        config = stage_config("dev", {"apiUrl": API_URL, "exampleApiUrl": EXAMPLE_API_URL})
+        dev = TollgateStack(app, config)
+        example = ExampleStack(app, config, "mcp-server", dev.chalice.package_dir)
+        assembly = app.synth()
+    finally:
+        os.chdir(before)
+    artifacts = [assembly.get_stack_artifact(s.artifact_id) for s in (dev, example)]
+    yield WithUrls(
+        stage=artifacts[0].template,
+        example=artifacts[1].template,
+        stage_path=Path(assembly.directory) / artifacts[0].template_file,
+        example_path=Path(assembly.directory) / artifacts[1].template_file,
+    )
+
+
 @dataclass(frozen=True)
 class Expanded:
     """Each stage's template after the SAM transform: what CloudFormation deploys."""
 
     dev: dict[str, Any]
     prod: dict[str, Any]
+    example: dict[str, Any]
 
 
 @pytest.fixture(scope="session")
 def expanded(synthesized: Synthesized) -> Expanded:
     from infra.lint import expand
 
-    return Expanded(dev=expand(synthesized.dev), prod=expand(synthesized.prod))
+    return Expanded(
+        dev=expand(synthesized.dev),
+        prod=expand(synthesized.prod),
+        example=expand(synthesized.example),
+    )

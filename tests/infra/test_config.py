@@ -85,6 +85,43 @@ def test_bad_settings_are_refused(stage: str, context: dict[str, Any], message: 
         stage_config(stage, context)
 
 
+GOOD_URL = "https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com/dev"
+DOMAIN = {"domainName": "auth.example.com", "certificateArn": "arn:aws:acm:x"}
+
+
+@pytest.mark.parametrize(
+    ("context", "accepted"),
+    [
+        ({"apiUrl": GOOD_URL, "exampleApiUrl": GOOD_URL.replace("a1", "z9")}, True),
+        ({"apiUrl": "https://a1b2c3d4e5.execute-api.cn-north-1.amazonaws.com.cn/dev"}, True),
+        ({"apiUrl": "https://a1b2c3d4e5.execute-api.us-gov-west-1.amazonaws.com/dev"}, True),
+        ({"apiUrl": "https://auth.example.com", **DOMAIN}, True),
+        ({"apiUrl": GOOD_URL, **DOMAIN}, True),
+        ({"apiUrl": "https://auth.example.com"}, False),  # no such domain configured
+        ({"apiUrl": GOOD_URL.replace("https", "http")}, False),
+        ({"apiUrl": GOOD_URL + "/"}, False),
+        ({"apiUrl": GOOD_URL[:-4] + "/prod"}, False),  # another stage's
+        ({"exampleApiUrl": GOOD_URL + "/mcp"}, False),
+        ({"apiUrl": GOOD_URL.replace("amazonaws.com", "amazonaws.com.evil.example")}, False),
+        # A header literal: no quote may end it (infra/api.py).
+        ({"exampleApiUrl": GOOD_URL.replace("a1b2", "a1'b2")}, False),
+        ({"exampleApiUrl": "https://auth.example.com", **DOMAIN}, False),  # the stage's domain
+    ],
+)
+def test_an_api_url_must_be_the_api_s_own(context: dict[str, Any], accepted: bool) -> None:
+    """apiUrl and exampleApiUrl (infra/api_urls.py) go into the challenges as text: only an
+    API Gateway URL of this stage (or the stage's own custom domain) is taken."""
+    if accepted:
+        config = stage_config("dev", context)
+        assert (config.api_url, config.example_api_url) == (
+            context.get("apiUrl", ""),
+            context.get("exampleApiUrl", ""),
+        )
+    else:
+        with pytest.raises(ConfigError, match="piUrl must be https:"):
+            stage_config("dev", context)
+
+
 def test_the_entry_point_reads_the_stage_and_its_settings_from_context(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

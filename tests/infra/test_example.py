@@ -17,7 +17,8 @@ from chalicelib.authorizer.metadata import WELL_KNOWN
 from infra import outputs
 from infra.api import METADATA_TEMPLATE
 from infra.config import ROOT
-from tests.infra.conftest import Synthesized
+from tests.infra.conftest import API_URL as STAGE_API_URL
+from tests.infra.conftest import EXAMPLE_API_URL, Synthesized, WithUrls
 
 EXAMPLE = ROOT / "examples" / "mcp-server"
 AUTHORIZER_NAME = "tollgate-dev-mcp-server-authorizer"
@@ -174,6 +175,25 @@ def test_the_gateway_answers_name_the_metadata_and_the_scope(synthesized: Synthe
     assert failure["ResponseParameters"]["Headers"]["Retry-After"] == "'5'"
 
 
+def test_given_its_url_the_example_s_challenges_name_the_metadata(with_urls: WithUrls) -> None:
+    """What an MCP client reads on a bare execute-api URL, where the host root's well-known
+    URL is out of reach: the 401's resource_metadata (README "An MCP server")."""
+    url = EXAMPLE_API_URL + WELL_KNOWN
+    resources_ = with_urls.example["Resources"]
+    responses = resources_["RestAPI"]["Properties"]["GatewayResponses"]
+    unauthorized = responses["UNAUTHORIZED"]["ResponseParameters"]["Headers"]
+    assert unauthorized["WWW-Authenticate"].startswith(
+        f'\'Bearer error="invalid_token", resource_metadata="{url}", DPoP '
+    )
+    assert responses["ACCESS_DENIED"]["ResponseParameters"]["Headers"]["WWW-Authenticate"] == (
+        f'\'Bearer error="insufficient_scope", scope="notes:read", resource_metadata="{url}"\''
+    )
+    beside = resources_["GatewayResponseUnauthorized"]["Properties"]["ResponseParameters"]
+    assert beside["gatewayresponse.header.WWW-Authenticate"] == unauthorized["WWW-Authenticate"]
+    # The stage's URL is the stage's: each API names its own metadata.
+    assert STAGE_API_URL not in json.dumps(with_urls.example)
+
+
 def test_the_roles_may_write_their_logs_and_the_authorizer_dpop_proofs(
     synthesized: Synthesized,
 ) -> None:
@@ -219,5 +239,9 @@ def test_the_package_holds_the_shared_authorizer_wiring(synthesized: Synthesized
     archive = synthesized.example_stack.chalice.package_dir / "deployment.zip"
     names = set(zipfile.ZipFile(archive).namelist())
     assert {"app.py", "examples/__init__.py", "examples/authorizer.py"} <= names
+    # Its RFC 9728 metadata names the scopes of routes.json, read beside app.py at run time
+    # (a deployed example answered its metadata URL with 500 without it).
+    packaged = zipfile.ZipFile(archive).read("routes.json")
+    assert packaged == (EXAMPLE / "routes.json").read_bytes()
     assert not any(name.startswith("chalicelib/") for name in names)
     assert any(n.startswith("examples/__pycache__/authorizer.") for n in names)

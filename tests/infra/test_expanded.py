@@ -54,10 +54,9 @@ def test_the_only_stage_is_the_configured_one(template: dict[str, Any], stage: s
 def test_the_gateway_s_own_answers_are_rfc_6750_challenges_inside_the_api(
     template: dict[str, Any], stage: str
 ) -> None:
-    """In the body, not beside it: a body change would drop separate GatewayResponse
-    resources, and API Gateway would answer its defaults. With a custom domain (prod here)
-    401 and 403 also name the RFC 9728 metadata."""
-    assert of_type(template, "AWS::ApiGateway::GatewayResponse") == {}
+    """In the body: a body change would drop separate GatewayResponse resources, and API
+    Gateway would answer its defaults. With a custom domain (prod here) 401 and 403 also
+    name the RFC 9728 metadata."""
     (api,) = of_type(template, "AWS::ApiGateway::RestApi").values()
     responses = api["Properties"]["Body"]["x-amazon-apigateway-gateway-responses"]
     metadata = ""
@@ -94,6 +93,48 @@ def test_the_gateway_s_own_answers_are_rfc_6750_challenges_inside_the_api(
     assert responses["AUTHORIZER_FAILURE"]["responseParameters"][
         "gatewayresponse.header.Retry-After"
     ] == ("'5'")
+
+
+@pytest.mark.parametrize("which", ["dev", "prod", "example"])
+def test_the_body_s_responses_are_also_resources_with_the_same_content(
+    expanded: Expanded, which: str
+) -> None:
+    """For tools that replay a template without reading API bodies (moto): each response
+    of the body is also an AWS::ApiGateway::GatewayResponse of this API, identical, so that
+    a body overwrite on AWS re-puts exactly what they hold (infra/api.py)."""
+    template: dict[str, Any] = getattr(expanded, which)
+    (logical, api) = of_type(template, "AWS::ApiGateway::RestApi").popitem()
+    in_body = api["Properties"]["Body"]["x-amazon-apigateway-gateway-responses"]
+    beside = {
+        resource["Properties"]["ResponseType"]: resource["Properties"]
+        for resource in of_type(template, "AWS::ApiGateway::GatewayResponse").values()
+    }
+    assert set(beside) == set(in_body) == {"UNAUTHORIZED", "ACCESS_DENIED", "AUTHORIZER_FAILURE"}
+    for kind, response in in_body.items():
+        assert beside[kind] == {
+            "RestApiId": {"Ref": logical},
+            "ResponseType": kind,
+            "StatusCode": response["statusCode"],
+            "ResponseParameters": response["responseParameters"],
+            "ResponseTemplates": response["responseTemplates"],
+        }
+
+
+@pytest.mark.parametrize("which", ["dev", "prod", "example"])
+def test_only_the_body_s_own_responses_are_beside_it(expanded: Expanded, which: str) -> None:
+    """cfn-lint W3660 is ignored on the API (it reports it there, for any resource that
+    changes a body's API): the gateway responses above must be the only such resources."""
+    template: dict[str, Any] = getattr(expanded, which)
+    (_, api) = of_type(template, "AWS::ApiGateway::RestApi").popitem()
+    assert api["Metadata"]["cfn-lint"] == {"config": {"ignore_checks": ["W3660"]}}
+    mixing = ("Method", "Model", "Resource", "GatewayResponse", "RequestValidator", "Authorizer")
+    beside = {
+        name: resource["Type"]
+        for name, resource in template["Resources"].items()
+        if resource["Type"] in {f"AWS::ApiGateway::{kind}" for kind in mixing}
+    }
+    assert set(beside.values()) == {"AWS::ApiGateway::GatewayResponse"}
+    assert len(beside) == 3
 
 
 def _retained(template: dict[str, Any]) -> set[str]:

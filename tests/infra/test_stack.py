@@ -21,7 +21,7 @@ from chalicelib.stores import schema
 from chalicelib.tokens.envelope import PURPOSE
 from infra.config import ROOT
 from infra.stack import TABLE_ACTIONS
-from tests.infra.conftest import Synthesized
+from tests.infra.conftest import API_URL, Synthesized, WithUrls
 
 APP_FUNCTIONS = ("APIHandler", "TollgateAuthorizer")
 
@@ -303,6 +303,32 @@ def test_the_gateway_s_challenges_name_the_resource_metadata(synthesized: Synthe
     assert (
         "resource_metadata"
         not in dev_challenge["ResponseParameters"]["Headers"]["WWW-Authenticate"]
+    )
+
+
+def test_given_its_url_the_stage_s_challenges_name_the_metadata(with_urls: WithUrls) -> None:
+    """RFC 9728 5.1 on the API's own URL: once the stack exists, `make deploy` synthesizes
+    with the URL API Gateway gave it (infra/api_urls.py), and the challenges name it."""
+    _, api = one(with_urls.stage, "AWS::Serverless::Api")
+    responses = api["Properties"]["GatewayResponses"]
+    url = API_URL + "/.well-known/oauth-protected-resource"
+    assert responses["UNAUTHORIZED"]["ResponseParameters"]["Headers"]["WWW-Authenticate"] == (
+        f'\'Bearer error="invalid_token", resource_metadata="{url}", '
+        f'DPoP error="invalid_token", algs="{DPOP_ALGS}"\''
+    )
+    assert responses["ACCESS_DENIED"]["ResponseParameters"]["Headers"]["WWW-Authenticate"] == (
+        f'\'Bearer error="insufficient_scope", resource_metadata="{url}"\''
+    )
+    body = json.loads(responses["UNAUTHORIZED"]["ResponseTemplates"]["application/json"])
+    assert body["resource_metadata"] == url
+    (beside,) = [
+        r["Properties"]
+        for r in of_type(with_urls.stage, "AWS::ApiGateway::GatewayResponse").values()
+        if r["Properties"]["ResponseType"] == "UNAUTHORIZED"
+    ]
+    assert (
+        f'resource_metadata="{url}"'
+        in beside["ResponseParameters"]["gatewayresponse.header.WWW-Authenticate"]
     )
 
 

@@ -122,3 +122,27 @@ def test_the_level_comes_from_tollgate_log_level(raw: str, level: int) -> None:
     from chalicelib.observability import logs
 
     assert logs.level_from({"TOLLGATE_LOG_LEVEL": raw}) == level
+
+
+@pytest.mark.parametrize(
+    ("created", "stamp"),
+    [
+        (1_800_000_000.25, "2027-01-15T08:00:00.250Z"),
+        (1_800_000_000.999, "2027-01-15T08:00:00.999Z"),  # the same second, formatted once
+        (1_800_000_001.0, "2027-01-15T08:00:01.000Z"),  # the next second
+        (1_799_999_999.5, "2027-01-15T07:59:59.500Z"),  # and back (another thread's line)
+    ],
+)
+def test_each_line_s_time_is_its_own_record_s_to_the_millisecond(
+    created: float, stamp: str
+) -> None:
+    import logging
+
+    from chalicelib.observability.logs import JsonFormatter
+
+    formatter = JsonFormatter()
+    for when, expected in ((created - 1, None), (created, stamp), (created, stamp)):
+        record = logging.LogRecord("tollgate", logging.INFO, __file__, 1, "m", None, None)
+        record.created, record.msecs = when, (when - int(when)) * 1000
+        line = json.loads(formatter.format(record))
+        assert expected is None or line["time"] == expected
