@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, cast
 
 from chalicelib.clock import Clock, SystemClock
 from chalicelib.settings import Settings, load_settings
@@ -14,6 +15,9 @@ from chalicelib.stores.client_cache import ClientCache
 from chalicelib.stores.repository import Store
 from chalicelib.stores.resource_cache import ResourceCache
 from chalicelib.tokens.signer import LocalSigner, Signer
+
+if TYPE_CHECKING:
+    from mypy_boto3_kms.client import KMSClient
 
 
 @dataclass
@@ -46,13 +50,17 @@ def build(settings: Settings, clock: Clock | None = None) -> Deps:
 
 
 def make_signer(settings: Settings, store: Store, clock: Clock) -> Signer:
-    """The stage's signer (TOLLGATE_SIGNER); a KMS client is made on its first call."""
+    """The stage's signer (TOLLGATE_SIGNER); the lean KMS client is made on its first call."""
     lifetime = settings.max_token_lifetime
     if settings.signer == "local":
         return LocalSigner(store, clock, token_lifetime=lifetime)
-    from chalicelib.tokens.kms_client import LazyClient, make_client
+    from chalicelib.tokens.kms_client import LazyClient
+    from chalicelib.tokens.kms_http import KmsHttpClient
 
-    kms = LazyClient(lambda: make_client(settings.region, settings.endpoint_url))
+    # It answers the signers' four operations as botocore's client does (typed as that).
+    kms = LazyClient(
+        lambda: cast("KMSClient", KmsHttpClient(settings.region, settings.endpoint_url))
+    )
     if settings.signer == "envelope":
         from chalicelib.tokens.envelope import EnvelopeSigner
 

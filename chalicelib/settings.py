@@ -11,39 +11,20 @@ from dataclasses import dataclass, field
 from typing import TypedDict
 from urllib.parse import urlsplit
 
+from chalicelib import setting_values
+
 SIGNERS = ("local", "envelope", "kms")
 # TOLLGATE_REGISTRATION (README "Client registration"): off; open to public clients with an
 # initial access token for the rest ("public"); open to every client that acts for a user
 # ("open"); or an initial access token for all ("token").
 REGISTRATION_MODES = ("off", "public", "open", "token")
 
-
-class SettingsError(ValueError):
-    """A setting is missing or malformed."""
-
-
-def _int(env: dict[str, str], name: str, default: int, low: int, high: int) -> int:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
-    if not low <= value <= high:
-        raise SettingsError(f"{name} must be between {low} and {high}, got {value}")
-    return value
-
-
-def _bool(env: dict[str, str], name: str, default: bool) -> bool:
-    raw = (env.get(name) or "").strip().lower()
-    if raw == "":
-        return default
-    if raw in {"1", "true", "yes", "on"}:
-        return True
-    if raw in {"0", "false", "no", "off"}:
-        return False
-    raise SettingsError(f"{name} must be true or false, got {raw!r}")
+# The parsing helpers live in setting_values.py: the standalone authorizer reads its own
+# few settings with them without loading this module's Settings (a cold start pays each).
+SettingsError = setting_values.SettingsError
+validate_issuer = setting_values.validate_issuer
+_int = setting_values.int_setting
+_bool = setting_values.bool_setting
 
 
 DEFAULT_SCOPES = "openid profile email offline_access notes:read notes:write"
@@ -146,16 +127,6 @@ class Settings:
 
     def endpoint(self, path: str) -> str:
         return self.issuer.rstrip("/") + path
-
-
-def validate_issuer(issuer: str) -> str:
-    parts = urlsplit(issuer)
-    loopback = parts.hostname in {"127.0.0.1", "localhost", "::1"}
-    if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
-        raise SettingsError("TOLLGATE_ISSUER must be an https URL (http only on loopback)")
-    if parts.query or parts.fragment or not parts.hostname:
-        raise SettingsError("TOLLGATE_ISSUER must have a host and no query or fragment")
-    return issuer.rstrip("/")
 
 
 def load_settings(env: dict[str, str] | None = None) -> Settings:

@@ -36,8 +36,9 @@ from chalicelib.admin.args import (
 from chalicelib.admin.output import Result
 from chalicelib.admin.registration import GRANT_TYPES, SHOWN_ONCE, client_text, client_view
 from chalicelib.observability import audit
-from chalicelib.stores.models import AUTH_METHODS, PROFILES, SCOPE_POLICIES, Client
+from chalicelib.stores.models import AUTH_METHODS, PROFILES, Client
 from chalicelib.stores.repository import Store
+from chalicelib.stores.scope_policies import SCOPE_POLICIES
 
 
 def _grant_types(values: list[str]) -> list[str]:

@@ -44,11 +44,10 @@ from chalicelib.stores.models import (
     CONFIDENTIAL,
     PROFILES,
     PUBLIC,
-    SCOPE_POLICIES,
-    STRICT,
     Client,
 )
 from chalicelib.stores.repository import Store
+from chalicelib.stores.scope_policies import SCOPE_POLICIES, STRICT
 from chalicelib.stores.table import ItemExists
 
 # What a change of credentials does on running servers: a server that refuses credentials

@@ -38,7 +38,9 @@ from pathlib import Path
 from chalicelib.authorizer.metadata import metadata_url
 from chalicelib.authorizer.policy import PolicyError, RoutePolicy
 from chalicelib.authorizer.validate import DEFAULT_LEEWAY
-from chalicelib.settings import SettingsError, _bool, _int, validate_issuer
+from chalicelib.setting_values import SettingsError, validate_issuer
+from chalicelib.setting_values import bool_setting as _bool
+from chalicelib.setting_values import int_setting as _int
 
 
 @dataclass(frozen=True)

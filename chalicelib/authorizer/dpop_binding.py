@@ -27,7 +27,7 @@ from chalicelib.authorizer.errors import (
 )
 from chalicelib.authorizer.validate import TOKEN68, Claims, bearer_of, credentials
 from chalicelib.ids import same
-from chalicelib.stores.table import StoreUnavailable
+from chalicelib.stores.failures import StoreUnavailable
 from chalicelib.tokens import dpop
 
 BEARER = "Bearer"

@@ -16,7 +16,7 @@ the caller must not let API Gateway cache it (SECURITY.md 45: cache TTL 0).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from chalicelib.authorizer import dpop_binding
 from chalicelib.authorizer.errors import (
@@ -31,9 +31,11 @@ from chalicelib.authorizer.errors import (
 from chalicelib.authorizer.keys import KeySource
 from chalicelib.authorizer.policy import MethodArn, PolicyError, Route, RoutePolicy
 from chalicelib.authorizer.validate import DEFAULT_LEEWAY, Claims, verify
-from chalicelib.stores.models import Grant
-from chalicelib.stores.table import StoreUnavailable
+from chalicelib.stores.failures import StoreUnavailable
 from chalicelib.tokens.dpop import ReplayGuard
+
+if TYPE_CHECKING:
+    from chalicelib.stores.models import Grant  # the records load only where they are read
 
 
 class Grants(Protocol):

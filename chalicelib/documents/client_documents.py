@@ -25,7 +25,8 @@ from chalicelib.documents import fetch
 from chalicelib.errors import OAuthError
 from chalicelib.observability import audit, logs
 from chalicelib.protocol import client_metadata, client_rules
-from chalicelib.stores.models import DYNAMIC_SCOPE_POLICY, METADATA_DOCUMENT, PUBLIC, Client
+from chalicelib.stores.models import METADATA_DOCUMENT, PUBLIC, Client
+from chalicelib.stores.scope_policies import DYNAMIC_SCOPE_POLICY
 
 if TYPE_CHECKING:
     from chalicelib.deps import Deps

@@ -44,7 +44,8 @@ from chalicelib.http.message import HttpRequest, HttpResponse
 from chalicelib.observability import audit
 from chalicelib.protocol import client_metadata, client_rules
 from chalicelib.protocol.client_metadata import Metadata
-from chalicelib.stores.models import DYNAMIC, DYNAMIC_SCOPE_POLICY, Client
+from chalicelib.stores.models import DYNAMIC, Client
+from chalicelib.stores.scope_policies import DYNAMIC_SCOPE_POLICY
 from chalicelib.stores.table import ItemExists, StoreUnavailable
 
 log = logging.getLogger("tollgate.registration")

@@ -26,8 +26,9 @@ from chalicelib.ids import digest, new_id, same
 from chalicelib.observability import audit
 from chalicelib.protocol import resource, scope
 from chalicelib.protocol.params import Params
-from chalicelib.stores.models import SUBSET, Client, RefreshToken
+from chalicelib.stores.models import Client, RefreshToken
 from chalicelib.stores.records import AccountDisabled, Gone, GrantRevoked, RefreshAlreadyUsed
+from chalicelib.stores.scope_policies import SUBSET
 
 MAX_TOKEN = 128
 SUPERSEDED = "superseded:"

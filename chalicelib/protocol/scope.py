@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from chalicelib.errors import InvalidScope
-from chalicelib.stores.models import SUBSET
+from chalicelib.stores.scope_policies import SUBSET
 
 _TOKEN = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]+$")
 # The OpenID Connect scopes: about a person and the grant, never a machine's or an API's.

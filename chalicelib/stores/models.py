@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+# Scope policies live apart (scope_policies.py): the authorizer reads them without these classes.
+from chalicelib.stores.scope_policies import STRICT
+
 CONFIDENTIAL = "confidential"
 PUBLIC = "public"
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
@@ -15,13 +18,6 @@ PROFILES = (FAPI2,)
 ADMIN = "admin"
 DYNAMIC = "dynamic"
 METADATA_DOCUMENT = "metadata_document"
-# What a client gets when it asks for scopes it may not have (RFC 6749 3.3): `strict` refuses
-# the request (invalid_scope); `subset` grants the scopes it may have and says so in `scope`.
-# Clients an operator registers are strict unless told; dynamically registered ones (RFC
-# 7591, metadata documents) get DYNAMIC_SCOPE_POLICY: MCP clients ask for every scope.
-STRICT, SUBSET = "strict", "subset"
-SCOPE_POLICIES = (STRICT, SUBSET)
-DYNAMIC_SCOPE_POLICY = SUBSET
 
 
 @dataclass

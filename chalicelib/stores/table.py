@@ -11,6 +11,31 @@ from dataclasses import dataclass
 from dataclasses import field as _field
 from typing import Any, Protocol
 
+from chalicelib.stores.failures import (
+    ConditionFailed,
+    ItemExists,
+    StoreError,
+    StoreUnavailable,
+    TransactionCanceled,
+)
+
+# The store's exceptions live in failures.py (the authorizer loads them alone); re-exported.
+__all__ = [
+    "Check",
+    "Claim",
+    "ConditionFailed",
+    "Delete",
+    "Item",
+    "ItemExists",
+    "Put",
+    "StoreError",
+    "StoreUnavailable",
+    "Table",
+    "TransactionCanceled",
+    "Update",
+    "Write",
+]
+
 Item = dict[str, Any]
 
 
@@ -68,34 +93,6 @@ def check_transaction(writes: list[Write]) -> None:
     keys = [(w.item["pk"], w.item["sk"]) if isinstance(w, Put) else (w.pk, w.sk) for w in writes]
     if len(set(keys)) != len(keys):
         raise ValueError("a transaction may write each item only once")
-
-
-class StoreError(Exception):
-    """Base of the store's own exceptions; domain code never sees botocore errors."""
-
-
-class ItemExists(StoreError):
-    """A create-only write found an item already there."""
-
-
-class ConditionFailed(StoreError):
-    """A conditional write did not apply; `item` is the current item (None when absent)."""
-
-    def __init__(self, item: Item | None) -> None:
-        super().__init__("condition failed")
-        self.item = item
-
-
-class TransactionCanceled(StoreError):
-    """A transaction wrote nothing because conditions failed: op index -> current item."""
-
-    def __init__(self, failed: dict[int, Item | None]) -> None:
-        super().__init__(f"transaction canceled by writes {sorted(failed)}")
-        self.failed = failed
-
-
-class StoreUnavailable(StoreError):
-    """The store was throttled or failed; nothing was written by this call."""
 
 
 class Table(Protocol):

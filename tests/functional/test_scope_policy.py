@@ -13,7 +13,8 @@ import pytest
 
 from chalicelib.deps import Deps
 from chalicelib.ids import digest
-from chalicelib.stores.models import DYNAMIC_SCOPE_POLICY, Client
+from chalicelib.stores.models import Client
+from chalicelib.stores.scope_policies import DYNAMIC_SCOPE_POLICY
 from tests.functional.flows import (
     authorize_path,
     finish,

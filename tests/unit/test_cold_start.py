@@ -60,16 +60,38 @@ def test_first_use_loads_them() -> None:
     assert {"botocore", "cryptography"} <= _third_party(loaded) & HEAVY
 
 
-def test_the_lambda_functions_dynamodb_client_loads_no_service_model() -> None:
-    """The lean client (deps.build) signs and sends JSON itself: botocore's client machinery
-    and its service models stay unloaded (credentials and the retry rules only)."""
-    loaded = set(
-        _modules_after(
-            "from chalicelib.stores.dynamodb_http import DynamoHttpClient\n"
-            "DynamoHttpClient('us-east-1', 'http://127.0.0.1:9')\n"
-        )
+LEAN_CLIENTS = """
+import os
+os.environ.update(AWS_ACCESS_KEY_ID="a", AWS_SECRET_ACCESS_KEY="s", AWS_SESSION_TOKEN="t")
+os.environ.pop("AWS_CREDENTIAL_EXPIRATION", None)
+from chalicelib.stores.dynamodb_http import DynamoHttpClient
+from chalicelib.tokens.kms_http import KmsHttpClient
+table = DynamoHttpClient("us-east-1")  # https: the CA bundle is found too
+KmsHttpClient("us-east-1", "http://127.0.0.1:9")
+"""
+
+
+def test_the_lambda_functions_aws_clients_load_no_botocore() -> None:
+    """The lean DynamoDB and KMS clients (deps.build) sign and send JSON themselves with the
+    function's credentials from its environment: no botocore module loads until a call fails."""
+    loaded = set(_modules_after(LEAN_CLIENTS))
+    assert {"http.client", "ssl", "chalicelib.tokens.kms_http"} <= loaded
+    assert not {m.split(".")[0] for m in loaded} & {"botocore", "boto3"}
+
+
+def test_a_failing_call_loads_botocore_s_retry_rules() -> None:
+    """The check above can fail: the retry rules are botocore's, loaded on the first failure."""
+    failing = (
+        'table.endpoint = "http://127.0.0.1:9"\n'
+        "table._connections = table._make_connections()\n"
+        "table.sleep = lambda seconds: None\n"
+        "try:\n"
+        "    table.get_item(TableName='t', Key={})\n"
+        "except Exception as exc:\n"
+        "    assert type(exc).__name__ == 'EndpointConnectionError', exc\n"
     )
-    assert {"http.client", "botocore.credentials", "botocore.retries.standard"} <= loaded
+    loaded = set(_modules_after(LEAN_CLIENTS + failing))
+    assert {"botocore.retries.standard", "botocore.exceptions"} <= loaded
     assert not loaded & {"botocore.session", "botocore.client", "boto3"}
 
 
