@@ -28,6 +28,7 @@ from dataclasses import dataclass
 _NODELAY = (socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 _MAX_LINE = 65536  # http.client's limits on a header line and on the number of headers
 _MAX_HEADERS = 100
+_MAX_HEAD = _MAX_LINE  # the status line and all headers together (DynamoDB sends ~400 bytes)
 _RECV = 65536  # one read from the socket into the buffer
 
 
@@ -58,6 +59,21 @@ class _Reader:
             if self.leftover >= limit or not self._fill():
                 return self._take(limit)
         return self._take(end + 1 - self._pos)
+
+    def read_head(self, limit: int) -> bytes:
+        """The status line and headers with the empty line that ends them (or all there is
+        when the stream ends first), at most `limit` bytes: one search per received chunk
+        instead of a readline per header."""
+        while True:
+            ends = [
+                end + len(mark)
+                for mark in (b"\n\r\n", b"\n\n")  # a blank line, after CRLF or a bare LF
+                if (end := self._data.find(mark, self._pos)) >= 0
+            ]
+            if ends:
+                return self._take(min(min(ends) - self._pos, limit))
+            if self.leftover >= limit or not self._fill():
+                return self._take(limit)
 
     def read(self, size: int = -1) -> bytes:
         """`size` bytes (fewer at the end of the stream); all to the end if size < 0."""
@@ -197,28 +213,28 @@ class Connections:
 
 def read_answer(reader: _Reader) -> Answer:
     """One HTTP/1.x answer: http.client's exceptions for what is broken or cut short."""
-    status_line = reader.readline(_MAX_LINE + 1)
-    if not status_line:
+    head = reader.read_head(_MAX_HEAD + 1)
+    if not head:
         raise http.client.RemoteDisconnected("the connection closed before an answer")
-    version, _, rest = status_line.partition(b" ")
+    if len(head) > _MAX_HEAD:
+        raise http.client.LineTooLong("header block")
+    status_line, *lines = head.decode("latin-1").split("\n")
+    version, _, rest = status_line.partition(" ")
     code = rest[:3]
-    if not version.startswith(b"HTTP/1.") or len(code) != 3 or not code.isdigit():
+    if not version.startswith("HTTP/1.") or len(code) != 3 or not code.isdigit():
         raise http.client.BadStatusLine(repr(status_line[:100]))
     headers: dict[str, str] = {}
-    for _ in range(_MAX_HEADERS + 1):
-        line = reader.readline(_MAX_LINE + 1)
-        if len(line) > _MAX_LINE:
-            raise http.client.LineTooLong("header line")
-        if line in (b"\r\n", b"\n", b""):
-            break
-        name, colon, value = line.decode("latin-1").partition(":")
+    for count, line in enumerate(lines):
+        if line in ("\r", ""):
+            break  # the empty line that ends the headers (or the end of the stream)
+        if count == _MAX_HEADERS:
+            raise http.client.HTTPException(f"got more than {_MAX_HEADERS} headers")
+        name, colon, value = line.partition(":")
         if not colon:
             raise http.client.HTTPException(f"malformed header line {line[:100]!r}")
         key = name.strip().lower()
         headers[key] = f"{headers[key]}, {value.strip()}" if key in headers else value.strip()
-    else:
-        raise http.client.HTTPException(f"got more than {_MAX_HEADERS} headers")
-    keep = version == b"HTTP/1.1" and headers.get("connection", "").lower() != "close"
+    keep = version == "HTTP/1.1" and headers.get("connection", "").lower() != "close"
     if "chunked" in headers.get("transfer-encoding", "").lower():
         body = _chunked(reader)
     elif "content-length" in headers:

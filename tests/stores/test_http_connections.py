@@ -144,12 +144,31 @@ def test_an_answer_ended_by_closing_is_read_to_the_end(server: Server) -> None:
         b"",  # closed without answering
         b"SSH-2.0-OpenSSH\r\n\r\n",  # not HTTP
         b"HTTP/1.1 200 OK\r\nContent-Length: twelve\r\n\r\n" + JSON,
+        # more than 100 headers; a header block over 64 KiB (http.client's own limits)
+        b"HTTP/1.1 200 OK\r\n" + b"X-A: 1\r\n" * 101 + b"Content-Length: 12\r\n\r\n" + JSON,
+        b"HTTP/1.1 200 OK\r\nX-A: " + b"a" * 65536 + b"\r\nContent-Length: 12\r\n\r\n" + JSON,
     ],
 )
 def test_a_broken_answer_is_an_http_client_error(server: Server, answer: bytes) -> None:
     server.answers = [(answer, True)]
     with pytest.raises(HTTPClientError):
         post(connections(server.url))
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        OK,
+        OK.replace(b"\r\n", b"\n"),  # bare line feeds, as http.client also accepts
+        b"HTTP/1.1 200 OK\r\n" + b"X-A: 1\r\n" * 98 + b"Content-Length: 12\r\n\r\n",
+    ],
+)
+def test_an_answer_s_headers_are_read_whole_however_they_end(server: Server, head: bytes) -> None:
+    server.answers = [(head + JSON, False), (OK + JSON, False)]
+    pool = connections(server.url)
+    assert post(pool) == (200, JSON)
+    assert post(pool) == (200, JSON)  # nothing of the first answer was left behind
+    assert server.accepted == 1
 
 
 def test_nothing_listening_is_an_endpoint_connection_error() -> None:
