@@ -33,7 +33,6 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 from chalicelib.authorizer.metadata import metadata_url
 from chalicelib.authorizer.policy import PolicyError, RoutePolicy
@@ -66,7 +65,9 @@ class AuthorizerConfig:
         return self.cache_ttl == 0
 
 
-def from_env(env: Mapping[str, str] | None = None, base: Path | None = None) -> AuthorizerConfig:
+def from_env(
+    env: Mapping[str, str] | None = None, base: str | os.PathLike[str] | None = None
+) -> AuthorizerConfig:
     values = dict(os.environ if env is None else env)
     issuer = values.get("TOLLGATE_ISSUER", "")
     if not issuer:
@@ -75,7 +76,7 @@ def from_env(env: Mapping[str, str] | None = None, base: Path | None = None) -> 
     raw_policy = values.get("TOLLGATE_ROUTE_POLICY", "")
     if not raw_policy:
         raise SettingsError("TOLLGATE_ROUTE_POLICY is not set")
-    root = base or Path(values.get("LAMBDA_TASK_ROOT") or Path.cwd())
+    root = base or values.get("LAMBDA_TASK_ROOT") or os.getcwd()
     try:
         policy = RoutePolicy.load(raw_policy, root)
     except PolicyError as error:

@@ -28,10 +28,10 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from chalicelib.errors import InvalidScope
@@ -215,17 +215,19 @@ class RoutePolicy:
         return cls(parse_route(str(pattern), scopes) for pattern, scopes in doc.items())
 
     @classmethod
-    def load(cls, value: str, base: Path | None = None) -> RoutePolicy:
-        """From JSON text, or from a JSON file at a path (relative to `base`)."""
+    def load(cls, value: str, base: str | os.PathLike[str] | None = None) -> RoutePolicy:
+        """From JSON text, or from a JSON file at a path (relative to `base`). os.path, not
+        pathlib: the standalone authorizer's cold start loads no pathlib."""
         text = value.strip()
         if not text.startswith("{"):
-            path = Path(text)
-            if not path.is_absolute() and base is not None:
-                path = base / path
+            path = text
+            if not os.path.isabs(path) and base is not None:
+                path = os.path.join(base, path)
             try:
-                text = path.read_text(encoding="utf-8")
+                with open(path, encoding="utf-8") as document:
+                    text = document.read()
             except OSError as error:
-                raise PolicyError(f"cannot read the route policy {str(path)!r}: {error}") from None
+                raise PolicyError(f"cannot read the route policy {path!r}: {error}") from None
         try:
             doc = json.loads(text, object_pairs_hook=_no_duplicates)
         except ValueError as error:

@@ -138,6 +138,7 @@ def test_importing_the_lambda_handler_loads_exactly_its_cold_path() -> None:
     # The handler preloads cryptography's verification for its first call, and nothing of
     # PyJWT, cryptography.x509, serialization or the AWS SDK.
     assert _beyond_stdlib(loaded) == CRYPTOGRAPHY | PROJECT
+    assert "pathlib" not in loaded  # the route policy file is read with os.path
 
 
 def test_a_whole_authorization_loads_exactly_the_cold_path() -> None:
@@ -150,8 +151,7 @@ def test_a_whole_authorization_loads_exactly_the_cold_path() -> None:
 
 
 def test_the_probe_sees_botocore_when_it_is_loaded() -> None:
-    """The revocation check is the one path that loads the AWS SDK (botocore alone, never
-    boto3): the probe notices it."""
+    """The checks above can fail: the probe notices botocore (the CLI's client) when it loads."""
     probe = IMPORT_ONLY.replace(
         "print(", "import chalicelib.stores.dynamodb as d; d.make_client('us-east-1', None)\nprint("
     )
