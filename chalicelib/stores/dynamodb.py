@@ -269,14 +269,16 @@ class DynamoTable:
     def transact(self, writes: list[Write]) -> None:
         check_transaction(writes)
         items = self._requests.transaction(writes)
-        from botocore.exceptions import ClientError
-
         try:
             with errors():
                 # botocore fills ClientRequestToken once per call, so its own retries of a
                 # transaction that committed are answered as success by DynamoDB.
                 self._client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
-        except ClientError as exc:
+        except Exception as exc:
+            from botocore.exceptions import ClientError  # on failure only: a cold start pays it
+
+            if not isinstance(exc, ClientError):
+                raise
             raise canceled(exc, lambda raw: self._live(decode(raw))) from None
 
     def update(self, pk: str, sk: str, values: Item) -> Item:

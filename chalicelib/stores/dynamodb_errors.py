@@ -23,23 +23,27 @@ UNAVAILABLE = {
 
 @contextmanager
 def errors() -> Iterator[None]:
-    from botocore.exceptions import BotoCoreError, ClientError
-
     try:
         yield
-    except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "")
-        if code in {"ConditionalCheckFailedException", "TransactionCanceledException"}:
-            raise  # the caller reads the condition's outcome
-        if code in UNAVAILABLE or code.endswith("Throttling"):
-            raise StoreUnavailable(code) from exc
-        raise StoreUnavailable(f"DynamoDB error {code}") from exc
-    except BotoCoreError as exc:
-        raise StoreUnavailable(type(exc).__name__) from exc
     except UnicodeEncodeError as exc:
         # DynamoDB refuses a string that is not UTF-8 (ValidationException); moto fails
         # before sending it. Either way: callers must never send one.
         raise StoreUnavailable("a string that is not UTF-8") from exc
+    except Exception as exc:
+        # botocore's exceptions are imported only when a call failed: the lean client loads
+        # no botocore module while calls succeed (a cold start pays each import).
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        if isinstance(exc, ClientError):
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code in {"ConditionalCheckFailedException", "TransactionCanceledException"}:
+                raise  # the caller reads the condition's outcome
+            if code in UNAVAILABLE or code.endswith("Throttling"):
+                raise StoreUnavailable(code) from exc
+            raise StoreUnavailable(f"DynamoDB error {code}") from exc
+        if isinstance(exc, BotoCoreError):
+            raise StoreUnavailable(type(exc).__name__) from exc
+        raise
 
 
 def is_condition_failure(exc: Exception) -> bool:

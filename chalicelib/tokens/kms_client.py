@@ -1,7 +1,6 @@
-"""The KMS client the envelope and kms signers share: made lazily, errors translated.
-
-botocore is imported when the first KMS call is about to happen, never at module import.
-"""
+"""KMS for the envelope and kms signers: botocore's client (the CLI's key administration),
+made lazily, and KMS errors translated for both it and the Lambda functions' lean client
+(kms_http.py)."""
 
 from __future__ import annotations
 
@@ -57,15 +56,19 @@ class LazyClient:
 
 @contextmanager
 def errors(what: str) -> Iterator[None]:
-    """KMS trouble as the signer's own exceptions: busy -> SignerUnavailable, else SignerError."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
+    """KMS trouble as the signer's own exceptions: busy -> SignerUnavailable, else SignerError.
+    botocore's exceptions are imported only when a call failed (the lean client's calls load
+    no botocore module while they succeed)."""
     try:
         yield
-    except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "")
-        if code in _UNAVAILABLE:
-            raise SignerUnavailable(f"KMS {what}: {code}") from exc
-        raise SignerError(f"KMS {what}: {code}") from exc
-    except BotoCoreError as exc:
-        raise SignerUnavailable(f"KMS {what}: {type(exc).__name__}") from exc
+    except Exception as exc:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        if isinstance(exc, ClientError):
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code in _UNAVAILABLE:
+                raise SignerUnavailable(f"KMS {what}: {code}") from exc
+            raise SignerError(f"KMS {what}: {code}") from exc
+        if isinstance(exc, BotoCoreError):
+            raise SignerUnavailable(f"KMS {what}: {type(exc).__name__}") from exc
+        raise
