@@ -7,8 +7,9 @@ with the page (or 303 after a change). A change needs the account's full strengt
 RECENT seconds (SECURITY.md item 70): a sign-in that gave the second factor when the user has
 one (a password-only session of such a user, or its cookie alone, must not remove or add a
 factor), or a confirmation on this page: the password, and a code of a factor (TOTP or
-recovery) when the user has one. Removing a factor ends the user's other sessions. Every
-change, and every refused one, is an audit record (`account.*`).
+recovery) when the user has one; a user with no factor confirms with the password (item 72),
+and that confirmation ends when the first factor is added. Removing a factor ends the
+user's other sessions. Every change, and every refused one, is an audit record (`account.*`).
 """
 
 from __future__ import annotations
@@ -54,7 +55,9 @@ def _signed_in(deps: Deps, request: HttpRequest) -> tuple[Session, User, str]:
 def _recent(deps: Deps, session: Session, factors: list[Factor]) -> bool:
     now = deps.clock.now()
     # NIST SP 800-63B 6.1.2.1: binding or removing a factor needs the account's strongest.
-    signed_in = not factors or mfa.gave_second_factor(session.amr)
+    # A user with no factor types the password on this page (item 72): a session cookie
+    # alone, stolen minutes after a password sign-in, never binds the thief's authenticator.
+    signed_in = bool(factors) and mfa.gave_second_factor(session.amr)
     return now - session.confirmed_at <= RECENT or (signed_in and now - session.auth_time <= RECENT)
 
 
@@ -173,6 +176,12 @@ def _end_other_sessions(deps: Deps, session: Session) -> int:
     return len(others)
 
 
+def _strength_changed(deps: Deps, session: Session) -> None:
+    """A first factor was added: the password alone confirmed this session, which is no
+    longer the account's full strength; further changes need the factor too (item 70)."""
+    deps.store.sessions.update(session.sid_hash, {"confirmed_at": 0})
+
+
 def _confirm(
     deps: Deps, request: HttpRequest, session: Session, user: User, given: tuple[str, str]
 ) -> HttpResponse:
@@ -230,6 +239,8 @@ def _add_passkey(
     codes = totp.new_recovery_codes() if first else []
     hashes = [totp.recovery_hash(user.username, c) for c in codes] if first else None
     deps.store.factors.add(factor, hashes)
+    if first:
+        _strength_changed(deps, session)
     audit.account_change(user.sub, "factor_added", reason="passkey")
     audit.mfa_enrolled(user, "passkey")
     return _page(deps, request, notice="Passkey added.", codes=codes or None)
@@ -267,7 +278,10 @@ def _confirm_app(
         return _page(deps, request, status=400, error="That code is not right.", app=secret)
     first = not deps.store.factors.list_for(user.username)
     codes = second_step.save_totp(deps, user, secret, step, recovery_codes=first)
-    deps.store.sessions.update(session.sid_hash, {"pending_totp": ""})
+    changes: dict[str, object] = {"pending_totp": ""}
+    if first:
+        changes["confirmed_at"] = 0  # as _strength_changed: the password alone confirmed it
+    deps.store.sessions.update(session.sid_hash, changes)
     audit.account_change(user.sub, "factor_added", reason="totp")
     audit.mfa_enrolled(user, "totp")
     return _page(deps, request, notice="Authenticator app added.", codes=codes or None)

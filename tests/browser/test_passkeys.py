@@ -126,9 +126,15 @@ def _password_session(stack: Stack, page: Page) -> None:
 
 
 def _add_passkey_by_keyboard(stack: Stack, page: Page) -> None:
-    """The security page, from the issuer: Tab to "Add a passkey", Enter."""
+    """The security page, from the issuer: Tab to the password (SECURITY.md 72: a first
+    factor needs it typed on the page), type it, Enter; Tab to "Add a passkey", Enter."""
     page.goto(f"{stack.issuer}/account/security")
     page.get_by_role("heading", name="Security").wait_for()
+    page.keyboard.press("Tab")
+    _tab_to(page, "Password", limit=12)
+    page.keyboard.type(stack.creds.password)
+    page.keyboard.press("Enter")
+    page.get_by_text("Confirmed. You can change your settings now.").wait_for()
     page.keyboard.press("Tab")
     _tab_to(page, "Add a passkey", limit=12)
     page.keyboard.press("Enter")
@@ -259,6 +265,9 @@ def test_axe_finds_nothing_on_the_security_page(
     page.wait_for_url("**/consent")
     page.goto(f"{stack.issuer}/account/security")
     _check(page, axe_source, "security-empty", variant, screenshots)
+    page.get_by_label("Password").fill(stack.creds.password)  # SECURITY.md 72
+    page.get_by_role("button", name="Confirm").click()
+    page.get_by_text("Confirmed. You can change your settings now.").wait_for()
     page.get_by_role("button", name="Add a passkey").click()
     page.get_by_text("Passkey added.").wait_for()
     _check(page, axe_source, "security-added", variant, screenshots)

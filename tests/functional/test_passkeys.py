@@ -21,6 +21,7 @@ from chalicelib.deps import Deps
 from tests.functional.flows import path_of, sign_in, submit_login
 from tests.functional.passkey_flows import (
     SECURITY,
+    confirm_password,
     login_page,
     passkey_form,
     passkeys_of,
@@ -104,7 +105,7 @@ def test_without_user_verification_a_passkey_is_refused(
 def test_without_user_verification_no_passkey_is_added(deps: Deps, browser: Browser) -> None:
     """SECURITY.md 65, at registration."""
     sign_in(browser)
-    page = browser.get(SECURITY)
+    page = confirm_password(browser)
     added = post_passkey(
         browser, page, lambda o: SoftAuthenticator(ISSUER).create(o, verified=False)
     )
@@ -251,7 +252,7 @@ def test_a_field_that_is_no_base64url_is_refused_on_the_security_page(
     sign_in(browser)
     device = SoftAuthenticator(ISSUER)
     answer = spoiled(device.create, ("response", "clientDataJSON"), value)
-    refused = post_passkey(browser, browser.get(SECURITY), answer)
+    refused = post_passkey(browser, confirm_password(browser), answer)
     assert refused.status == 400 and "Passkey added." not in refused.text
     assert passkeys_of(deps) == []
 

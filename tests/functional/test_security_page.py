@@ -1,9 +1,9 @@
 """The security page (issue 15 item 3): a signed-in person's own factors.
 
 SECURITY.md 70: every change needs the account's full strength within 10 minutes (a sign-in
-with its second factor, or the password and a code confirmed on the page; a user with no
-factor: the password) and the page's CSRF token, ends other sessions when a factor goes, and
-is an audit record; 58: new recovery codes replace the old.
+with its second factor, or the password and a code confirmed on the page; 72: a user with no
+factor: the password typed on the page) and the page's CSRF token, ends other sessions when
+a factor goes, and is an audit record; 58: new recovery codes replace the old.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from chalicelib.deps import Deps
 from tests.functional.flows import hidden_fields, sign_in
 from tests.functional.passkey_flows import (
     SECURITY,
+    confirm_password,
     login_page,
     passkeys_of,
     post_passkey,
@@ -175,17 +176,44 @@ def test_new_recovery_codes_replace_the_old_ones(deps: Deps, browser: Browser) -
 
 def test_a_user_with_no_factor_gets_no_recovery_codes(browser: Browser) -> None:
     sign_in(browser)
+    assert "No passkey or authenticator app yet" in browser.get(SECURITY).text
+    assert change(browser, confirm_password(browser), action="recovery").status == 400
+
+
+def test_a_first_factor_needs_the_password_typed_on_the_page(
+    deps: Deps, clock: FakeClock, browser: Browser
+) -> None:
+    """SECURITY.md 72: a session cookie alone, even minutes after a password sign-in, adds no
+    factor (a thief's passkey or app would lock the owner out); the password typed on the
+    page does, once, until the first factor makes the account stronger (SECURITY.md 70)."""
+    sign_in(browser)
     page = browser.get(SECURITY)
-    assert "No passkey or authenticator app yet" in page.text
-    assert change(browser, page, action="recovery").status == 400
+    assert 'name="password"' in page.text and 'name="code"' not in page.text
+    device = SoftAuthenticator(ISSUER)
+    with captured() as lines:
+        passkey = post_passkey(browser, page, device.create)
+        app = change(browser, page, action="totp")
+        wrong = change(browser, page, action="confirm", password="not it")
+    assert passkey.status == 403 and app.status == 403 and "Confirm it is you" in app.text
+    assert wrong.status == 400 and "password is not right" in wrong.text
+    assert deps.store.factors.list_for("alice") == []
+    assert lines.events() == ["account.factor_added"] * 2 + ["account.confirmed"]
+    assert [r["outcome"] for r in lines.audit()] == ["failure"] * 3
+    clock.advance(601)  # long after the sign-in: the password on the page is what counts
+    added = post_passkey(browser, confirm_password(browser), device.create)
+    assert added.status == 200 and "Passkey added." in added.text
+    # The password alone confirmed an account that now has a factor: the next change asks
+    # for the factor too.
+    page = browser.get(SECURITY)
+    assert 'name="password"' in page.text and 'name="code"' in page.text
+    assert change(browser, page, action="totp").status == 403
 
 
 def test_an_authenticator_app_is_set_up_on_the_page(
     deps: Deps, clock: FakeClock, browser: Browser
 ) -> None:
     sign_in(browser)
-    page = browser.get(SECURITY)
-    started = change(browser, page, action="totp")
+    started = change(browser, confirm_password(browser), action="totp")
     key = re.search(r'<p class="manual-key"><code>([A-Z2-7 ]+)</code>', started.text)
     assert key is not None and "<svg" in started.text
     secret = key.group(1).replace(" ", "")
