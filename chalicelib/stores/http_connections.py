@@ -28,6 +28,7 @@ from dataclasses import dataclass
 _NODELAY = (socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 _MAX_LINE = 65536  # http.client's limits on a header line and on the number of headers
 _MAX_HEADERS = 100
+_MAX_INTERIM = 10  # 1xx answers skipped before the final one, at most
 _MAX_HEAD = _MAX_LINE  # the status line and all headers together (DynamoDB sends ~400 bytes)
 _RECV = 65536  # one read from the socket into the buffer
 
@@ -212,7 +213,18 @@ class Connections:
 
 
 def read_answer(reader: _Reader) -> Answer:
-    """One HTTP/1.x answer: http.client's exceptions for what is broken or cut short."""
+    """One HTTP/1.x answer: http.client's exceptions for what is broken or cut short.
+    Interim answers (1xx, RFC 9110 15.2: a head without a body) before it are skipped; a
+    101 switches protocols, which no request here asks for: a broken answer."""
+    for _ in range(_MAX_INTERIM + 1):
+        answer = _read_one(reader)
+        if answer is not None:
+            return answer
+    raise http.client.HTTPException(f"more than {_MAX_INTERIM} interim answers")
+
+
+def _read_one(reader: _Reader) -> Answer | None:
+    """The next answer, or None when it was an interim (1xx) one."""
     head = reader.read_head(_MAX_HEAD + 1)
     if not head:
         raise http.client.RemoteDisconnected("the connection closed before an answer")
@@ -234,6 +246,10 @@ def read_answer(reader: _Reader) -> Answer:
             raise http.client.HTTPException(f"malformed header line {line[:100]!r}")
         key = name.strip().lower()
         headers[key] = f"{headers[key]}, {value.strip()}" if key in headers else value.strip()
+    if code.startswith("1"):
+        if code == "101":
+            raise http.client.HTTPException("101 Switching Protocols: not asked for")
+        return None
     keep = version == "HTTP/1.1" and headers.get("connection", "").lower() != "close"
     if "chunked" in headers.get("transfer-encoding", "").lower():
         body = _chunked(reader)

@@ -171,6 +171,31 @@ def test_an_answer_s_headers_are_read_whole_however_they_end(server: Server, hea
     assert server.accepted == 1
 
 
+def test_interim_answers_are_skipped_for_the_final_one(server: Server) -> None:
+    """RFC 9110 15.2: a 1xx answer (a head, no body) is not the answer."""
+    interim = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 102 Processing\r\nX-A: 1\r\n\r\n"
+    server.answers = [(interim + OK + JSON, False), (OK + JSON, False)]
+    pool = connections(server.url)
+    assert post(pool) == (200, JSON)
+    assert post(pool) == (200, JSON)
+    assert server.accepted == 1
+
+
+@pytest.mark.parametrize(
+    "interim",
+    [
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\n",
+        b"HTTP/1.1 100 Continue\r\n\r\n" * 11,
+    ],
+)
+def test_a_protocol_switch_or_endless_interim_answers_are_broken(
+    server: Server, interim: bytes
+) -> None:
+    server.answers = [(interim + OK + JSON, True)]
+    with pytest.raises(HTTPClientError):
+        post(connections(server.url))
+
+
 def test_nothing_listening_is_an_endpoint_connection_error() -> None:
     with pytest.raises(EndpointConnectionError):
         post(connections(f"http://127.0.0.1:{free_port()}"))
