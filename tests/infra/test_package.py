@@ -12,191 +12,29 @@ standard library; every native library must suit Lambda's python3.11 runtime.
 
 from __future__ import annotations
 
-import base64
 import json
-import socket
 import threading
-from collections.abc import Iterator
-from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
-import boto3
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from chalicelib import ids
-from chalicelib.admin import local
-from chalicelib.stores.models import Client
 from tests.infra import lambda_package as package
-from tests.infra.conftest import Synthesized
-
-REGION = "us-east-1"
-ACCOUNT = "123456789012"
-API_ID = "abcdef1234"  # the RestAPI's id, as API Gateway would make it
-HANDLERS = {
-    "APIHandler": "app.app",
-    "TollgateAuthorizer": "chalicelib.web.protected.tollgate_authorizer",
-    "StandaloneAuthorizer9ECA7970": "chalicelib.authorizer.lambda_handler.handler",
-}
-CLIENT_ID = "nightly-job"
-SECRET = "package-test-secret-0123456789abcdef"
-SCOPES = "notes:read api"  # api: what the standalone authorizer's default policy asks
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@pytest.fixture(scope="module")
-def moto_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = _free_port()
-    log = (tmp_path_factory.mktemp("moto") / "moto.log").open("wb")
-    child = local.start_moto(port, log)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        local.stop(child)
-        log.close()
-
-
-@dataclass(frozen=True)
-class Deployed:
-    """One stage's functions, and what the template's references resolve to locally."""
-
-    stage: str
-    functions: dict[str, package.Function]
-    environments: dict[str, dict[str, str]]
-    issuer: str
-    work: Path
-
-
-def _aws(moto_url: str) -> dict[str, str]:
-    """What Lambda gives every function, but AWS_ENDPOINT_URL: moto instead of AWS."""
-    return {
-        "AWS_REGION": REGION,
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_ENDPOINT_URL": moto_url,
-        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.11",
-        "LANG": "en_US.UTF-8",
-        "TZ": ":UTC",
-        "NO_PROXY": "127.0.0.1,localhost",
-    }
-
-
-def _deploy(template: dict[str, Any], moto_url: str) -> tuple[dict[str, str], dict[str, str]]:
-    """The table, keys and client in moto; Ref and Fn::GetAtt values for the template."""
-    refs = {
-        "AWS::Region": REGION,
-        "AWS::AccountId": ACCOUNT,
-        "AWS::Partition": "aws",
-        "AWS::URLSuffix": "amazonaws.com",
-        "RestAPI": API_ID,
-    }
-    attributes: dict[str, str] = {}
-    kms = boto3.client(
-        "kms",
-        region_name=REGION,
-        endpoint_url=moto_url,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    for logical, resource in template["Resources"].items():
-        props = resource.get("Properties", {})
-        if resource["Type"] == "AWS::DynamoDB::Table":
-            local.ensure_table(moto_url, props["TableName"], REGION)
-            refs[logical] = props["TableName"]
-        elif resource["Type"] == "AWS::KMS::Key":
-            spec = {k: props[k] for k in ("KeySpec", "KeyUsage") if k in props}
-            key = kms.create_key(Description=props.get("Description", logical), **spec)
-            refs[logical] = key["KeyMetadata"]["KeyId"]
-            attributes[f"{logical}.Arn"] = key["KeyMetadata"]["Arn"]
-    return refs, attributes
-
-
-@pytest.fixture(scope="module", params=["dev", "prod"])
-def deployed(
-    request: pytest.FixtureRequest,
-    synthesized: Synthesized,
-    moto_url: str,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Deployed:
-    """dev: envelope signer, issuer with the stage's path; prod: kms signer, custom domain."""
-    stage: str = request.param
-    template: dict[str, Any] = getattr(synthesized, stage)
-    path: Path = getattr(synthesized, f"{stage}_path")
-    work = tmp_path_factory.mktemp(f"lambda-{stage}")
-    functions = package.functions(template, path.parent, work)
-    assert {f.logical_id: f.handler for f in functions.values()} == HANDLERS
-    refs, attributes = _deploy(template, moto_url)
-    environments = {
-        logical: {
-            **_aws(moto_url),
-            "AWS_LAMBDA_FUNCTION_NAME": function.name,
-            "LAMBDA_TASK_ROOT": str(function.code),
-            **package.resolve(function.environment, refs, attributes),
-        }
-        for logical, function in functions.items()
-    }
-    issuer = environments["APIHandler"]["TOLLGATE_ISSUER"]
-    table = environments["APIHandler"]["TOLLGATE_TABLE"]
-    local.local_store(moto_url, table, REGION).clients.create(
-        Client(
-            client_id=CLIENT_ID,
-            name="Nightly Job",
-            client_type="confidential",
-            auth_method="client_secret_basic",
-            redirect_uris=[],
-            grant_types=["client_credentials"],
-            scopes=SCOPES.split(),
-            secret_hash=ids.digest(SECRET),
-        )
-    )
-    return Deployed(stage, functions, environments, issuer, work)
-
-
-def _api_event(issuer: str, method: str, path: str, body: str | None = None) -> dict[str, Any]:
-    """A REST API proxy event (payload 1.0), as API Gateway sends it to the handler."""
-    headers = {"Host": urlsplit(issuer).netloc, "X-Forwarded-Proto": "https"}
-    if body is not None:
-        basic = base64.b64encode(f"{CLIENT_ID}:{SECRET}".encode()).decode()
-        headers |= {
-            "Content-Type": "application/x-www-form-urlencoded",
-            "Authorization": f"Basic {basic}",
-        }
-    stage_path = urlsplit(issuer).path
-    return {
-        "resource": path,
-        "path": path,
-        "httpMethod": method,
-        "headers": headers,
-        "multiValueHeaders": {k: [v] for k, v in headers.items()},
-        "queryStringParameters": None,
-        "multiValueQueryStringParameters": None,
-        "pathParameters": None,
-        "stageVariables": None,
-        "requestContext": {
-            "resourcePath": path,
-            "httpMethod": method,
-            "path": stage_path + path,
-            "stage": "dev",
-            "requestId": "package-test",
-            "identity": {"sourceIp": "198.51.100.7"},
-            "apiId": API_ID,
-        },
-        "body": body,
-        "isBase64Encoded": False,
-    }
+from tests.infra.conftest import (
+    ACCOUNT,
+    API_ID,
+    CLIENT_ID,
+    REGION,
+    SCOPES,
+    Deployed,
+    Synthesized,
+    api_event,
+)
 
 
 def _forged(token: str) -> str:
@@ -265,9 +103,9 @@ def test_each_handler_runs_from_the_package_alone(deployed: Deployed) -> None:
         api,
         deployed.environments["APIHandler"],
         [
-            _api_event(issuer, "GET", "/.well-known/openid-configuration"),
-            _api_event(issuer, "GET", "/jwks.json"),
-            _api_event(issuer, "POST", "/token", token_body),
+            api_event(issuer, "GET", "/.well-known/openid-configuration"),
+            api_event(issuer, "GET", "/jwks.json"),
+            api_event(issuer, "POST", "/token", token_body),
         ],
         deployed.work,
     )
