@@ -5,7 +5,7 @@ forwarder in front of moto records them (tests/support/aws_recorder.py).
 A cold API container signs with the keys already stored, opening them with KMS (envelope
 mode: Decrypt of the sealed key; kms mode: Sign by KMS), and every call either stage's
 functions make is one that their template's IAM policy allows: action, resource and the
-encryption context condition (SECURITY.md 14's sealing purpose).
+encryption context condition (the sealing purpose).
 """
 
 from __future__ import annotations
