@@ -125,7 +125,7 @@ def _coerce(name: str, value: Any, default: Any) -> Any:
 
 def stage_config(stage: str, context: dict[str, Any]) -> StageConfig:
     """The settings of `stage`: defaults, then cdk.json's tollgate.<stage>, then `-c` flags."""
-    if not STAGE_NAME.match(stage) or stage == "local":
+    if not STAGE_NAME.fullmatch(stage) or stage == "local":
         raise ConfigError(
             f"stage {stage!r}: lowercase letters and digits, at most 16, and not local "
             "(local is moto, see make run)"
@@ -194,5 +194,5 @@ def valid_api_url(url: str, stage: str, domain: str = "") -> bool:
     or its custom domain's root. It goes into a header literal: nothing else may pass."""
     if domain and url == f"https://{domain}":
         return True
-    match = EXECUTE_API_URL.match(url)
+    match = EXECUTE_API_URL.fullmatch(url)
     return match is not None and match["stage"] == stage

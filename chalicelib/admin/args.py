@@ -68,13 +68,13 @@ def parse_text(value: str, what: str, max_length: int = 200) -> str:
 
 def parse_email(value: str) -> str:
     value = value.strip()
-    if len(value) > 254 or not _EMAIL.match(value):
+    if len(value) > 254 or not _EMAIL.fullmatch(value):
         raise UsageError(f"{value!r} is not an email address")
     return value
 
 
 def parse_client_id(value: str) -> str:
-    if not _CLIENT_ID.match(value):
+    if not _CLIENT_ID.fullmatch(value):
         raise UsageError("a client id is 1 to 255 visible ASCII characters, without spaces")
     if value.startswith("-"):
         raise UsageError("a new client id must not start with '-' (it reads as an option)")

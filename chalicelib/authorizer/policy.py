@@ -58,7 +58,7 @@ def _regex(glob: str) -> re.Pattern[str]:
 
 def glob_match(glob: str, text: str) -> bool:
     """IAM resource matching: `*` is any run of characters (including none and `/`)."""
-    return _regex(glob).match(text) is not None
+    return _regex(glob).fullmatch(text) is not None
 
 
 def globs_intersect(a: str, b: str) -> bool:
@@ -157,7 +157,7 @@ def parse_route(pattern: str, value: object) -> Route:
     glob = _PARAM.sub("*", path)
     if "{" in glob or "}" in glob:
         raise PolicyError(f"{pattern!r}: a path parameter is written {{name}} or {{name+}}")
-    if len(path) > MAX_PATH or not _PATH.match(glob):
+    if len(path) > MAX_PATH or not _PATH.fullmatch(glob):
         raise PolicyError(f"{pattern!r}: a path starts with / and has no spaces, ? or #")
     if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
         raise PolicyError(f"{pattern!r}: scopes must be a list of strings")

@@ -41,7 +41,7 @@ def check_challenge(challenge: str | None, method: str | None, *, required: bool
         return ""
     if method != "S256":
         raise InvalidRequest("code_challenge_method must be S256", f"method {method!r}")
-    if not _CHALLENGE.match(challenge):
+    if not _CHALLENGE.fullmatch(challenge):
         raise InvalidRequest("malformed code_challenge")
     return challenge
 
@@ -54,7 +54,7 @@ def verify(challenge: str, verifier: str | None) -> None:
         return
     if verifier is None:
         raise InvalidGrant("code_verifier is required", "missing verifier")
-    if not _VERIFIER.match(verifier):
+    if not _VERIFIER.fullmatch(verifier):
         raise InvalidGrant("malformed code_verifier", "verifier format")
     if not same(s256(verifier), challenge):
         raise InvalidGrant("code_verifier does not match", "PKCE mismatch")

@@ -20,7 +20,7 @@ def parse(raw: str | None) -> list[str]:
     for token in raw.split(" "):
         if not token:
             continue
-        if not _TOKEN.match(token):
+        if not _TOKEN.fullmatch(token):
             raise InvalidScope("malformed scope", f"scope token {token!r}")
         if token not in out:
             out.append(token)
