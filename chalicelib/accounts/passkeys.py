@@ -177,11 +177,28 @@ def read(raw: str) -> Posted:
     return Posted(credential, credential_id, challenge, user_handle)
 
 
+# py_webauthn raises its own exceptions for what it checks, but a field that is base64url and
+# not the structure it must decode to (CBOR of the wrong shape, a short authenticator data)
+# surfaces as Python's own errors: each is a refused response, never a server error.
+_LIBRARY_REFUSALS: tuple[type[Exception], ...] = (
+    TypeError,
+    ValueError,
+    KeyError,
+    IndexError,
+    AttributeError,
+)
+
+
+def _refusals() -> tuple[type[Exception], ...]:
+    from webauthn.helpers.exceptions import WebAuthnException
+
+    return (WebAuthnException, *_LIBRARY_REFUSALS)
+
+
 def verify_registration(deps: Deps, posted: Posted, username: str, factor_id: str) -> Factor:
     """The new passkey factor, when the response answers our challenge at our origin with
     user verification (SECURITY.md items 65, 68)."""
     from webauthn import verify_registration_response
-    from webauthn.helpers.exceptions import WebAuthnException
     from webauthn.helpers.structs import CredentialDeviceType
 
     try:
@@ -192,7 +209,7 @@ def verify_registration(deps: Deps, posted: Posted, username: str, factor_id: st
             expected_origin=origin(deps.settings),
             require_user_verification=True,
         )
-    except WebAuthnException as error:
+    except _refusals() as error:
         raise PasskeyRefused(f"registration refused: {error}") from error
     transports = posted.credential["response"].get("transports")
     now = deps.clock.now()
@@ -220,7 +237,6 @@ class Used:
 def verify_sign_in(deps: Deps, posted: Posted, factor: Factor) -> Used:
     """Check a signed response of `factor`'s credential (SECURITY.md items 65, 67, 68)."""
     from webauthn import verify_authentication_response
-    from webauthn.helpers.exceptions import WebAuthnException
     from webauthn.helpers.structs import CredentialDeviceType
 
     try:
@@ -235,7 +251,7 @@ def verify_sign_in(deps: Deps, posted: Posted, factor: Factor) -> Used:
             credential_current_sign_count=0,
             require_user_verification=True,
         )
-    except WebAuthnException as error:
+    except _refusals() as error:
         raise PasskeyRefused(f"sign-in refused: {error}") from error
     # WebAuthn L3 7.2 step 20: backup eligibility is fixed for a credential's life; a change
     # means another credential behind the same id (and would make its amr `hwk` a lie).

@@ -257,6 +257,38 @@ def test_a_field_that_is_no_base64url_is_refused_on_the_security_page(
     assert passkeys_of(deps) == []
 
 
+# base64url, but not the structure the field decodes to (CBOR, authenticator data).
+NOT_THE_STRUCTURE = ["AAAA", "oA", "gQ", b64url(b"\xa1\x63fmt\x64none")]
+
+
+@pytest.mark.parametrize("value", NOT_THE_STRUCTURE)
+def test_a_field_of_the_wrong_structure_is_refused_on_the_security_page(
+    deps: Deps, browser: Browser, value: str
+) -> None:
+    """A registration whose attestationObject decodes to no attestation: 400, audited."""
+    sign_in(browser)
+    answer = spoiled(SoftAuthenticator(ISSUER).create, ("response", "attestationObject"), value)
+    page = confirm_password(browser)
+    with captured() as lines:
+        refused = post_passkey(browser, page, answer)
+    assert refused.status == 400 and "could not be added" in refused.text
+    assert passkeys_of(deps) == []
+    assert lines.events() == ["account.factor_added"]
+    assert [r["outcome"] for r in lines.audit()] == ["failure"]
+
+
+@pytest.mark.parametrize("value", NOT_THE_STRUCTURE)
+def test_a_field_of_the_wrong_structure_is_refused_at_sign_in(
+    browser: Browser, device: SoftAuthenticator, value: str
+) -> None:
+    page, _verifier = login_page(browser)
+    answer = spoiled(device.get, ("response", "authenticatorData"), value)
+    with captured() as lines:
+        refused = post_passkey(browser, page, answer)
+    assert refused.status == 400 and "passkey" in refused.text
+    assert "passkey.refused" in lines.events()
+
+
 @pytest.mark.parametrize(
     "issuer",
     ["https://Auth.Example.test", "https://auth.example.test:443", "https://AUTH.example.test/dev"],
