@@ -9,7 +9,8 @@ one (a password-only session of such a user, or its cookie alone, must not remov
 factor), or a confirmation on this page: the password, and a code of a factor (TOTP or
 recovery) when the user has one; a user with no factor confirms with the password (item 72),
 and that confirmation ends when the first factor is added. Removing a factor ends the
-user's other sessions. Every change, and every refused one, is an audit record (`account.*`).
+user's other sessions and revokes the user's grants (their refresh tokens). Every change,
+and every refused one, is an audit record (`account.*`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from chalicelib.stores.models import Factor, Session, User
 
 PATH = "/account/security"
 RECENT = 600  # seconds
+FACTOR_REMOVED = "a factor was removed"  # the grants' revocation reason
 NAMES = {"passkey": "Passkey", "totp": "Authenticator app"}
 EVENTS = {
     "passkey": "factor_added",
@@ -166,13 +168,17 @@ def security_post(deps: Deps, request: HttpRequest) -> HttpResponse:
 
 def _end_other_sessions(deps: Deps, session: Session) -> int:
     """A factor the person removes may have been an intruder's: sessions made with it (or
-    any other but this one) end (item 70)."""
+    any other but this one) end, and so do the user's grants, whose refresh tokens would
+    outlive those sessions (item 70). The applications ask the person to sign in again."""
     mine = session.sid_hash
     others = [s for s in deps.store.sessions.list_for(session.sub) if s.sid_hash != mine]
     for other in others:
         deps.store.sessions.delete(other)
     if others:
         audit.account_change(session.sub, "sessions_ended", reason=str(len(others)))
+    revoked = deps.store.grants.revoke_all(session.sub, deps.clock.now(), FACTOR_REMOVED)
+    if revoked:
+        audit.account_change(session.sub, "grants_revoked", reason=str(len(revoked)))
     return len(others)
 
 

@@ -14,7 +14,15 @@ from collections.abc import Callable
 from chalicelib.accounts import totp
 from chalicelib.clock import FakeClock
 from chalicelib.deps import Deps
-from tests.functional.flows import hidden_fields, sign_in
+from tests.functional.flows import (
+    Authorized,
+    hidden_fields,
+    redeem,
+    sign_in,
+    submit_consent,
+    to_client,
+    token,
+)
 from tests.functional.passkey_flows import (
     SECURITY,
     confirm_password,
@@ -23,10 +31,10 @@ from tests.functional.passkey_flows import (
     post_passkey,
     register,
 )
-from tests.functional.test_mfa import code, finish, send_code, to_second_step
+from tests.functional.test_mfa import code, finish, path_of_or_none, send_code, to_second_step
 from tests.support.logs import captured
 from tests.support.mfa import wrong_code
-from tests.support.oauth import ISSUER, PASSWORD, Answer, Browser
+from tests.support.oauth import ISSUER, PASSWORD, SECRET, Answer, Browser, basic
 from tests.support.webauthn import SoftAuthenticator, b64url
 
 
@@ -151,6 +159,36 @@ def test_removing_a_factor_signs_the_user_out_elsewhere(
     assert "account.sessions_ended" in lines.events()
     assert elsewhere.get(SECURITY).status == 401
     assert browser.get(SECURITY).status == 200
+
+
+def test_removing_a_factor_revokes_the_grants_made_elsewhere(
+    deps: Deps, browser: Browser, device: SoftAuthenticator, new_browser: Callable[[], Browser]
+) -> None:
+    """SECURITY.md 70: an intruder's application keeps no refresh token once the factor it
+    signed in with is removed (ending the session alone would leave it)."""
+    web = deps.store.clients.get("web")
+    assert web is not None
+    web.grant_types = ["authorization_code", "refresh_token"]
+    web.scopes = [*web.scopes, "offline_access"]
+    deps.store.clients.save(web)
+    deps.clients.reload("web")  # the device fixture's sign-in cached it
+    elsewhere = new_browser()
+    page, verifier = login_page(elsewhere, scope="openid offline_access")
+    answer = post_passkey(elsewhere, page, device.get)
+    if path_of_or_none(answer) is not None:
+        answer = submit_consent(elsewhere, elsewhere.follow(answer))
+    done = Authorized(elsewhere, "web", to_client(answer)["code"], "st-123", verifier)
+    refresh = redeem(done).json()["refresh_token"]
+    page, verifier = login_page(browser)
+    finish(browser, post_passkey(browser, page, device.get), verifier)
+    [factor] = passkeys_of(deps)
+    with captured() as lines:
+        removed = change(browser, browser.get(SECURITY), action="remove", factor=factor.factor_id)
+    assert removed.status == 200
+    assert "account.grants_revoked" in lines.events()
+    form = {"grant_type": "refresh_token", "refresh_token": refresh}
+    refused = token(elsewhere, form, basic("web", SECRET))
+    assert refused.status == 400 and refused.json()["error"] == "invalid_grant"
 
 
 def test_only_ones_own_factors_can_be_removed(deps: Deps, browser: Browser) -> None:
