@@ -27,6 +27,7 @@ from chalicelib import ids
 from chalicelib.admin import local
 from chalicelib.stores.models import Client
 from tests.infra import lambda_package as package
+from tests.support.logs import proxy_event
 
 if TYPE_CHECKING:
     from infra.example import ExampleStack
@@ -311,26 +312,13 @@ def api_event(issuer: str, method: str, path: str, body: str | None = None) -> d
             "Content-Type": "application/x-www-form-urlencoded",
             "Authorization": f"Basic {basic}",
         }
-    stage_path = urlsplit(issuer).path
-    return {
-        "resource": path,
-        "path": path,
-        "httpMethod": method,
-        "headers": headers,
-        "multiValueHeaders": {k: [v] for k, v in headers.items()},
-        "queryStringParameters": None,
-        "multiValueQueryStringParameters": None,
-        "pathParameters": None,
-        "stageVariables": None,
-        "requestContext": {
-            "resourcePath": path,
-            "httpMethod": method,
-            "path": stage_path + path,
-            "stage": "dev",
-            "requestId": "package-test",
-            "identity": {"sourceIp": "198.51.100.7"},
-            "apiId": API_ID,
-        },
-        "body": body,
-        "isBase64Encoded": False,
-    }
+    return proxy_event(
+        method,
+        path,
+        headers=headers,
+        body=body,
+        request_id="package-test",
+        source_ip="198.51.100.7",
+        context_path=urlsplit(issuer).path + path,
+        api_id=API_ID,
+    )

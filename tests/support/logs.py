@@ -55,9 +55,14 @@ def proxy_event(
     request_id: str = "apigw-request-1",
     source_ip: str = "203.0.113.9",
     stage: str = "dev",
+    context_path: str | None = None,
+    api_id: str | None = None,
 ) -> dict[str, Any]:
-    """An API Gateway REST API (Lambda proxy) event, as API Gateway hands it to the handler."""
+    """An API Gateway REST API (Lambda proxy) event, as API Gateway hands it to the handler.
+    `context_path`: the path the caller used (default `/<stage><path>`; a custom domain's
+    has no stage)."""
     all_headers = {"Host": "api.example.test", **(headers or {})}
+    context: dict[str, Any] = {"apiId": api_id} if api_id is not None else {}
     return {
         "resource": path,
         "path": path,
@@ -73,8 +78,9 @@ def proxy_event(
             "httpMethod": method,
             "requestId": request_id,
             "stage": stage,
-            "path": f"/{stage}{path}",
+            "path": f"/{stage}{path}" if context_path is None else context_path,
             "identity": {"sourceIp": source_ip},
+            **context,
         },
         "body": body,
         "isBase64Encoded": False,
