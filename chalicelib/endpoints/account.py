@@ -60,7 +60,12 @@ def _recent(deps: Deps, session: Session, factors: list[Factor]) -> bool:
     # A user with no factor types the password on this page (item 72): a session cookie
     # alone, stolen minutes after a password sign-in, never binds the thief's authenticator.
     signed_in = bool(factors) and mfa.gave_second_factor(session.amr)
-    return now - session.confirmed_at <= RECENT or (signed_in and now - session.auth_time <= RECENT)
+    # A confirmation has the strength the account had when it was made: one with the password
+    # alone is void once the user has a factor, in every session, however the factor came
+    # (this page, the sign-in's enrolment, the CLI).
+    strong = session.confirmed_with_factor or not factors
+    confirmed = strong and now - session.confirmed_at <= RECENT
+    return confirmed or (signed_in and now - session.auth_time <= RECENT)
 
 
 def _rows(factors: list[Factor]) -> list[passkey_pages.FactorRow]:
@@ -139,7 +144,8 @@ def security_post(deps: Deps, request: HttpRequest) -> HttpResponse:
     if action not in EVENTS:
         audit.account_change(user.sub, event, FAILURE, "unknown action")
         raise PageError("Invalid request", "Choose what to change.", 400)
-    if not _recent(deps, session, deps.store.factors.list_for(user.username)):
+    factors = deps.store.factors.list_for(user.username)
+    if not _recent(deps, session, factors):
         audit.account_change(user.sub, EVENTS[action], FAILURE, "sign-in not recent")
         return _page(deps, request, status=403, error="Confirm it is you first.")
     if action == "passkey":
@@ -150,13 +156,17 @@ def security_post(deps: Deps, request: HttpRequest) -> HttpResponse:
         return _confirm_app(deps, request, session, user, (params.get("code") or "")[:64])
     if action == "remove":
         factor_id = params.get("factor") or ""
-        if len(factor_id) > 64 or not deps.store.factors.remove(user.username, factor_id):
+        if not any(f.factor_id == factor_id for f in factors):
+            return _page(deps, request, status=400, error="That is not one of your factors.")
+        # Sessions and grants end first (both can be done again): a store failure between
+        # the steps leaves the factor in place, so the person can simply retry.
+        ended = _end_other_sessions(deps, session)
+        if not deps.store.factors.remove(user.username, factor_id):
             return _page(deps, request, status=400, error="That is not one of your factors.")
         audit.account_change(user.sub, "factor_removed", reason=factor_id)
-        ended = _end_other_sessions(deps, session)
         notice = f"Removed. Signed out elsewhere: {ended}." if ended else "Removed."
         return _page(deps, request, notice=notice)
-    if not deps.store.factors.list_for(user.username):
+    if not factors:
         return _page(deps, request, status=400, error="Recovery codes need a passkey or app.")
     codes = totp.new_recovery_codes()
     deps.store.factors.replace_recovery(
@@ -182,12 +192,6 @@ def _end_other_sessions(deps: Deps, session: Session) -> int:
     return len(others)
 
 
-def _strength_changed(deps: Deps, session: Session) -> None:
-    """A first factor was added: the password alone confirmed this session, which is no
-    longer the account's full strength; further changes need the factor too (item 70)."""
-    deps.store.sessions.update(session.sid_hash, {"confirmed_at": 0})
-
-
 def _confirm(
     deps: Deps, request: HttpRequest, session: Session, user: User, given: tuple[str, str]
 ) -> HttpResponse:
@@ -210,7 +214,8 @@ def _confirm(
         error = second_step.APPS_UNAVAILABLE if unavailable else "That code is not right."
         return _page(deps, request, status=400, error=error)
     limiter.succeeded()
-    deps.store.sessions.update(session.sid_hash, {"confirmed_at": deps.clock.now()})
+    changes = {"confirmed_at": deps.clock.now(), "confirmed_with_factor": bool(factors)}
+    deps.store.sessions.update(session.sid_hash, changes)
     audit.account_change(user.sub, "confirmed")
     return _page(deps, request, notice="Confirmed. You can change your settings now.")
 
@@ -245,8 +250,6 @@ def _add_passkey(
     codes = totp.new_recovery_codes() if first else []
     hashes = [totp.recovery_hash(user.username, c) for c in codes] if first else None
     deps.store.factors.add(factor, hashes)
-    if first:
-        _strength_changed(deps, session)
     audit.account_change(user.sub, "factor_added", reason="passkey")
     audit.mfa_enrolled(user, "passkey")
     return _page(deps, request, notice="Passkey added.", codes=codes or None)
@@ -284,10 +287,7 @@ def _confirm_app(
         return _page(deps, request, status=400, error="That code is not right.", app=secret)
     first = not deps.store.factors.list_for(user.username)
     codes = second_step.save_totp(deps, user, secret, step, recovery_codes=first)
-    changes: dict[str, object] = {"pending_totp": ""}
-    if first:
-        changes["confirmed_at"] = 0  # as _strength_changed: the password alone confirmed it
-    deps.store.sessions.update(session.sid_hash, changes)
+    deps.store.sessions.update(session.sid_hash, {"pending_totp": ""})
     audit.account_change(user.sub, "factor_added", reason="totp")
     audit.mfa_enrolled(user, "totp")
     return _page(deps, request, notice="Authenticator app added.", codes=codes or None)

@@ -157,6 +157,9 @@ class Session:
     # When the person last confirmed it is them on the security page (password again): a
     # change there needs this or auth_time to be recent (SECURITY.md item 70).
     confirmed_at: int = 0
+    # Whether that confirmation included a factor's code: one made with the password alone
+    # (the user had no factor then) does not count once the user has one (item 72).
+    confirmed_with_factor: bool = False
     # An authenticator app being set up on the security page: its secret, sealed.
     pending_totp: str | None = None
 

@@ -11,9 +11,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+import pytest
+
 from chalicelib.accounts import totp
 from chalicelib.clock import FakeClock
 from chalicelib.deps import Deps
+from chalicelib.stores.table import StoreUnavailable
 from tests.functional.flows import (
     Authorized,
     hidden_fields,
@@ -191,6 +194,26 @@ def test_removing_a_factor_revokes_the_grants_made_elsewhere(
     assert refused.status == 400 and refused.json()["error"] == "invalid_grant"
 
 
+def test_a_removal_cut_short_by_the_store_can_be_done_again(
+    deps: Deps, browser: Browser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The grants are revoked before the factor goes: a store failure between the steps
+    leaves the factor, and the retry removes it (never a factor gone with grants alive)."""
+    page = confirmed(browser, register(browser))
+    [factor] = passkeys_of(deps)
+    revoke_all = deps.store.grants.revoke_all
+
+    def unavailable(*args: object) -> list[str]:
+        raise StoreUnavailable("throttled")
+
+    monkeypatch.setattr(deps.store.grants, "revoke_all", unavailable)
+    failed = change(browser, page, action="remove", factor=factor.factor_id)
+    assert failed.status == 503 and passkeys_of(deps) == [factor]
+    monkeypatch.setattr(deps.store.grants, "revoke_all", revoke_all)
+    removed = change(browser, browser.get(SECURITY), action="remove", factor=factor.factor_id)
+    assert removed.status == 200 and passkeys_of(deps) == []
+
+
 def test_only_ones_own_factors_can_be_removed(deps: Deps, browser: Browser) -> None:
     page = confirmed(browser, register(browser))
     assert change(browser, page, action="remove", factor="someone-elses").status == 400
@@ -210,6 +233,25 @@ def test_new_recovery_codes_replace_the_old_ones(deps: Deps, browser: Browser) -
     assert not deps.store.factors.use_recovery("alice", spent, 1, "t")
     fresh = totp.recovery_hash("alice", totp.normal_recovery(new[0]) or "")
     assert deps.store.factors.use_recovery("alice", fresh, 1, "t")
+
+
+def test_a_password_confirmation_elsewhere_is_void_once_a_factor_exists(
+    deps: Deps, browser: Browser, new_browser: Callable[[], Browser]
+) -> None:
+    """SECURITY.md 72: an intruder who knows the password confirmed it in his own session
+    while alice had no factor; once alice adds one, his confirmation changes nothing."""
+    intruder = new_browser()
+    sign_in(intruder)
+    confirm_password(intruder)
+    added = register(browser)  # alice: her password confirmed, a passkey added
+    assert added.status == 200 and "Passkey added." in added.text
+    [factor] = passkeys_of(deps)
+    page = intruder.get(SECURITY)
+    assert 'name="password"' in page.text and 'name="code"' in page.text
+    removed = change(intruder, page, action="remove", factor=factor.factor_id)
+    app = change(intruder, page, action="totp")
+    assert removed.status == 403 and app.status == 403
+    assert passkeys_of(deps) == [factor]
 
 
 def test_a_user_with_no_factor_gets_no_recovery_codes(browser: Browser) -> None:
