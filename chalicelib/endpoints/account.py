@@ -156,16 +156,16 @@ def security_post(deps: Deps, request: HttpRequest) -> HttpResponse:
     if action == "remove":
         factor_id = params.get("factor") or ""
         if len(factor_id) > 64 or not deps.store.factors.remove(user.username, factor_id):
-            error = "That is not one of your factors."
-            return _page(deps, request, status=400, error=error, factors=factors)
+            message = "That is not one of your factors."
+            return _page(deps, request, status=400, error=message, factors=factors)
         audit.account_change(user.sub, "factor_removed", reason=factor_id)
         ended = _end_other_sessions(deps, session)
         notice = f"Removed. Signed out elsewhere: {ended}." if ended else "Removed."
         left = [f for f in factors if f.factor_id != factor_id]
         return _page(deps, request, notice=notice, factors=left)
     if not factors:
-        error = "Recovery codes need a passkey or app."
-        return _page(deps, request, status=400, error=error, factors=factors)
+        message = "Recovery codes need a passkey or app."
+        return _page(deps, request, status=400, error=message, factors=factors)
     codes = totp.new_recovery_codes()
     deps.store.factors.replace_recovery(
         user.username, [totp.recovery_hash(user.username, c) for c in codes]
@@ -209,13 +209,13 @@ def _confirm(deps: Deps, request: HttpRequest, seen: Seen, given: tuple[str, str
         return _page(deps, request, status=429, error=message, factors=factors)
     if not verify_password(user.password_hash, password):
         audit.account_change(user.sub, "confirmed", FAILURE, "wrong password")
-        error = "That password is not right."
-        return _page(deps, request, status=400, error=error, factors=factors)
+        message = "That password is not right."
+        return _page(deps, request, status=400, error=message, factors=factors)
     if factors and second_step.verify_code(deps, user, factors, code.strip()) is None:
         audit.account_change(user.sub, "confirmed", FAILURE, "wrong code")
         unavailable = second_step.apps_unavailable(deps, factors)
-        error = second_step.APPS_UNAVAILABLE if unavailable else "That code is not right."
-        return _page(deps, request, status=400, error=error, factors=factors)
+        message = second_step.APPS_UNAVAILABLE if unavailable else "That code is not right."
+        return _page(deps, request, status=400, error=message, factors=factors)
     limiter.succeeded()
     deps.store.sessions.update(session.sid_hash, {"confirmed_at": deps.clock.now()})
     audit.account_change(user.sub, "confirmed")
@@ -230,8 +230,8 @@ def _add_passkey(deps: Deps, request: HttpRequest, seen: Seen, raw: str) -> Http
         posted = passkeys.read(raw)
     except passkeys.PasskeyRefused as error:
         audit.account_change(user.sub, "factor_added", FAILURE, error.reason)
-        error = "This browser sent no passkey."
-        return _page(deps, request, status=400, error=error, factors=factors)
+        message = "This browser sent no passkey."
+        return _page(deps, request, status=400, error=message, factors=factors)
     bound = deps.store.challenges.consume(posted.challenge, new_id())
     if bound is None or (bound.purpose, bound.bound_to) != ("register", session.sid_hash):
         audit.account_change(
@@ -247,8 +247,8 @@ def _add_passkey(deps: Deps, request: HttpRequest, seen: Seen, raw: str) -> Http
     # row with the same id would make sign-in pick one of the two at random.
     if any(f.credential_id == factor.credential_id for f in factors):
         audit.account_change(user.sub, "factor_added", FAILURE, "credential already registered")
-        error = "That passkey is already registered."
-        return _page(deps, request, status=400, error=error, factors=factors)
+        message = "That passkey is already registered."
+        return _page(deps, request, status=400, error=message, factors=factors)
     first = not factors
     codes = totp.new_recovery_codes() if first else []
     hashes = [totp.recovery_hash(user.username, c) for c in codes] if first else None
@@ -284,16 +284,16 @@ def _start_app(
 def _confirm_app(deps: Deps, request: HttpRequest, seen: Seen, code: str) -> HttpResponse:
     session, user, factors = seen
     if not session.pending_totp:
-        error = "Start setting up the app again."
-        return _page(deps, request, status=400, error=error, factors=factors)
+        message = "Start setting up the app again."
+        return _page(deps, request, status=400, error=message, factors=factors)
     key = second_step.seal_key(deps)
     secret = totp.unseal(key, user.username, f"pending:{session.sid_hash}", session.pending_totp)
     now = deps.clock.now()
     step = totp.matching_step(secret, code, now)
     if step is None:
         audit.account_change(user.sub, "factor_added", FAILURE, "wrong code")
-        error = "That code is not right."
-        return _page(deps, request, status=400, error=error, app=secret, factors=factors)
+        message = "That code is not right."
+        return _page(deps, request, status=400, error=message, app=secret, factors=factors)
     first = not factors
     factor, codes = second_step.save_totp(deps, user, secret, step, recovery_codes=first)
     changes: dict[str, object] = {"pending_totp": ""}
