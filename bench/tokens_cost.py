@@ -7,10 +7,11 @@
    access token and one RS256 ID token, signed as the envelope signer signs once warm (the
    private keys in memory). The store is in memory here, so this is the CPU time.
 2. The same requests against moto's DynamoDB and KMS in-process with the envelope signer:
-   the AWS calls per token request, counted with botocore's before-call events.
+   the AWS calls per token request, counted with botocore's before-call events, with codes
+   as /authorize writes them (the user's name and stamp: no user read at the exchange).
 3. Dollars per million token requests from AWS list prices (us-east-1, x86, PRICES below),
    with the Lambda duration estimated as CPU time x --cpu-factor (1024 MB is ~0.58 vCPU)
-   plus the DynamoDB calls x --dynamodb-ms (in-region latency, an assumption).
+   plus the DynamoDB calls counted in 2 x --dynamodb-ms (in-region latency, an assumption).
 
 No number here is asserted by a test: they depend on the machine.
 """
@@ -93,9 +94,19 @@ def _code(deps: Any) -> tuple[str, str]:
             grant_id=grant_id,
             auth_time=now,
             expires_at=now + 60,
+            # As /authorize writes it (authorization_response.issue_code): with the signed-in
+            # user's name and stamp, the exchange checks the user inside its transaction and
+            # reads no user record (a code without them costs two more GetItems).
+            username="alice",
+            stamp=user_stamp(deps),
         )
     )
     return code, verifier
+
+
+def user_stamp(deps: Any) -> str | None:
+    user = deps.store.users.get("alice")
+    return None if user is None else user.stamp
 
 
 def _exchange(http: Any, code: str, verifier: str) -> None:
@@ -236,6 +247,11 @@ def cost_per_million(duration_ms: float, dynamodb: Counter[str], requests: int) 
     }
 
 
+def dynamodb_calls(dynamodb: Counter[str], requests: int) -> float:
+    """DynamoDB calls per request, as counted (item tallies are not calls)."""
+    return sum(n for name, n in dynamodb.items() if not name.startswith("items")) / requests
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.tokens_cost")
     parser.add_argument("--requests", type=int, default=200)
@@ -255,7 +271,7 @@ def main(argv: list[str]) -> int:
     print(f"AWS calls per token request (envelope signer, warm, {calls} requests on moto):")
     print(f"  DynamoDB {per_request}; KMS {dict(kms) or 0}")
 
-    n_dynamodb = sum(n for name, n in dynamodb.items() if not name.startswith("items")) / calls
+    n_dynamodb = dynamodb_calls(dynamodb, calls)
     duration = cpu_median * args.cpu_factor + n_dynamodb * args.dynamodb_ms
     print(
         f"Lambda duration estimate: {cpu_median:.2f} ms CPU x {args.cpu_factor} + "

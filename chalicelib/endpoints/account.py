@@ -94,10 +94,13 @@ def _page(
     notice: str | None = None,
     codes: list[str] | None = None,
     app: str | None = None,
+    factors: list[Factor] | None = None,
 ) -> HttpResponse:
-    """The page; `app`: the secret of an authenticator app being set up (QR code and key)."""
+    """The page; `app`: the secret of an authenticator app being set up (QR code and key);
+    `factors`: the user's, as this request read (and changed) them: read once per request."""
     session, user, csrf = _signed_in(deps, request)
-    factors = deps.store.factors.list_for(user.username)
+    if factors is None:
+        factors = deps.store.factors.list_for(user.username)
     body = passkey_pages.security_page(
         settings=deps.settings,
         username=user.username,
@@ -138,42 +141,49 @@ def security_post(deps: Deps, request: HttpRequest) -> HttpResponse:
         # A forged cross-site POST against the person's factors: the refusal worth seeing.
         audit.account_change(user.sub, event, FAILURE, "CSRF token missing or wrong")
         raise PageError("This form has expired", "Reload the page and try again.", 403)
+    factors = deps.store.factors.list_for(user.username)  # the one read of this request
     if action == "confirm":
         code = (params.get("code") or "")[:64]
-        return _confirm(deps, request, session, user, (params.get("password") or "", code))
+        given = (params.get("password") or "", code)
+        return _confirm(deps, request, (session, user, factors), given)
     if action not in EVENTS:
         audit.account_change(user.sub, event, FAILURE, "unknown action")
         raise PageError("Invalid request", "Choose what to change.", 400)
-    factors = deps.store.factors.list_for(user.username)
     if not _recent(deps, session, factors):
         audit.account_change(user.sub, EVENTS[action], FAILURE, "sign-in not recent")
-        return _page(deps, request, status=403, error="Confirm it is you first.")
+        return _page(deps, request, status=403, error="Confirm it is you first.", factors=factors)
     if action == "passkey":
-        return _add_passkey(deps, request, session, user, params.get("credential") or "")
+        raw = params.get("credential") or ""
+        return _add_passkey(deps, request, (session, user, factors), raw)
     if action == "totp":
-        return _start_app(deps, request, session, user)
+        return _start_app(deps, request, session, user, factors)
     if action == "totp-confirm":
-        return _confirm_app(deps, request, session, user, (params.get("code") or "")[:64])
+        code = (params.get("code") or "")[:64]
+        return _confirm_app(deps, request, (session, user, factors), code)
     if action == "remove":
         factor_id = params.get("factor") or ""
         if not any(f.factor_id == factor_id for f in factors):
-            return _page(deps, request, status=400, error="That is not one of your factors.")
+            message = "That is not one of your factors."
+            return _page(deps, request, status=400, error=message, factors=factors)
         # Sessions and grants end first (both can be done again): a store failure between
         # the steps leaves the factor in place, so the person can simply retry.
         ended = _end_other_sessions(deps, session)
         if not deps.store.factors.remove(user.username, factor_id):
-            return _page(deps, request, status=400, error="That is not one of your factors.")
+            message = "That is not one of your factors."
+            return _page(deps, request, status=400, error=message, factors=factors)
         audit.account_change(user.sub, "factor_removed", reason=factor_id)
         notice = f"Removed. Signed out elsewhere: {ended}." if ended else "Removed."
-        return _page(deps, request, notice=notice)
+        left = [f for f in factors if f.factor_id != factor_id]
+        return _page(deps, request, notice=notice, factors=left)
     if not factors:
-        return _page(deps, request, status=400, error="Recovery codes need a passkey or app.")
+        message = "Recovery codes need a passkey or app."
+        return _page(deps, request, status=400, error=message, factors=factors)
     codes = totp.new_recovery_codes()
     deps.store.factors.replace_recovery(
         user.username, [totp.recovery_hash(user.username, c) for c in codes]
     )
     audit.account_change(user.sub, "recovery_renewed")
-    return _page(deps, request, notice="New recovery codes made.", codes=codes)
+    return _page(deps, request, notice="New recovery codes made.", codes=codes, factors=factors)
 
 
 def _end_other_sessions(deps: Deps, session: Session) -> int:
@@ -192,10 +202,13 @@ def _end_other_sessions(deps: Deps, session: Session) -> int:
     return len(others)
 
 
-def _confirm(
-    deps: Deps, request: HttpRequest, session: Session, user: User, given: tuple[str, str]
-) -> HttpResponse:
+# The signed-in session, its user and their factors as this request read them.
+Seen = tuple[Session, User, list[Factor]]
+
+
+def _confirm(deps: Deps, request: HttpRequest, seen: Seen, given: tuple[str, str]) -> HttpResponse:
     """`given`: the password and, for a user with a factor, a code of one."""
+    session, user, factors = seen
     password, code = given
     known = devices.knows(deps, request, user.username)
     limiter = rate_limit.for_login(deps, user.username, request.source_ip, known_browser=known)
@@ -203,56 +216,58 @@ def _confirm(
     if wait is not None:
         audit.account_change(user.sub, "confirmed", FAILURE, "too many failed attempts")
         message = f"Too many attempts. Try again in {rate_limit.minutes(wait)}."
-        return _page(deps, request, status=429, error=message)
+        return _page(deps, request, status=429, error=message, factors=factors)
     if not verify_password(user.password_hash, password):
         audit.account_change(user.sub, "confirmed", FAILURE, "wrong password")
-        return _page(deps, request, status=400, error="That password is not right.")
-    factors = deps.store.factors.list_for(user.username)
+        message = "That password is not right."
+        return _page(deps, request, status=400, error=message, factors=factors)
     if factors and second_step.verify_code(deps, user, factors, code.strip()) is None:
         audit.account_change(user.sub, "confirmed", FAILURE, "wrong code")
         unavailable = second_step.apps_unavailable(deps, factors)
-        error = second_step.APPS_UNAVAILABLE if unavailable else "That code is not right."
-        return _page(deps, request, status=400, error=error)
+        message = second_step.APPS_UNAVAILABLE if unavailable else "That code is not right."
+        return _page(deps, request, status=400, error=message, factors=factors)
     limiter.succeeded()
     changes = {"confirmed_at": deps.clock.now(), "confirmed_with_factor": bool(factors)}
     deps.store.sessions.update(session.sid_hash, changes)
     audit.account_change(user.sub, "confirmed")
-    return _page(deps, request, notice="Confirmed. You can change your settings now.")
+    notice = "Confirmed. You can change your settings now."
+    return _page(deps, request, notice=notice, factors=factors)
 
 
-def _add_passkey(
-    deps: Deps, request: HttpRequest, session: Session, user: User, raw: str
-) -> HttpResponse:
+def _add_passkey(deps: Deps, request: HttpRequest, seen: Seen, raw: str) -> HttpResponse:
+    session, user, factors = seen
     refused = "That passkey could not be added. Try again."
     try:
         posted = passkeys.read(raw)
     except passkeys.PasskeyRefused as error:
         audit.account_change(user.sub, "factor_added", FAILURE, error.reason)
-        return _page(deps, request, status=400, error="This browser sent no passkey.")
+        message = "This browser sent no passkey."
+        return _page(deps, request, status=400, error=message, factors=factors)
     bound = deps.store.challenges.consume(posted.challenge, new_id())
     if bound is None or (bound.purpose, bound.bound_to) != ("register", session.sid_hash):
         audit.account_change(
             user.sub, "factor_added", FAILURE, "challenge unknown, used or expired"
         )
-        return _page(deps, request, status=400, error=refused)
+        return _page(deps, request, status=400, error=refused, factors=factors)
     try:
         factor = passkeys.verify_registration(deps, posted, user.username, new_id())
     except passkeys.PasskeyRefused as error:
         audit.account_change(user.sub, "factor_added", FAILURE, error.reason)
-        return _page(deps, request, status=400, error=refused)
-    factors = deps.store.factors.list_for(user.username)
+        return _page(deps, request, status=400, error=refused, factors=factors)
     # WebAuthn L3 7.1 step 27: excludeCredentials is only a hint to the browser; a second
     # row with the same id would make sign-in pick one of the two at random.
     if any(f.credential_id == factor.credential_id for f in factors):
         audit.account_change(user.sub, "factor_added", FAILURE, "credential already registered")
-        return _page(deps, request, status=400, error="That passkey is already registered.")
+        message = "That passkey is already registered."
+        return _page(deps, request, status=400, error=message, factors=factors)
     first = not factors
     codes = totp.new_recovery_codes() if first else []
     hashes = [totp.recovery_hash(user.username, c) for c in codes] if first else None
     deps.store.factors.add(factor, hashes)
     audit.account_change(user.sub, "factor_added", reason="passkey")
     audit.mfa_enrolled(user, "passkey")
-    return _page(deps, request, notice="Passkey added.", codes=codes or None)
+    added = [*factors, factor]
+    return _page(deps, request, notice="Passkey added.", codes=codes or None, factors=added)
 
 
 # -- an authenticator app (TOTP), as at sign-in (chalicelib/endpoints/mfa.py) -----------------
@@ -265,29 +280,33 @@ def _app_setup(secret: str | None, username: str) -> tuple[str, str] | None:
     return totp.qr_svg(uri), totp.grouped(secret)
 
 
-def _start_app(deps: Deps, request: HttpRequest, session: Session, user: User) -> HttpResponse:
+def _start_app(
+    deps: Deps, request: HttpRequest, session: Session, user: User, factors: list[Factor]
+) -> HttpResponse:
     key = second_step.seal_key(deps)  # a 503 page when the key was deleted (item 69)
     secret = totp.new_secret()
     sealed = totp.seal(key, user.username, f"pending:{session.sid_hash}", secret)
     deps.store.sessions.update(session.sid_hash, {"pending_totp": sealed})
-    return _page(deps, request, app=secret)
+    return _page(deps, request, app=secret, factors=factors)
 
 
-def _confirm_app(
-    deps: Deps, request: HttpRequest, session: Session, user: User, code: str
-) -> HttpResponse:
+def _confirm_app(deps: Deps, request: HttpRequest, seen: Seen, code: str) -> HttpResponse:
+    session, user, factors = seen
     if not session.pending_totp:
-        return _page(deps, request, status=400, error="Start setting up the app again.")
+        message = "Start setting up the app again."
+        return _page(deps, request, status=400, error=message, factors=factors)
     key = second_step.seal_key(deps)
     secret = totp.unseal(key, user.username, f"pending:{session.sid_hash}", session.pending_totp)
     now = deps.clock.now()
     step = totp.matching_step(secret, code, now)
     if step is None:
         audit.account_change(user.sub, "factor_added", FAILURE, "wrong code")
-        return _page(deps, request, status=400, error="That code is not right.", app=secret)
-    first = not deps.store.factors.list_for(user.username)
-    codes = second_step.save_totp(deps, user, secret, step, recovery_codes=first)
+        message = "That code is not right."
+        return _page(deps, request, status=400, error=message, app=secret, factors=factors)
+    first = not factors
+    factor, codes = second_step.save_totp(deps, user, secret, step, recovery_codes=first)
     deps.store.sessions.update(session.sid_hash, {"pending_totp": ""})
     audit.account_change(user.sub, "factor_added", reason="totp")
     audit.mfa_enrolled(user, "totp")
-    return _page(deps, request, notice="Authenticator app added.", codes=codes or None)
+    notice = "Authenticator app added."
+    return _page(deps, request, notice=notice, codes=codes or None, factors=[*factors, factor])

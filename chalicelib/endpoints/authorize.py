@@ -34,7 +34,7 @@ from chalicelib.http.message import HttpRequest, HttpResponse
 from chalicelib.ids import digest, new_id, new_secret
 from chalicelib.protocol import acr
 from chalicelib.protocol.params import Params
-from chalicelib.stores.models import Client, Interaction, Session, User
+from chalicelib.stores.models import Client, Factor, Interaction, Session, User
 
 
 def handle(deps: Deps, request: HttpRequest) -> HttpResponse:
@@ -84,11 +84,15 @@ def _authorize(deps: Deps, request: HttpRequest, params: Params, target: Target)
         raise LoginRequired("the user is not signed in")
     acr_values = mfa.parse_acr_values(params.get("acr_values"))
     # Signed in, but with less than this request needs: the second step first (step-up).
-    step_up = logged_in and found is not None and _below(deps, found, client, acr_values)
+    step_up, factors = (
+        _below(deps, found, client, acr_values)
+        if logged_in and found is not None
+        else (False, None)
+    )
     if step_up and "none" in prompt:
         raise InteractionRequired("a second factor is needed")
     login_hint = checked.login_hint
-    if step_up and found is not None and not deps.store.factors.list_for(found[1].username):
+    if step_up and found is not None and not _listed(deps, found[1], factors):
         # Nothing to step up with: the second step would enrol a first factor, and that needs
         # the password again, or a session cookie alone would let whoever holds it bind their
         # own authenticator to the account (SECURITY.md item 61).
@@ -151,8 +155,16 @@ def _authorize(deps: Deps, request: HttpRequest, params: Params, target: Target)
     return response
 
 
-def _below(deps: Deps, found: tuple[Session, User], client: Client, acr_values: list[str]) -> bool:
-    """Whether the session proved less than this request needs (SECURITY.md item 61)."""
+def _listed(deps: Deps, user: User, factors: list[Factor] | None) -> list[Factor]:
+    """The user's factors: those `_below` read already, or one Query."""
+    return deps.store.factors.list_for(user.username) if factors is None else factors
+
+
+def _below(
+    deps: Deps, found: tuple[Session, User], client: Client, acr_values: list[str]
+) -> tuple[bool, list[Factor] | None]:
+    """Whether the session proved less than this request needs (SECURITY.md item 61), and
+    the user's factors when that needed them (None: not read), so no caller reads them again."""
     session, user = found
     level = mfa.level_of(session.amr)
 
@@ -168,15 +180,16 @@ def _below(deps: Deps, found: tuple[Session, User], client: Client, acr_values: 
     needed = needed_with(False, True)
     if level < needed:
         if needed < mfa.PASSKEY_LEVEL:
-            return True
+            return True, None
         # phr asked: reachable only for a user with a passkey (one Query).
         factors = deps.store.factors.list_for(user.username)
         has_passkey = any(f.kind == "passkey" for f in factors)
-        return level < needed_with(bool(factors), has_passkey)
+        return level < needed_with(bool(factors), has_passkey), factors
     if level >= acr.LEVELS[acr.MFA]:
-        return False
+        return False, None
     # A password-only session of a user who has enrolled a factor since: one Query.
-    return bool(deps.store.factors.list_for(user.username))
+    factors = deps.store.factors.list_for(user.username)
+    return bool(factors), factors
 
 
 def _too_many(deps: Deps, wait: int) -> HttpResponse:

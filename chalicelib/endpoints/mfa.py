@@ -248,15 +248,18 @@ def _enrol(
     step = totp.matching_step(secret, code, now)
     if step is None:
         return None, []
-    codes = save_totp(deps, user, secret, step, recovery_codes=True)
+    _factor, codes = save_totp(deps, user, secret, step, recovery_codes=True)
     deps.store.interactions.update(interaction.interaction_id, {"pending_totp": ""})
     audit.mfa_enrolled(user, "totp")
     return "totp-enrolled", codes
 
 
-def save_totp(deps: Deps, user: User, secret: str, step: int, *, recovery_codes: bool) -> list[str]:
+def save_totp(
+    deps: Deps, user: User, secret: str, step: int, *, recovery_codes: bool
+) -> tuple[Factor, list[str]]:
     """The confirmed secret made the user's TOTP factor (its step spent, SECURITY.md item 57),
-    with a new set of recovery codes when asked (returned, to be shown once)."""
+    with a new set of recovery codes when asked; returns the factor and the codes (to be shown
+    once)."""
     now = deps.clock.now()
     factor_id = new_id()
     factor = Factor(
@@ -271,4 +274,4 @@ def save_totp(deps: Deps, user: User, secret: str, step: int, *, recovery_codes:
     )
     codes = totp.new_recovery_codes() if recovery_codes else []
     deps.store.factors.add(factor, [totp.recovery_hash(user.username, c) for c in codes] or None)
-    return codes
+    return factor, codes

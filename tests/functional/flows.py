@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+import pytest
+
 from chalicelib.deps import Deps
 from chalicelib.http import cookies
 from chalicelib.stores.memory import MemoryTable
@@ -268,3 +270,17 @@ class Unchanged:
             f"the request changed stored state: added {added[:3]}, removed {removed[:3]}, "
             f"changed {changed[:3]}"
         )
+
+
+def factor_queries(deps: Deps, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Records each Query of a user's factors (`FACTOR#` items: one DynamoDB call each)."""
+    asked: list[str] = []
+    query = deps.store.table.query
+
+    def recording(pk: str, sk_prefix: str = "", **kwargs: Any) -> list[Item]:
+        if sk_prefix == "FACTOR#":
+            asked.append(pk)
+        return query(pk, sk_prefix, **kwargs)
+
+    monkeypatch.setattr(deps.store.table, "query", recording)
+    return asked

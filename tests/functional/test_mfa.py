@@ -13,6 +13,7 @@ from collections.abc import Callable
 from html import unescape
 
 import jwt
+import pytest
 
 from chalicelib.accounts import totp
 from chalicelib.clock import FakeClock
@@ -22,6 +23,7 @@ from tests.functional.flows import (
     SESSION_COOKIE,
     Authorized,
     authorize_path,
+    factor_queries,
     hidden_fields,
     path_of,
     redeem,
@@ -251,6 +253,22 @@ def test_a_password_session_of_a_user_who_enrolled_since_is_asked(
     enrol(deps)
     again, _ = start(browser)
     assert path_of(again.location).endswith("/mfa")
+
+
+def test_a_step_up_reads_the_users_factors_once(
+    deps: Deps, browser: Browser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SECURITY.md item 61: deciding a step-up, and whether there is a factor to step up
+    with, is one Query of the user's factors (it was two)."""
+    started, verifier = start(browser)
+    finish(browser, submit_login(browser, browser.follow(started)), verifier)
+    asked = factor_queries(deps, monkeypatch)
+    no_factor, _ = start(browser, acr_values="phr")  # phr: _below reads them
+    assert path_of(no_factor.location).endswith("/login") and len(asked) == 1
+    enrol(deps)
+    del asked[:]
+    with_factor, _ = start(browser)  # a password session of a user with a factor now
+    assert path_of(with_factor.location).endswith("/mfa") and len(asked) == 1
 
 
 def test_the_second_step_needs_a_first(deps: Deps, browser: Browser) -> None:

@@ -19,6 +19,7 @@ from chalicelib.deps import Deps
 from chalicelib.stores.table import StoreUnavailable
 from tests.functional.flows import (
     Authorized,
+    factor_queries,
     hidden_fields,
     redeem,
     sign_in,
@@ -312,3 +313,35 @@ def test_an_authenticator_app_is_set_up_on_the_page(
     second, verifier = to_second_step(browser)
     claims = finish(browser, send_code(browser, second, code(secret, clock, +1)), verifier)
     assert claims["amr"] == ["pwd", "otp", "mfa"]
+
+
+def test_each_request_of_the_page_reads_the_factors_once(
+    deps: Deps, clock: FakeClock, browser: Browser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One Query of the user's factors per GET or POST, the page shown after a change
+    included (it shows the list the request read, changed as the request changed it)."""
+    sign_in(browser)
+    asked = factor_queries(deps, monkeypatch)
+    confirmed_page = confirm_password(browser)  # a GET, then the confirmation
+    assert len(asked) == 2
+    started = change(browser, confirmed_page, action="totp")
+    assert started.status == 200 and len(asked) == 3
+    secret = re.search(r'<p class="manual-key"><code>([A-Z2-7 ]+)</code>', started.text)
+    assert secret is not None
+    code_now = code(secret.group(1).replace(" ", ""), clock)
+    added = change(browser, started, action="totp-confirm", code=code_now)
+    assert "Authenticator app added." in added.text and len(asked) == 4
+    assert "Authenticator app" in added.text.split("manual-key")[0]
+    page = confirmed(browser, added)  # a GET, then the password and a recovery code
+    assert len(asked) == 6
+    renewed = change(browser, page, action="recovery")
+    assert "New recovery codes made." in renewed.text and len(asked) == 7
+    device = SoftAuthenticator(ISSUER)
+    with_passkey = post_passkey(browser, renewed, device.create)
+    assert "Passkey added." in with_passkey.text and len(asked) == 8
+    [app] = [f for f in deps.store.factors.list_for("alice") if f.kind == "totp"]
+    del asked[:]
+    removed = change(browser, with_passkey, action="remove", factor=app.factor_id)
+    assert "Removed." in removed.text and "Authenticator app" not in removed.text
+    # The store's removal reads what is left (its last factor takes the recovery codes).
+    assert len(asked) == 2

@@ -47,17 +47,24 @@ PROD_CONTEXT: dict[str, Any] = {
 
 
 @dataclass(frozen=True)
-class Synthesized:
-    """Each stage's template as the CDK writes it (a SAM template: chalice's part is SAM)."""
+class DevTemplates:
+    """The dev stage's template and its example's, as the CDK writes them (SAM templates:
+    chalice's part is SAM), and their files."""
 
     dev: dict[str, Any]
-    prod: dict[str, Any]
     dev_path: Path
+    example: dict[str, Any]
+    example_path: Path
+
+
+@dataclass(frozen=True)
+class Synthesized(DevTemplates):
+    """Each stage's template, and the stacks that made them."""
+
+    prod: dict[str, Any]
     prod_path: Path
     dev_stack: TollgateStack
     prod_stack: TollgateStack
-    example: dict[str, Any]
-    example_path: Path
     example_stack: ExampleStack
     environ_changes: dict[str, tuple[str | None, str | None]]
 
@@ -109,18 +116,9 @@ API_URL = "https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com/dev"
 EXAMPLE_API_URL = "https://f6g7h8i9j0.execute-api.eu-west-1.amazonaws.com/dev"
 
 
-@dataclass(frozen=True)
-class WithUrls:
-    """The dev stage and its example synthesized again, given their APIs' URLs."""
-
-    stage: dict[str, Any]
-    example: dict[str, Any]
-    stage_path: Path
-    example_path: Path
-
-
 @pytest.fixture(scope="session")
-def with_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WithUrls]:
+def with_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevTemplates]:
+    """The dev stage and its example synthesized again, given their APIs' URLs."""
     import aws_cdk as cdk
 
     from infra.config import stage_config
@@ -140,10 +138,10 @@ def with_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WithUrls]:
     finally:
         os.chdir(before)
     artifacts = [assembly.get_stack_artifact(s.artifact_id) for s in (dev, example)]
-    yield WithUrls(
-        stage=artifacts[0].template,
+    yield DevTemplates(
+        dev=artifacts[0].template,
+        dev_path=Path(assembly.directory) / artifacts[0].template_file,
         example=artifacts[1].template,
-        stage_path=Path(assembly.directory) / artifacts[0].template_file,
         example_path=Path(assembly.directory) / artifacts[1].template_file,
     )
 

@@ -22,7 +22,7 @@ from infra import outputs
 from infra.api import METADATA_TEMPLATE
 from infra.config import ROOT
 from tests.infra.conftest import API_URL as STAGE_API_URL
-from tests.infra.conftest import EXAMPLE_API_URL, Synthesized, WithUrls
+from tests.infra.conftest import EXAMPLE_API_URL, DevTemplates, Synthesized
 
 EXAMPLE = ROOT / "examples" / "mcp-server"
 AUTHORIZER_NAME = "tollgate-dev-mcp-server-authorizer"
@@ -179,7 +179,7 @@ def test_the_gateway_answers_name_the_metadata_and_the_scope(synthesized: Synthe
     assert failure["ResponseParameters"]["Headers"]["Retry-After"] == "'5'"
 
 
-def test_given_its_url_the_example_s_challenges_name_the_metadata(with_urls: WithUrls) -> None:
+def test_given_its_url_the_example_s_challenges_name_the_metadata(with_urls: DevTemplates) -> None:
     """What an MCP client reads on a bare execute-api URL, where the host root's well-known
     URL is out of reach: the 401's resource_metadata (README "An MCP server")."""
     url = EXAMPLE_API_URL + WELL_KNOWN

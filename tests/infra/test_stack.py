@@ -23,7 +23,7 @@ from chalicelib.stores import schema
 from chalicelib.tokens.envelope import PURPOSE
 from infra.config import ROOT
 from infra.stack import TABLE_ACTIONS
-from tests.infra.conftest import API_URL, Synthesized, WithUrls
+from tests.infra.conftest import API_URL, DevTemplates, Synthesized
 
 APP_FUNCTIONS = ("APIHandler", "TollgateAuthorizer")
 
@@ -334,10 +334,10 @@ def test_the_gateway_s_challenges_name_the_resource_metadata(synthesized: Synthe
     )
 
 
-def test_given_its_url_the_stage_s_challenges_name_the_metadata(with_urls: WithUrls) -> None:
+def test_given_its_url_the_stage_s_challenges_name_the_metadata(with_urls: DevTemplates) -> None:
     """RFC 9728 5.1 on the API's own URL: once the stack exists, `make deploy` synthesizes
     with the URL API Gateway gave it (infra/api_urls.py), and the challenges name it."""
-    _, api = one(with_urls.stage, "AWS::Serverless::Api")
+    _, api = one(with_urls.dev, "AWS::Serverless::Api")
     responses = api["Properties"]["GatewayResponses"]
     url = API_URL + "/.well-known/oauth-protected-resource"
     assert responses["UNAUTHORIZED"]["ResponseParameters"]["Headers"]["WWW-Authenticate"] == (
@@ -351,7 +351,7 @@ def test_given_its_url_the_stage_s_challenges_name_the_metadata(with_urls: WithU
     assert body["resource_metadata"] == url
     (beside,) = [
         r["Properties"]
-        for r in of_type(with_urls.stage, "AWS::ApiGateway::GatewayResponse").values()
+        for r in of_type(with_urls.dev, "AWS::ApiGateway::GatewayResponse").values()
         if r["Properties"]["ResponseType"] == "UNAUTHORIZED"
     ]
     assert (
