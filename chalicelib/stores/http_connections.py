@@ -62,9 +62,10 @@ class _Reader:
         return self._take(end + 1 - self._pos)
 
     def read_head(self, limit: int) -> bytes:
-        """The status line and headers with the empty line that ends them (or all there is
-        when the stream ends first), at most `limit` bytes: one search per received chunk
-        instead of a readline per header."""
+        """The status line and headers with the empty line that ends them, at most `limit`
+        bytes (more is the caller's error): one search per received chunk instead of a
+        readline per header. b"" when the stream ended before any byte; a stream that ends
+        inside the head is a cut answer, never a complete one (IncompleteRead)."""
         while True:
             ends = [
                 end + len(mark)
@@ -73,8 +74,13 @@ class _Reader:
             ]
             if ends:
                 return self._take(min(min(ends) - self._pos, limit))
-            if self.leftover >= limit or not self._fill():
+            if self.leftover >= limit:
                 return self._take(limit)
+            if not self._fill():
+                partial = self._take(self.leftover)
+                if partial:
+                    raise http.client.IncompleteRead(partial)
+                return b""
 
     def read(self, size: int = -1) -> bytes:
         """`size` bytes (fewer at the end of the stream); all to the end if size < 0."""
@@ -231,8 +237,8 @@ def _read_one(reader: _Reader) -> Answer | None:
     if len(head) > _MAX_HEAD:
         raise http.client.LineTooLong("header block")
     status_line, *lines = head.decode("latin-1").split("\n")
-    version, _, rest = status_line.partition(" ")
-    code = rest[:3]
+    version, _, rest = status_line.rstrip("\r").partition(" ")
+    code = rest.partition(" ")[0]
     if not version.startswith("HTTP/1.") or len(code) != 3 or not code.isdigit():
         raise http.client.BadStatusLine(repr(status_line[:100]))
     headers: dict[str, str] = {}
@@ -250,7 +256,8 @@ def _read_one(reader: _Reader) -> Answer | None:
         if code == "101":
             raise http.client.HTTPException("101 Switching Protocols: not asked for")
         return None
-    keep = version == "HTTP/1.1" and headers.get("connection", "").lower() != "close"
+    tokens = {t.strip().lower() for t in headers.get("connection", "").split(",")}
+    keep = version == "HTTP/1.1" and "close" not in tokens
     if "chunked" in headers.get("transfer-encoding", "").lower():
         body = _chunked(reader)
     elif "content-length" in headers:

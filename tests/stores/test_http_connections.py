@@ -141,6 +141,10 @@ def test_an_answer_ended_by_closing_is_read_to_the_end(server: Server) -> None:
     [
         OK + JSON[:5],  # cut short of its Content-Length
         b"HTTP/1.1 200 OK\r\nContent-Len",  # cut in its headers
+        # cut before the blank line that ends the head: never a complete, empty 200
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.0\r\n",
+        b"HTTP/1.1 200",
+        b"HTTP/1.1 2000 OK\r\nContent-Length: 12\r\n\r\n" + JSON,  # no such status
         b"",  # closed without answering
         b"SSH-2.0-OpenSSH\r\n\r\n",  # not HTTP
         b"HTTP/1.1 200 OK\r\nContent-Length: twelve\r\n\r\n" + JSON,
@@ -169,6 +173,15 @@ def test_an_answer_s_headers_are_read_whole_however_they_end(server: Server, hea
     assert post(pool) == (200, JSON)
     assert post(pool) == (200, JSON)  # nothing of the first answer was left behind
     assert server.accepted == 1
+
+
+def test_connection_close_among_other_tokens_is_honoured(server: Server) -> None:
+    head = b"HTTP/1.1 200 OK\r\nConnection: keep-alive, close\r\nContent-Length: 12\r\n\r\n"
+    server.answers = [(head + JSON, True), (OK + JSON, False)]
+    pool = connections(server.url)
+    assert post(pool) == (200, JSON)
+    assert post(pool) == (200, JSON)
+    assert server.accepted == 2  # the first connection was not reused
 
 
 def test_interim_answers_are_skipped_for_the_final_one(server: Server) -> None:
