@@ -35,6 +35,9 @@ def bool_setting(env: dict[str, str], name: str, default: bool) -> bool:
 
 
 def validate_issuer(issuer: str) -> str:
+    # urlsplit drops tabs and line ends before it parses: checked here, or they would pass.
+    if any(ord(c) <= 0x20 or ord(c) == 0x7F for c in issuer):
+        raise SettingsError("TOLLGATE_ISSUER must not contain spaces or control characters")
     parts = urlsplit(issuer)
     loopback = parts.hostname in {"127.0.0.1", "localhost", "::1"}
     if parts.scheme != "https" and not (parts.scheme == "http" and loopback):

@@ -291,7 +291,8 @@ def _parse(answer: HttpAnswer) -> dict[str, Any]:
             "Message": answer.content.decode(errors="replace"),
         }
         return {"Error": error, "ResponseMetadata": metadata}
-    code = str(body.pop("__type", "") or answer.status_code).rsplit("#", 1)[-1]
+    # botocore's rule for both forms, "ns#Code" and "Code:http://...": before ':', after '#'.
+    code = str(body.pop("__type", "") or answer.status_code).split(":", 1)[0].rsplit("#", 1)[-1]
     message = body.pop("message", None) or body.pop("Message", "")
     if answer.status_code < 300:
         code, message = "CRC32CheckFailed", "the answer's CRC32 does not match its body"

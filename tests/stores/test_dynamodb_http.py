@@ -154,6 +154,21 @@ def test_a_failed_condition_carries_the_current_item(table: DynamoTable, dynamo:
     assert len(dynamo.requests) == 1  # a condition is an answer, never retried
 
 
+def test_an_error_type_with_a_trailing_uri_is_read_as_botocore_reads_it(
+    table: DynamoTable, dynamo: Scripted, sleeps: list[float]
+) -> None:
+    """The JSON protocol's `__type` may be "ns#Code:uri": the code is between '#' and ':'."""
+    tail = ":http://internal.amazon.com/coral/com.amazonaws.dynamodb.v20120810/"
+    throttled = (400, {"__type": f"com.amazonaws.dynamodb.v20120810#ThrottlingException{tail}"})
+    dynamo.answers = [throttled, (200, {"Item": ITEM})]
+    assert table.get("A#1", "X") is not None and len(sleeps) == 1  # retried as a throttle
+    failed = error("ConditionalCheckFailedException", Item=ITEM)
+    failed[1]["__type"] += tail
+    dynamo.answers = [failed]
+    with pytest.raises(ConditionFailed):
+        table.claim("A#1", "X", "f", "ours")
+
+
 def test_a_canceled_transaction_names_its_failed_writes(
     table: DynamoTable, dynamo: Scripted
 ) -> None:

@@ -13,6 +13,7 @@ from chalicelib.admin.args import UsageError, parse_client_id
 from chalicelib.authorizer.policy import glob_match
 from chalicelib.errors import InvalidGrant, InvalidRequest, InvalidScope
 from chalicelib.protocol import pkce, scope
+from chalicelib.setting_values import SettingsError, validate_issuer
 from infra.config import ConfigError, stage_config, valid_api_url
 
 VERIFIER = "v" * 43
@@ -53,3 +54,11 @@ def test_a_method_arn_glob_matches_only_whole() -> None:
     assert not glob_match(
         "arn:aws:execute-api:*/GET/api/notes", "arn:aws:execute-api:x/GET/api/notes\n"
     )
+
+
+@pytest.mark.parametrize("bad", ["\r\n", "\n", "\t", " "])
+def test_an_issuer_with_a_line_end_or_space_inside_is_refused(bad: str) -> None:
+    """urlsplit drops tabs and line ends before parsing, so its checks alone let them in."""
+    assert validate_issuer("https://auth.example.com") == "https://auth.example.com"
+    with pytest.raises(SettingsError):
+        validate_issuer(f"https://auth.exa{bad}mple.com")
