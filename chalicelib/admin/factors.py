@@ -61,27 +61,36 @@ def user_factors(args: argparse.Namespace, store: Store) -> Result:
 
 def user_remove_factor(args: argparse.Namespace, store: Store) -> Result:
     user = require_user(store, args.username)
-    if not store.factors.remove(user.username, args.factor_id):
+    ended = store.accounts.remove_factor(user, args.factor_id, SystemClock().now())
+    if ended is None:
         raise NotFound(f"{user.username!r} has no factor {args.factor_id!r}")
     audit.admin("user.factor_removed", sub=user.sub, username=user.username)
     return Result(
-        {"username": user.username, "removed": args.factor_id},
-        f"Removed factor {args.factor_id} of {user.username!r}.",
+        {
+            "username": user.username,
+            "removed": args.factor_id,
+            "sessions_ended": ended.sessions,
+            "grants_revoked": len(ended.revoked_grants),
+        },
+        f"Removed factor {args.factor_id} of {user.username!r}; ended {ended.sessions} "
+        f"session(s) and revoked {len(ended.revoked_grants)} grant(s).",
     )
 
 
 def user_reset_mfa(args: argparse.Namespace, store: Store) -> Result:
     user = require_user(store, args.username)
-    ended = store.accounts.reset_mfa(user)
+    ended = store.accounts.reset_mfa(user, SystemClock().now())
     audit.admin("user.mfa_reset", sub=user.sub, username=user.username)
     return Result(
         {
             "username": user.username,
             "factors_removed": ended.factors,
             "sessions_ended": ended.sessions,
+            "grants_revoked": len(ended.revoked_grants),
         },
         f"Reset {user.username!r}'s second factors: removed {ended.factors} factor(s) and "
-        f"the recovery codes; ended {ended.sessions} session(s).",
+        f"the recovery codes; ended {ended.sessions} session(s) and revoked "
+        f"{len(ended.revoked_grants)} grant(s).",
     )
 
 

@@ -26,6 +26,7 @@ from chalicelib.stores.sessions import SessionRepository
 from chalicelib.stores.users import UserRepository
 
 DISABLED_REASON = "user disabled"
+FACTOR_REMOVED_REASON = "a factor was removed"
 
 
 @dataclass
@@ -71,11 +72,25 @@ class AccountRepository:
         self._users.save(dataclasses.replace(user, password_hash=password_hash))
         return Ended(sessions=self._sessions.end_all(user.sub))
 
-    def reset_mfa(self, user: User) -> Ended:
-        """Remove every second factor and recovery code (a lost device), then end every
-        session: whoever holds one signed in with a factor that no longer exists."""
+    def reset_mfa(self, user: User, when: int) -> Ended:
+        """Remove every second factor and recovery code (a lost device). Sessions and grants
+        end first (both can be done again after a failure): whoever holds one signed in with
+        a factor that is going, and a refresh token would outlive its session."""
+        sessions = self._sessions.end_all(user.sub)
+        revoked = self._grants.revoke_all(user.sub, when, FACTOR_REMOVED_REASON)
         removed = self._factors.remove_all(user.username)
-        return Ended(sessions=self._sessions.end_all(user.sub), factors=removed)
+        return Ended(sessions=sessions, revoked_grants=revoked, factors=removed)
+
+    def remove_factor(self, user: User, factor_id: str, when: int) -> Ended | None:
+        """Remove one factor (None when the user has no such factor), ending the user's
+        sessions and revoking its grants first, as reset_mfa does."""
+        if not any(f.factor_id == factor_id for f in self._factors.list_for(user.username)):
+            return None
+        sessions = self._sessions.end_all(user.sub)
+        revoked = self._grants.revoke_all(user.sub, when, FACTOR_REMOVED_REASON)
+        if not self._factors.remove(user.username, factor_id):
+            return None
+        return Ended(sessions=sessions, revoked_grants=revoked, factors=1)
 
     def sign_out(self, user: User) -> Ended:
         return Ended(sessions=self._sessions.end_all(user.sub))

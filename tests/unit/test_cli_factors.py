@@ -10,7 +10,7 @@ import json
 import pytest
 
 from chalicelib.accounts import totp
-from chalicelib.stores.models import Factor, Session, User
+from chalicelib.stores.models import Factor, Grant, Session, User
 from chalicelib.stores.repository import Store
 from tests.support.logs import captured
 from tests.unit.test_cli_users import NOW, run, run_json, store  # noqa: F401 (fixture)
@@ -34,6 +34,7 @@ def enrolled(store: Store) -> Store:  # noqa: F811 (the imported fixture)
         factor = Factor(factor_id, name, "totp", NOW, label="phone", secret=sealed)
         codes = [totp.recovery_hash(name, c) for c in totp.new_recovery_codes()]
         store.factors.add(factor, codes)
+    store.grants.put(Grant("g-alice", "sub-alice", "web", ["openid"], NOW))
     return store
 
 
@@ -76,8 +77,17 @@ def test_remove_factor_removes_one_and_its_recovery_codes_with_the_last(
 ) -> None:
     code, _out, err = run(enrolled, capsys, "user", "remove-factor", "alice", "no-such")
     assert code == 3, err
+    assert len(enrolled.sessions.list_for("sub-alice")) == 2  # a refused removal ends nothing
     removed = run_json(enrolled, capsys, "user", "remove-factor", "alice", "f-alice")
-    assert removed == {"username": "alice", "removed": "f-alice"}
+    # The factor may have been an intruder's: sessions end and grants are revoked with it.
+    assert removed == {
+        "username": "alice",
+        "removed": "f-alice",
+        "sessions_ended": 2,
+        "grants_revoked": 1,
+    }
+    grant = enrolled.grants.get("g-alice")
+    assert grant is not None and not grant.active
     assert enrolled.factors.list_for("alice") == []
     assert enrolled.factors.recovery_left("alice") == 0
     assert [f.factor_id for f in enrolled.factors.list_for("bob")] == ["f-bob"]
@@ -90,7 +100,14 @@ def test_reset_mfa_removes_every_factor_ends_sessions_and_is_audited(
     with captured() as lines:
         reset = run_json(enrolled, capsys, "user", "reset-mfa", "alice")
     records = lines.audit()
-    assert reset == {"username": "alice", "factors_removed": 1, "sessions_ended": 2}
+    assert reset == {
+        "username": "alice",
+        "factors_removed": 1,
+        "sessions_ended": 2,
+        "grants_revoked": 1,
+    }
+    grant = enrolled.grants.get("g-alice")
+    assert grant is not None and not grant.active
     assert enrolled.factors.list_for("alice") == []
     assert enrolled.factors.recovery_left("alice") == 0
     assert enrolled.sessions.list_for("sub-alice") == []
