@@ -30,7 +30,6 @@ from chalicelib.stores.models import Factor, Session, User
 
 PATH = "/account/security"
 RECENT = 600  # seconds
-FACTOR_REMOVED = "a factor was removed"  # the grants' revocation reason
 NAMES = {"passkey": "Passkey", "totp": "Authenticator app"}
 EVENTS = {
     "passkey": "factor_added",
@@ -162,13 +161,11 @@ def security_post(deps: Deps, request: HttpRequest) -> HttpResponse:
         return _confirm_app(deps, request, (session, user, factors), code)
     if action == "remove":
         factor_id = params.get("factor") or ""
-        if not any(f.factor_id == factor_id for f in factors):
-            message = "That is not one of your factors."
-            return _page(deps, request, status=400, error=message, factors=factors)
-        # Sessions and grants end first (both can be done again): a store failure between
-        # the steps leaves the factor in place, so the person can simply retry.
-        ended = _end_other_sessions(deps, session)
-        if not deps.store.factors.remove(user.username, factor_id):
+        # Sessions and grants end first (end_for_factor): a store failure between the steps
+        # leaves the factor in place, so the person can simply retry.
+        mine = any(f.factor_id == factor_id for f in factors)
+        ended = _sign_out_elsewhere(deps, session) if mine else 0
+        if not mine or not deps.store.factors.remove(user.username, factor_id):
             message = "That is not one of your factors."
             return _page(deps, request, status=400, error=message, factors=factors)
         audit.account_change(user.sub, "factor_removed", reason=factor_id)
@@ -186,20 +183,16 @@ def security_post(deps: Deps, request: HttpRequest) -> HttpResponse:
     return _page(deps, request, notice="New recovery codes made.", codes=codes, factors=factors)
 
 
-def _end_other_sessions(deps: Deps, session: Session) -> int:
-    """A factor the person removes may have been an intruder's: sessions made with it (or
-    any other but this one) end, and so do the user's grants, whose refresh tokens would
-    outlive those sessions (item 70). The applications ask the person to sign in again."""
-    mine = session.sid_hash
-    others = [s for s in deps.store.sessions.list_for(session.sub) if s.sid_hash != mine]
-    for other in others:
-        deps.store.sessions.delete(other)
-    if others:
-        audit.account_change(session.sub, "sessions_ended", reason=str(len(others)))
-    revoked = deps.store.grants.revoke_all(session.sub, deps.clock.now(), FACTOR_REMOVED)
-    if revoked:
-        audit.account_change(session.sub, "grants_revoked", reason=str(len(revoked)))
-    return len(others)
+def _sign_out_elsewhere(deps: Deps, session: Session) -> int:
+    """The user's other sessions end and its grants are revoked (item 70: the removed factor
+    may have been an intruder's); each is audited. How many sessions ended."""
+    ended = deps.store.accounts.end_for_factor(session.sub, deps.clock.now(), session.sid_hash)
+    if ended.sessions:
+        audit.account_change(session.sub, "sessions_ended", reason=str(ended.sessions))
+    if ended.revoked_grants:
+        reason = str(len(ended.revoked_grants))
+        audit.account_change(session.sub, "grants_revoked", reason=reason)
+    return ended.sessions
 
 
 # The signed-in session, its user and their factors as this request read them.

@@ -73,24 +73,37 @@ class AccountRepository:
         return Ended(sessions=self._sessions.end_all(user.sub))
 
     def reset_mfa(self, user: User, when: int) -> Ended:
-        """Remove every second factor and recovery code (a lost device). Sessions and grants
-        end first (both can be done again after a failure): whoever holds one signed in with
-        a factor that is going, and a refresh token would outlive its session."""
-        sessions = self._sessions.end_all(user.sub)
-        revoked = self._grants.revoke_all(user.sub, when, FACTOR_REMOVED_REASON)
-        removed = self._factors.remove_all(user.username)
-        return Ended(sessions=sessions, revoked_grants=revoked, factors=removed)
+        """Remove every second factor and recovery code (a lost device), after ending the
+        user's sessions and grants (end_for_factor)."""
+        ended = self.end_for_factor(user.sub, when)
+        ended.factors = self._factors.remove_all(user.username)
+        return ended
 
     def remove_factor(self, user: User, factor_id: str, when: int) -> Ended | None:
-        """Remove one factor (None when the user has no such factor), ending the user's
-        sessions and revoking its grants first, as reset_mfa does."""
+        """Remove one factor (None when the user has no such factor), after ending the
+        user's sessions and grants (end_for_factor)."""
         if not any(f.factor_id == factor_id for f in self._factors.list_for(user.username)):
             return None
-        sessions = self._sessions.end_all(user.sub)
-        revoked = self._grants.revoke_all(user.sub, when, FACTOR_REMOVED_REASON)
+        ended = self.end_for_factor(user.sub, when)
         if not self._factors.remove(user.username, factor_id):
             return None
-        return Ended(sessions=sessions, revoked_grants=revoked, factors=1)
+        ended.factors = 1
+        return ended
+
+    def end_for_factor(self, sub: str, when: int, keep: str | None = None) -> Ended:
+        """A factor is going, and it may have been an intruder's: the user's sessions end
+        (all but `keep`, the security page's own) and its grants are revoked, since a refresh
+        token outlives its session. Both can be done again, so callers do this before they
+        remove the factor: a failure between the steps leaves it to retry."""
+        if keep is None:
+            sessions = self._sessions.end_all(sub)
+        else:
+            others = [s for s in self._sessions.list_for(sub) if s.sid_hash != keep]
+            for other in others:
+                self._sessions.delete(other)
+            sessions = len(others)
+        revoked = self._grants.revoke_all(sub, when, FACTOR_REMOVED_REASON)
+        return Ended(sessions=sessions, revoked_grants=revoked)
 
     def sign_out(self, user: User) -> Ended:
         return Ended(sessions=self._sessions.end_all(user.sub))

@@ -210,7 +210,6 @@ class Deployed:
     issuer: str
     work: Path
     template: dict[str, Any]
-    refs: dict[str, str]  # Ref values: the table's name, each KMS key's id
     attributes: dict[str, str]  # Fn::GetAtt values: "<logical id>.Arn" of each KMS key
 
 
@@ -298,7 +297,7 @@ def deployed(
             secret_hash=ids.digest(SECRET),
         )
     )
-    return Deployed(stage, functions, environments, issuer, work, template, refs, attributes)
+    return Deployed(stage, functions, environments, issuer, work, template, attributes)
 
 
 def api_event(issuer: str, method: str, path: str, body: str | None = None) -> dict[str, Any]:
